@@ -1,0 +1,48 @@
+"""One exception hierarchy, classified by what the caller must do.
+
+- TransientError: try again later (the venue or the store may come back).
+- RejectedError: record it and report it; retrying the same thing will not help.
+- ConfigurationError: refuse to start; a person has to fix the input.
+"""
+
+from __future__ import annotations
+
+
+class QuantShiftError(Exception):
+    """Root of every error QuantShift raises on purpose."""
+
+
+class TransientError(QuantShiftError):
+    """A temporary failure: the caller may retry (with the same client_order_id)."""
+
+
+class StoreUnavailable(TransientError):
+    """The store cannot be reached; fail closed (no order leaves)."""
+
+
+class VenueUnavailable(TransientError):
+    """The venue did not answer or answered with a server error."""
+
+
+class RejectedError(QuantShiftError):
+    """The request is refused as it stands; record and report it."""
+
+
+class OrderRejected(RejectedError):
+    """The venue or the engine refused an order."""
+
+
+class InvalidMarketData(RejectedError):
+    """A bar or quote failed the data sanity gate (NaN, <= 0, out of order, ...)."""
+
+
+class IllegalTransition(RejectedError):
+    """An order status change that the transition table does not allow."""
+
+
+class ConfigurationError(QuantShiftError):
+    """Bad configuration or arguments: refuse to start, name the key."""
+
+
+class InputFileError(ConfigurationError):
+    """A malformed input file; the message names the file and line."""

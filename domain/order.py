@@ -1,0 +1,159 @@
+"""Orders and their one explicit state machine.
+
+Every status change goes through `Order.transition`, checked against `_TRANSITIONS`.
+Late or replayed venue events that would move an order backwards are illegal
+transitions; the application ignores and logs them (never applies them).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from datetime import datetime
+from decimal import Decimal
+
+import attrs
+
+from domain.errors import IllegalTransition
+from domain.numbers import ZERO
+
+
+class OrderSide(enum.Enum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is OrderSide.BUY else -1
+
+    @property
+    def opposite(self) -> OrderSide:
+        return OrderSide.SELL if self is OrderSide.BUY else OrderSide.BUY
+
+
+class OrderType(enum.Enum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+
+
+class OrderStatus(enum.Enum):
+    INITIALIZED = "initialized"  # intent committed to the store, not yet sent
+    DENIED = "denied"  # refused by our own risk engine; never sent
+    SUBMITTED = "submitted"  # sent; the venue has not answered yet
+    ACCEPTED = "accepted"
+    PARTIALLY_FILLED = "partially_filled"
+    PENDING_CANCEL = "pending_cancel"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in _TERMINAL
+
+    @property
+    def is_open(self) -> bool:
+        """Still able to trade: counts as pending for the one-order-per-symbol rule."""
+        return not self.is_terminal
+
+
+_S = OrderStatus
+_TERMINAL = frozenset({_S.DENIED, _S.FILLED, _S.CANCELLED, _S.REJECTED, _S.EXPIRED})
+
+# From -> the statuses it may move to. A fill may arrive before the ack (venues do
+# that), so SUBMITTED may go straight to PARTIALLY_FILLED or FILLED.
+_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    _S.INITIALIZED: frozenset({_S.SUBMITTED, _S.DENIED, _S.REJECTED, _S.CANCELLED}),
+    _S.SUBMITTED: frozenset(
+        {_S.ACCEPTED, _S.REJECTED, _S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELLED, _S.EXPIRED, _S.PENDING_CANCEL}
+    ),
+    _S.ACCEPTED: frozenset({_S.PARTIALLY_FILLED, _S.FILLED, _S.PENDING_CANCEL, _S.CANCELLED, _S.EXPIRED}),
+    _S.PARTIALLY_FILLED: frozenset(
+        {_S.PARTIALLY_FILLED, _S.FILLED, _S.PENDING_CANCEL, _S.CANCELLED, _S.EXPIRED}
+    ),
+    _S.PENDING_CANCEL: frozenset({_S.CANCELLED, _S.PARTIALLY_FILLED, _S.FILLED, _S.EXPIRED}),
+}
+
+
+def can_transition(current: OrderStatus, target: OrderStatus) -> bool:
+    return target in _TRANSITIONS.get(current, frozenset())
+
+
+def client_order_id_for(
+    *, account: str, bot: str, strategy: str, symbol: str, side: OrderSide, signal_ts: datetime
+) -> str:
+    """Deterministic id of one trading intent.
+
+    The same (account, bot, strategy, symbol, side, signal bar) always gives the
+    same id, so a repeated signal can never become a second order: the store's
+    unique key and the venue's idempotency both see the same id.
+    """
+    key = "|".join((account, bot, strategy, symbol, side.value, signal_ts.isoformat()))
+    return "qs-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+@attrs.define(kw_only=True)
+class Order:
+    client_order_id: str
+    account: str
+    bot: str
+    strategy: str
+    symbol: str
+    side: OrderSide
+    order_type: OrderType
+    quantity: Decimal
+    created_at: datetime
+    signal_ts: datetime
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    status: OrderStatus = OrderStatus.INITIALIZED
+    filled_quantity: Decimal = ZERO
+    average_fill_price: Decimal | None = None
+    venue_order_id: str | None = None
+    reason: str = ""
+    updated_at: datetime | None = None
+    submitted_at: datetime | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if not self.quantity.is_finite() or self.quantity <= 0:
+            raise ValueError(f"order quantity must be positive, got {self.quantity}")
+        if self.order_type is OrderType.LIMIT and self.limit_price is None:
+            raise ValueError("a limit order needs a limit_price")
+        if self.order_type is OrderType.STOP and self.stop_price is None:
+            raise ValueError("a stop order needs a stop_price")
+        for name in ("limit_price", "stop_price"):
+            price = getattr(self, name)
+            if price is not None and (not price.is_finite() or price <= 0):
+                raise ValueError(f"{name} must be positive, got {price}")
+
+    @property
+    def remaining_quantity(self) -> Decimal:
+        return self.quantity - self.filled_quantity
+
+    def transition(self, target: OrderStatus, *, at: datetime, reason: str = "") -> None:
+        if not can_transition(self.status, target):
+            raise IllegalTransition(
+                f"order {self.client_order_id}: {self.status.value} -> {target.value} is not allowed"
+            )
+        self.status = target
+        self.updated_at = at
+        if target is OrderStatus.SUBMITTED:
+            self.submitted_at = at
+        if reason:
+            self.reason = reason
+
+    def apply_fill(self, *, quantity: Decimal, price: Decimal, at: datetime) -> None:
+        """Add an execution; moves to PARTIALLY_FILLED or FILLED through the table."""
+        if quantity <= 0 or quantity > self.remaining_quantity:
+            raise IllegalTransition(
+                f"order {self.client_order_id}: fill of {quantity} exceeds the remaining "
+                f"{self.remaining_quantity}"
+            )
+        filled = self.filled_quantity + quantity
+        target = OrderStatus.FILLED if filled == self.quantity else OrderStatus.PARTIALLY_FILLED
+        self.transition(target, at=at)
+        previous_notional = (self.average_fill_price or ZERO) * self.filled_quantity
+        self.average_fill_price = (previous_notional + price * quantity) / filled
+        self.filled_quantity = filled
