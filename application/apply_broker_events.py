@@ -1,0 +1,147 @@
+"""Apply what the venue said to our records, through the order state machine.
+
+One transaction per event: the fill row (unique venue fill id), the order, the cash,
+the position and the round trip it closes are written together or not at all. A
+replayed fill finds its row and changes nothing; a late event that would move an
+order backwards is ignored and logged, never applied.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import attrs
+
+from application.ports import UnitOfWork, UnitOfWorkFactory
+from application.records import AuditEntry, AuditKind
+from domain.errors import IllegalTransition
+from domain.events import (
+    BrokerEvent,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+)
+from domain.order import Order, OrderStatus
+from domain.portfolio import Portfolio
+
+log = logging.getLogger(__name__)
+
+
+@attrs.frozen(kw_only=True)
+class EventOutcome:
+    applied: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    touched_bots: frozenset[str] = frozenset()
+
+
+def apply_broker_events(events: Iterable[BrokerEvent], *, uow_factory: UnitOfWorkFactory) -> EventOutcome:
+    counts = {"applied": 0, "duplicate": 0, "ignored": 0, "unknown": 0}
+    bots: set[str] = set()
+    for event in events:
+        with uow_factory() as uow:
+            result, bot = _apply_one(uow, event)
+            uow.commit()
+        counts[result] += 1
+        if bot:
+            bots.add(bot)
+    return EventOutcome(
+        applied=counts["applied"],
+        duplicates=counts["duplicate"],
+        ignored=counts["ignored"] + counts["unknown"],
+        touched_bots=frozenset(bots),
+    )
+
+
+def _apply_one(uow: UnitOfWork, event: BrokerEvent) -> tuple[str, str]:
+    """Returns (applied | duplicate | ignored | unknown, the order's bot)."""
+    order = uow.orders.get(event.client_order_id)
+    if order is None:
+        uow.audit.append(AuditEntry(
+            ts=event.ts, kind=AuditKind.ERROR, severity="warning",
+            client_order_id=event.client_order_id,
+            message=f"venue event {type(event).__name__} for an order we never intended; left for reconciliation",
+        ))
+        return "unknown", ""
+    if isinstance(event, OrderFilled):
+        return _apply_fill(uow, order, event), order.bot
+    try:
+        if isinstance(event, OrderAccepted):
+            if order.status is OrderStatus.INITIALIZED:
+                order.transition(OrderStatus.SUBMITTED, at=event.ts)
+            order.transition(OrderStatus.ACCEPTED, at=event.ts)
+            order.venue_order_id = event.venue_order_id
+        elif isinstance(event, OrderRejected):
+            order.transition(OrderStatus.REJECTED, at=event.ts, reason=event.reason)
+        elif isinstance(event, OrderCancelled):
+            order.transition(OrderStatus.CANCELLED, at=event.ts, reason=event.reason)
+        elif isinstance(event, OrderExpired):
+            order.transition(OrderStatus.EXPIRED, at=event.ts, reason="expired")
+    except IllegalTransition as exc:
+        return _ignore(uow, order, event, exc), order.bot
+    uow.orders.save(order)
+    uow.audit.append(AuditEntry(
+        ts=event.ts, kind=AuditKind.ORDER, account=order.account, bot=order.bot, symbol=order.symbol,
+        client_order_id=order.client_order_id,
+        message=f"order {order.status.value}" + (f": {order.reason}" if order.reason else ""),
+        severity="warning" if order.status is OrderStatus.REJECTED else "info",
+    ))
+    return "applied", order.bot
+
+
+def _ignore(uow: UnitOfWork, order: Order, event: BrokerEvent, exc: IllegalTransition) -> str:
+    log.warning("ignored venue event: %s", exc)
+    uow.audit.append(AuditEntry(
+        ts=event.ts, kind=AuditKind.ORDER, severity="warning", account=order.account, bot=order.bot,
+        symbol=order.symbol, client_order_id=order.client_order_id,
+        message=f"ignored {type(event).__name__}: {exc}",
+    ))
+    return "ignored"
+
+
+def _apply_fill(uow: UnitOfWork, order: Order, event: OrderFilled) -> str:
+    fill = event.fill
+    if fill.symbol != order.symbol or fill.side is not order.side:
+        return _ignore(uow, order, event, IllegalTransition(
+            f"fill {fill.fill_id} is {fill.side.value} {fill.symbol}, the order is {order.side.value} {order.symbol}"))
+    if uow.fills.exists(fill.fill_id):
+        return "duplicate"
+    try:
+        if order.status is OrderStatus.INITIALIZED:
+            order.transition(OrderStatus.SUBMITTED, at=fill.ts)
+        order.apply_fill(quantity=fill.quantity, price=fill.price, at=fill.ts)
+    except IllegalTransition as exc:
+        # A new fill the order cannot take (an overfill): record nothing, so positions
+        # stay the sum of applied fills, and leave it to reconciliation.
+        return _ignore(uow, order, event, exc)
+    uow.fills.add(fill, account=order.account, bot=order.bot)
+    account = uow.accounts.get(account=order.account, bot=order.bot)
+    if account is None:
+        raise LookupError(f"no account row for {order.account}/{order.bot}")
+    position = uow.positions.get(account=order.account, bot=order.bot, symbol=order.symbol)
+    portfolio = Portfolio(bot=order.bot, cash=account.cash, positions={order.symbol: position})
+    portfolio, update = portfolio.apply_fill(fill)
+    uow.accounts.set_cash(account=order.account, bot=order.bot, cash=portfolio.cash)
+    uow.positions.upsert(update.position, account=order.account, last_price=fill.price)
+    uow.orders.save(order)
+    uow.audit.append(AuditEntry(
+        ts=fill.ts, kind=AuditKind.FILL, account=order.account, bot=order.bot, symbol=order.symbol,
+        client_order_id=order.client_order_id,
+        message=f"filled {fill.side.value} {fill.quantity} @ {fill.price} (commission {fill.commission})",
+        data={"fill_id": fill.fill_id, "quantity": str(fill.quantity), "price": str(fill.price),
+              "commission": str(fill.commission), "position": str(update.position.quantity),
+              "cash": str(portfolio.cash), "realized_pnl": str(update.realized_pnl)},
+    ))
+    trip = update.closed_trip
+    if trip is not None and uow.trades.add(trip, account=order.account):
+        uow.audit.append(AuditEntry(
+            ts=fill.ts, kind=AuditKind.TRADE, account=order.account, bot=order.bot, symbol=order.symbol,
+            message=f"round trip {trip.direction.value} {trip.quantity}: net P&L {trip.net_pnl:.2f}",
+            data={"entry_price": str(trip.entry_price), "exit_price": str(trip.exit_price),
+                  "gross_pnl": str(trip.gross_pnl), "commission": str(trip.commission)},
+        ))
+    return "applied"
+

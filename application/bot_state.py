@@ -1,0 +1,65 @@
+"""What a running bot keeps in memory between bars. The store stays the truth:
+the portfolio here is a cache, reloaded after every transaction that changes it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import attrs
+
+from application.bot import BotSpec
+from application.ports import UnitOfWork
+from domain.portfolio import Portfolio
+from domain.sanity import BarSanityGate
+from domain.strategy import BarWindow
+
+_WINDOW_SLACK = 50  # bars kept beyond the strategy's warm-up, for indicators that look back further
+
+
+@attrs.define(kw_only=True)
+class BotState:
+    spec: BotSpec
+    account: str
+    portfolio: Portfolio
+    windows: dict[str, BarWindow] = attrs.field(factory=dict)
+    marks: dict[str, tuple[Decimal, datetime]] = attrs.field(factory=dict)
+    gate: BarSanityGate = attrs.field(factory=BarSanityGate)
+    disabled: dict[str, str] = attrs.field(factory=dict)  # symbol -> why its strategy was switched off
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def window(self, symbol: str) -> BarWindow:
+        if symbol not in self.windows:
+            self.windows[symbol] = BarWindow(capacity=max(self.spec.strategy.warmup, 1) + _WINDOW_SLACK)
+        return self.windows[symbol]
+
+    def mark_prices(self) -> dict[str, Decimal]:
+        return {symbol: price for symbol, (price, _) in self.marks.items()}
+
+    def equity(self) -> Decimal:
+        return self.portfolio.equity(self.mark_prices())
+
+    def reload(self, uow: UnitOfWork) -> None:
+        account = uow.accounts.get(account=self.account, bot=self.name)
+        if account is None:
+            raise LookupError(f"bot {self.name} has no account in {self.account}")
+        positions = {
+            position.symbol: position
+            for _, position, _ in uow.positions.list(account=self.account, bot=self.name)
+        }
+        self.portfolio = Portfolio(bot=self.name, cash=account.cash, positions=positions)
+
+
+def load_bot_state(uow: UnitOfWork, *, spec: BotSpec, account: str) -> BotState:
+    """Create the bot's account on first run (with its capital), then load it."""
+    stored = uow.accounts.ensure(account=account, bot=spec.name, initial_cash=spec.capital)
+    state = BotState(spec=spec, account=account, portfolio=Portfolio(bot=spec.name, cash=stored.cash))
+    state.reload(uow)
+    # Marks from the store let status and sizing start from the last known prices.
+    for _, position, last_price in uow.positions.list(account=account, bot=spec.name):
+        if last_price is not None and position.updated_at is not None:
+            state.marks[position.symbol] = (last_price, position.updated_at)
+    return state

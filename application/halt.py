@@ -1,0 +1,83 @@
+"""The kill switch: halt and resume. Stored durably; only resume lifts a halt.
+
+These use cases write the switch only, so they work from a CLI process with no API
+and no broker connection; each running bot sees the switch before its next
+submission (it is read inside the intent transaction) and cancels its open orders.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from application.ports import AlertLevel, Clock, Notifier, UnitOfWorkFactory
+from application.records import GLOBAL_SCOPE, AuditEntry, AuditKind, ControlState
+from domain.errors import ConfigurationError
+from domain.trading_state import TradingState
+
+
+@attrs.frozen(kw_only=True)
+class HaltCommand:
+    reason: str
+    actor: str
+    scope: str = GLOBAL_SCOPE  # a bot's name, or every bot
+
+
+@attrs.frozen(kw_only=True)
+class ResumeCommand:
+    actor: str
+    scope: str = GLOBAL_SCOPE
+    reason: str = "resumed by operator"
+
+
+def halt(command: HaltCommand, *, uow_factory: UnitOfWorkFactory, clock: Clock, notifier: Notifier) -> ControlState:
+    if not command.reason.strip():
+        raise ConfigurationError("halt needs a reason (--reason TEXT)")
+    state = ControlState(
+        scope=command.scope, state=TradingState.HALTED, reason=command.reason,
+        actor=command.actor, changed_at=clock.now(),
+    )
+    _write(state, kind=AuditKind.HALT, uow_factory=uow_factory)
+    notifier.notify(level=AlertLevel.CRITICAL, title=f"HALT ({_scope_name(command.scope)})",
+                    body=f"{command.reason} (by {command.actor})")
+    return state
+
+
+def resume(command: ResumeCommand, *, uow_factory: UnitOfWorkFactory, clock: Clock, notifier: Notifier) -> list[ControlState]:
+    """Lift the halt of `scope`; resuming every bot also lifts each bot's own halt."""
+    now = clock.now()
+    with uow_factory() as uow:
+        scopes = [c.scope for c in uow.control.list() if c.state is not TradingState.ACTIVE]
+    if command.scope != GLOBAL_SCOPE:
+        scopes = [s for s in scopes if s == command.scope]
+    lifted = []
+    for scope in scopes or [command.scope]:
+        state = ControlState(scope=scope, state=TradingState.ACTIVE, reason=command.reason,
+                             actor=command.actor, changed_at=now)
+        _write(state, kind=AuditKind.RESUME, uow_factory=uow_factory)
+        lifted.append(state)
+    notifier.notify(level=AlertLevel.WARNING, title=f"RESUME ({_scope_name(command.scope)})",
+                    body=f"{command.reason} (by {command.actor})")
+    return lifted
+
+
+def set_trading_state(
+    state: ControlState, *, uow_factory: UnitOfWorkFactory, kind: AuditKind = AuditKind.HALT
+) -> None:
+    _write(state, kind=kind, uow_factory=uow_factory)
+
+
+def _write(state: ControlState, *, kind: AuditKind, uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        uow.control.set(state)
+        uow.audit.append(AuditEntry(
+            ts=state.changed_at, kind=kind, bot="" if state.scope == GLOBAL_SCOPE else state.scope,
+            severity="critical" if state.state is TradingState.HALTED else "warning",
+            message=f"{state.state.value} ({_scope_name(state.scope)}): {state.reason} (by {state.actor})",
+            data={"scope": state.scope, "actor": state.actor, "reason": state.reason},
+        ))
+        uow.commit()
+
+
+def _scope_name(scope: str) -> str:
+    return "all bots" if scope == GLOBAL_SCOPE else f"bot {scope}"
+

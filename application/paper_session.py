@@ -1,0 +1,220 @@
+"""A paper-trading session: bars in, cycles run, heartbeats out, the kill switch watched.
+
+The same loop serves the accelerated simulation (`paper --days N`: time is the bar's
+close) and the continuous real-time session (time is the wall clock). It is
+single-threaded on purpose: a heartbeat is written by the loop that trades, so a
+stuck loop stops beating and status shows it stale.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+
+import attrs
+
+from application.apply_broker_events import apply_broker_events
+from application.bot import BotSpec
+from application.bot_state import BotState, load_bot_state
+from application.cancel_orders import cancel_open_orders
+from application.control import effective_control
+from application.in_flight import resolve_open_orders_at_start
+from application.ports import AlertLevel, BarListener, Broker, Clock, LiveMarketData, Notifier, UnitOfWorkFactory
+from application.records import AuditEntry, AuditKind, BotRunState, EquityPoint, Heartbeat
+from application.trading_cycle import CycleResult, TradingCycle
+from domain.errors import StoreUnavailable
+from domain.market import Bar
+from domain.trading_state import TradingState
+
+log = logging.getLogger(__name__)
+
+
+@attrs.frozen(kw_only=True)
+class ProcessInfo:
+    pid: int
+    host: str
+
+
+@attrs.frozen(kw_only=True)
+class SessionSettings:
+    account: str
+    mode: str  # "simulation" (accelerated) or "paper" (real time)
+    heartbeat_seconds: float = 5.0
+    supervise_seconds: float = 0.2  # how often the kill switch is read between submissions
+    evaluations_per_bar: int = 1
+
+    def __attrs_post_init__(self) -> None:
+        if self.heartbeat_seconds <= 0:
+            raise ValueError("heartbeat_seconds must be positive")
+        if self.evaluations_per_bar < 1:
+            raise ValueError("evaluations_per_bar must be >= 1")
+
+
+@attrs.define(kw_only=True)
+class PaperSession:
+    settings: SessionSettings
+    bots: Sequence[BotSpec]
+    uow_factory: UnitOfWorkFactory
+    broker: Broker
+    venue: BarListener | None  # the simulated venue hears bars first; a real one does not need them
+    notifier: Notifier
+    wall_clock: Clock
+    process: ProcessInfo
+    tally: Counter[str] = attrs.field(factory=Counter)
+    degraded: str = ""
+    _states: list[BotState] = attrs.field(factory=list)
+    _cycle: TradingCycle | None = None
+    _started_at: datetime | None = None
+    _last_beat: datetime | None = None
+    _last_supervise: datetime | None = None
+    _halted: set[str] = attrs.field(factory=set)
+    _equity: dict[str, list[EquityPoint]] = attrs.field(factory=dict)
+
+    @property
+    def account(self) -> str:
+        return self.settings.account
+
+    @property
+    def states(self) -> Sequence[BotState]:
+        return tuple(self._states)
+
+    def start(self, *, now: datetime) -> None:
+        self._cycle = TradingCycle(uow_factory=self.uow_factory, broker=self.broker, notifier=self.notifier)
+        self._started_at = self.wall_clock.now()
+        with self.uow_factory() as uow:
+            self._states = [load_bot_state(uow, spec=spec, account=self.account) for spec in self.bots]
+            uow.audit.append(AuditEntry(
+                ts=now, kind=AuditKind.SESSION, account=self.account,
+                message=f"{self.settings.mode} session started with bots {', '.join(b.name for b in self.bots)}",
+                data={"pid": self.process.pid, "host": self.process.host},
+            ))
+            uow.commit()
+        closed = resolve_open_orders_at_start(account=self.account, broker=self.broker,
+                                              uow_factory=self.uow_factory, now=now)
+        if closed:
+            self.tally["stale_orders_closed"] += closed
+        self._beat(BotRunState.RUNNING, force=True)
+        self._supervise(now=now, force=True)
+
+    def run_accelerated(self, bars: Iterable[Bar], *, on_bar: Callable[[Bar], None] | None = None) -> None:
+        """As fast as possible; the session's time is each bar's close."""
+        for bar in bars:
+            self.process_bar(bar, now=bar.end)
+            if on_bar is not None:
+                on_bar(bar)
+
+    def run_realtime(self, feed: LiveMarketData, *, should_stop: Callable[[], bool]) -> None:
+        poll = min(self.settings.supervise_seconds, self.settings.heartbeat_seconds / 2)
+        while not should_stop():
+            for bar in feed.poll(timeout=poll):
+                self.process_bar(bar, now=self.wall_clock.now())
+            self.idle(now=self.wall_clock.now())
+
+    def process_bar(self, bar: Bar, *, now: datetime) -> None:
+        assert self._cycle is not None, "start() first"
+        try:
+            if self.venue is not None:
+                self.venue.on_bar(bar)
+            self._drain_events()
+            for state in self._states:
+                if not state.spec.trades(bar.symbol):
+                    continue
+                for result in self._cycle.on_bar(state, bar, now=now, evaluations=self.settings.evaluations_per_bar):
+                    self.tally[result.value] += 1
+                self._equity.setdefault(state.name, []).append(EquityPoint(ts=bar.end, equity=state.equity()))
+            self._recover_if_degraded()
+        except StoreUnavailable as exc:
+            self._degrade(str(exc))
+        self.idle(now=now)
+
+    def idle(self, *, now: datetime) -> None:
+        try:
+            self._supervise(now=now)
+            self._beat(BotRunState.RUNNING)
+        except StoreUnavailable as exc:
+            self._degrade(str(exc))
+
+    def stop(self, *, now: datetime, detail: str = "") -> None:
+        """A clean end: the last equity points, and heartbeats that say stopped."""
+        self._flush_equity()
+        self._beat(BotRunState.STOPPED, force=True, detail=detail)
+        with self.uow_factory() as uow:
+            uow.audit.append(AuditEntry(ts=now, kind=AuditKind.SESSION, account=self.account,
+                                        message=f"{self.settings.mode} session stopped" + (f": {detail}" if detail else ""),
+                                        data=dict(self.tally)))
+            uow.commit()
+
+    def _drain_events(self) -> None:
+        outcome = apply_broker_events(self.broker.poll_events(), uow_factory=self.uow_factory)
+        self.tally["fills_duplicate"] += outcome.duplicates
+        if outcome.touched_bots:
+            with self.uow_factory() as uow:
+                for state in self._states:
+                    if state.name in outcome.touched_bots:
+                        state.reload(uow)
+
+    def _supervise(self, *, now: datetime, force: bool = False) -> None:
+        """Read the kill switch; a bot newly halted has its open orders cancelled."""
+        wall = self.wall_clock.now()
+        if not force and self._last_supervise and (wall - self._last_supervise).total_seconds() < self.settings.supervise_seconds:
+            return
+        self._last_supervise = wall
+        with self.uow_factory() as uow:
+            controls = {s.name: effective_control(uow, bot=s.name) for s in self._states}
+        for name, control in controls.items():
+            halted = control is not None and control.state is TradingState.HALTED
+            if halted and name not in self._halted:
+                self._halted.add(name)
+                count = cancel_open_orders(account=self.account, bot=name, broker=self.broker,
+                                           uow_factory=self.uow_factory, now=now,
+                                           reason=f"halt: {control.reason}")
+                self._drain_events()
+                log.warning("bot %s halted (%s); %d open order(s) cancelled", name, control.reason, count)
+                self.tally["halts_observed"] += 1
+            elif not halted:
+                self._halted.discard(name)
+
+    def _beat(self, run_state: BotRunState, *, force: bool = False, detail: str = "") -> None:
+        wall = self.wall_clock.now()
+        if not force and self._last_beat and (wall - self._last_beat).total_seconds() < self.settings.heartbeat_seconds:
+            return
+        self._last_beat = wall
+        self._flush_equity()
+        assert self._started_at is not None
+        with self.uow_factory() as uow:
+            for state in self._states:
+                # Marks go to the store with the beat, so status values positions at recent prices.
+                for symbol, position in state.portfolio.positions.items():
+                    if not position.is_flat and symbol in state.marks:
+                        uow.positions.upsert(position, account=self.account, last_price=state.marks[symbol][0])
+                uow.heartbeats.beat(Heartbeat(
+                    account=self.account, bot=state.name, pid=self.process.pid, host=self.process.host,
+                    mode=self.settings.mode, started_at=self._started_at, beat_at=wall,
+                    interval_seconds=self.settings.heartbeat_seconds, run_state=run_state,
+                    detail=detail or self.degraded or ("halted" if state.name in self._halted else ""),
+                ))
+            uow.commit()
+
+    def _flush_equity(self) -> None:
+        if not any(self._equity.values()):
+            return
+        with self.uow_factory() as uow:
+            for bot, points in self._equity.items():
+                uow.equity.add_many(account=self.account, bot=bot, points=points)
+            uow.commit()
+        self._equity.clear()
+
+    def _degrade(self, why: str) -> None:
+        # Fail closed: nothing was sent for this bar (the intent could not be committed).
+        if not self.degraded:
+            log.error("store unavailable, trading paused: %s", why)
+            self.notifier.notify(level=AlertLevel.CRITICAL, title="store unavailable: trading paused", body=why)
+        self.degraded = f"degraded: {why}"
+        self.tally["store_unavailable"] += 1
+
+    def _recover_if_degraded(self) -> None:
+        if self.degraded:
+            self.notifier.notify(level=AlertLevel.WARNING, title="store back: trading resumed", body=self.degraded)
+            self.degraded = ""

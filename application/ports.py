@@ -1,0 +1,264 @@
+"""Ports: what the use cases need from the outside world, as small Protocols.
+
+Adapters implement these; the use cases never import an adapter.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from decimal import Decimal
+from types import TracebackType
+from typing import Protocol, Self
+
+from application.records import (
+    AuditEntry,
+    BotAccount,
+    ControlState,
+    EquityPoint,
+    Heartbeat,
+    SessionRecord,
+    VenueOrderState,
+)
+from domain.events import BrokerEvent
+from domain.fill import Fill
+from domain.market import Bar
+from domain.order import Order
+from domain.position import Position, RoundTrip
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC (simulated time in an accelerated session)."""
+        ...
+
+
+class AlertLevel(enum.Enum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class Notifier(Protocol):
+    def notify(self, *, level: AlertLevel, title: str, body: str) -> None:
+        """Tell a person. Must not raise: a failed alert never stops trading decisions."""
+        ...
+
+
+class MarketData(Protocol):
+    def bars(self) -> Iterator[Bar]:
+        """Bars of every subscribed symbol, in (ts, symbol) order."""
+        ...
+
+
+class LiveMarketData(Protocol):
+    def poll(self, *, timeout: float) -> list[Bar]:
+        """Bars that closed since the last poll; waits at most `timeout` seconds for one."""
+        ...
+
+
+class Broker(Protocol):
+    """A venue. Every call is idempotent on the order's client_order_id."""
+
+    def submit(self, order: Order) -> list[BrokerEvent]:
+        """Send an order; returns what the venue said at once (ack, reject, maybe fills).
+
+        Submitting a client_order_id the venue already has never makes a second order.
+        Raises TransientError when the outcome is unknown (ask with find_order later).
+        """
+        ...
+
+    def cancel(self, client_order_id: str) -> list[BrokerEvent]:
+        """Cancel an open order; an unknown or finished order gives no event."""
+        ...
+
+    def find_order(self, client_order_id: str) -> VenueOrderState | None:
+        """Look an order up by its client_order_id; None when the venue never got it."""
+        ...
+
+    def open_orders(self) -> list[VenueOrderState]:
+        ...
+
+    def poll_events(self) -> list[BrokerEvent]:
+        """Events since the last poll (fills, cancels, expiries), oldest first."""
+        ...
+
+
+class BarListener(Protocol):
+    """A simulated venue hears each bar before the bots do, to match resting orders."""
+
+    def on_bar(self, bar: Bar) -> None:
+        ...
+
+
+class OrderRepository(Protocol):
+    def add(self, order: Order) -> bool:
+        """Insert; False (nothing written) when the client_order_id already exists."""
+        ...
+
+    def get(self, client_order_id: str) -> Order | None: ...
+
+    def save(self, order: Order) -> None:
+        """Write status, fills so far, venue id, reason and timestamps of an existing order."""
+        ...
+
+    def open_orders(self, *, account: str, bot: str | None = None, symbol: str | None = None) -> list[Order]:
+        ...
+
+    def submission_times(
+        self, *, account: str, bot: str, symbol: str | None, since: datetime
+    ) -> list[datetime]:
+        """submitted_at of this bot's orders (of one symbol, or all) at or after `since`."""
+        ...
+
+    def list(self, *, account: str | None = None, bot: str | None = None, limit: int = 1000) -> list[Order]:
+        """Newest first."""
+        ...
+
+    def count(self, *, account: str, bot: str | None = None) -> int: ...
+
+
+class FillRepository(Protocol):
+    def exists(self, fill_id: str) -> bool: ...
+
+    def add(self, fill: Fill, *, account: str, bot: str) -> bool:
+        """Insert; False (nothing written) when this fill_id was recorded before."""
+        ...
+
+    def list(self, *, account: str, bot: str | None = None) -> list[Fill]:
+        """Oldest first."""
+        ...
+
+    def count(self, *, account: str, bot: str | None = None) -> int: ...
+
+
+class PositionRepository(Protocol):
+    def get(self, *, account: str, bot: str, symbol: str) -> Position:
+        """The stored position, or a flat one."""
+        ...
+
+    def upsert(self, position: Position, *, account: str, last_price: Decimal | None = None) -> None:
+        """Insert or update; never fails on an existing key."""
+        ...
+
+    def list(self, *, account: str | None = None, bot: str | None = None) -> list[tuple[str, Position, Decimal | None]]:
+        """(account, position, last_price) rows, flat ones included."""
+        ...
+
+
+class AccountRepository(Protocol):
+    def get(self, *, account: str, bot: str) -> BotAccount | None: ...
+
+    def ensure(self, *, account: str, bot: str, initial_cash: Decimal) -> BotAccount:
+        """Create with initial_cash if missing; return the stored one either way."""
+        ...
+
+    def set_cash(self, *, account: str, bot: str, cash: Decimal) -> None: ...
+
+    def list(self, *, account: str | None = None) -> list[BotAccount]: ...
+
+
+class TradeRepository(Protocol):
+    def add(self, trip: RoundTrip, *, account: str) -> bool:
+        """Insert; False when the trip closed by this fill is already recorded."""
+        ...
+
+    def list(
+        self, *, account: str | None = None, bot: str | None = None, symbol: str | None = None
+    ) -> list[tuple[str, RoundTrip]]:
+        """(account, trip) oldest first."""
+        ...
+
+
+class HeartbeatRepository(Protocol):
+    def beat(self, heartbeat: Heartbeat) -> None:
+        """Upsert by (account, bot)."""
+        ...
+
+    def list(self, *, account: str | None = None) -> list[Heartbeat]: ...
+
+
+class ControlRepository(Protocol):
+    def get(self, scope: str) -> ControlState | None: ...
+
+    def set(self, state: ControlState) -> None:
+        """Upsert the switch of state.scope."""
+        ...
+
+    def list(self) -> list[ControlState]: ...
+
+
+class AuditLog(Protocol):
+    def append(self, entry: AuditEntry) -> None:
+        """Append only: the store refuses updates and deletes of entries."""
+        ...
+
+    def list(
+        self,
+        *,
+        account: str | None = None,
+        symbol: str | None = None,
+        kind: str | None = None,
+        since: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[AuditEntry]:
+        """Oldest first (of the newest `limit`)."""
+        ...
+
+    def count(self, *, account: str | None = None, severity: str | None = None) -> int: ...
+
+
+class EquityRepository(Protocol):
+    def add_many(self, *, account: str, bot: str, points: Sequence[EquityPoint]) -> None: ...
+
+    def list(self, *, account: str, bot: str | None = None) -> list[tuple[str, EquityPoint]]:
+        """(bot, point) ordered by ts then bot."""
+        ...
+
+
+class SessionRepository(Protocol):
+    def new_simulation_account(self) -> str:
+        """A fresh account id for an accelerated session: sim-0001, sim-0002, ..."""
+        ...
+
+    def start(self, record: SessionRecord) -> None: ...
+
+    def finish(self, *, account: str, finished_at: datetime, report: dict[str, object]) -> None: ...
+
+    def get(self, account: str) -> SessionRecord | None: ...
+
+    def list(self) -> list[SessionRecord]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository. Leaving the `with` block without
+    commit() rolls back. Raises StoreUnavailable when the store cannot be reached."""
+
+    orders: OrderRepository
+    fills: FillRepository
+    positions: PositionRepository
+    accounts: AccountRepository
+    trades: TradeRepository
+    heartbeats: HeartbeatRepository
+    control: ControlRepository
+    audit: AuditLog
+    equity: EquityRepository
+    sessions: SessionRepository
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...

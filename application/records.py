@@ -1,0 +1,110 @@
+"""Records the application keeps besides orders, fills and positions."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+
+import attrs
+
+from domain.order import OrderStatus
+from domain.trading_state import TradingState
+
+GLOBAL_SCOPE = "*"  # a halt of this scope stops every bot of every account
+
+
+@attrs.frozen(kw_only=True)
+class BotAccount:
+    account: str
+    bot: str
+    initial_cash: Decimal
+    cash: Decimal
+
+
+@attrs.frozen(kw_only=True)
+class ControlState:
+    """The durable trading switch of one scope (GLOBAL_SCOPE or a bot name)."""
+
+    scope: str
+    state: TradingState
+    reason: str
+    actor: str
+    changed_at: datetime
+
+
+class BotRunState(enum.Enum):
+    RUNNING = "running"  # the process says it runs; status still checks the beat's age
+    STOPPED = "stopped"  # the process ended cleanly and said so
+
+
+@attrs.frozen(kw_only=True)
+class Heartbeat:
+    account: str
+    bot: str
+    pid: int
+    host: str
+    mode: str  # "paper" (real time) or "simulation" (accelerated)
+    started_at: datetime
+    beat_at: datetime  # wall clock
+    interval_seconds: float
+    run_state: BotRunState
+    detail: str = ""
+
+
+class AuditKind(enum.Enum):
+    SIGNAL = "signal"
+    RISK = "risk"
+    ORDER = "order"
+    FILL = "fill"
+    TRADE = "trade"
+    HALT = "halt"
+    RESUME = "resume"
+    DATA = "data"
+    ERROR = "error"
+    SESSION = "session"
+
+
+@attrs.frozen(kw_only=True)
+class AuditEntry:
+    ts: datetime  # domain time (simulated time in an accelerated session)
+    kind: AuditKind
+    message: str
+    account: str = ""
+    bot: str = ""
+    symbol: str = ""
+    client_order_id: str = ""
+    data: Mapping[str, object] = attrs.field(factory=dict)  # JSON-serialisable figures
+    severity: str = "info"  # info, warning, critical
+    recorded_at: datetime | None = None  # wall clock, set by the store
+
+
+@attrs.frozen(kw_only=True)
+class SessionRecord:
+    """One paper-trading run: accelerated sessions each get their own account id."""
+
+    account: str
+    mode: str
+    seed: int | None
+    trading_days: int | None
+    started_at: datetime
+    config: Mapping[str, object] = attrs.field(factory=dict)
+    finished_at: datetime | None = None
+    report: Mapping[str, object] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class EquityPoint:
+    ts: datetime
+    equity: Decimal
+
+
+@attrs.frozen(kw_only=True)
+class VenueOrderState:
+    """What the venue says about an order, when asked by client_order_id."""
+
+    client_order_id: str
+    venue_order_id: str
+    status: OrderStatus
+    filled_quantity: Decimal

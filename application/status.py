@@ -1,0 +1,83 @@
+"""What is running, told truthfully: a bot's state comes from its heartbeat's age."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+import attrs
+
+from application.control import effective_control
+from application.ports import UnitOfWork
+from application.records import BotRunState, ControlState, Heartbeat
+from domain.numbers import ZERO
+from domain.trading_state import TradingState
+
+
+class BotLiveness(enum.Enum):
+    RUNNING = "running"
+    STALE = "stale"  # no heartbeat for more than two intervals: the process is dead or stuck
+    STOPPED = "stopped"
+    HALTED = "halted"
+
+
+@attrs.frozen(kw_only=True)
+class PositionView:
+    symbol: str
+    quantity: Decimal
+    average_cost: Decimal
+    last_price: Decimal | None
+    unrealized_pnl: Decimal
+    realized_pnl: Decimal
+
+
+@attrs.frozen(kw_only=True)
+class BotStatus:
+    account: str
+    bot: str
+    liveness: BotLiveness
+    heartbeat: Heartbeat
+    heartbeat_age_seconds: float
+    control: ControlState | None
+    cash: Decimal
+    equity: Decimal
+    pnl: Decimal
+    positions: tuple[PositionView, ...]
+
+
+def liveness(heartbeat: Heartbeat, control: ControlState | None, *, now: datetime) -> BotLiveness:
+    age = (now - heartbeat.beat_at).total_seconds()
+    if heartbeat.run_state is BotRunState.STOPPED:
+        return BotLiveness.STOPPED
+    if age > 2 * heartbeat.interval_seconds:
+        return BotLiveness.STALE
+    if control is not None and control.state is TradingState.HALTED:
+        return BotLiveness.HALTED
+    return BotLiveness.RUNNING
+
+
+def bot_statuses(uow: UnitOfWork, *, now: datetime, account: str | None = None) -> list[BotStatus]:
+    result = []
+    for beat in sorted(uow.heartbeats.list(account=account), key=lambda b: (b.account, b.bot)):
+        control = effective_control(uow, bot=beat.bot)
+        stored = uow.accounts.get(account=beat.account, bot=beat.bot)
+        cash = stored.cash if stored else ZERO
+        initial = stored.initial_cash if stored else ZERO
+        views = []
+        value = ZERO
+        for _, position, last in uow.positions.list(account=beat.account, bot=beat.bot):
+            if position.is_flat:
+                continue
+            mark = last if last is not None else position.average_cost
+            value += position.market_value(mark)
+            views.append(PositionView(symbol=position.symbol, quantity=position.quantity,
+                                      average_cost=position.average_cost, last_price=last,
+                                      unrealized_pnl=position.unrealized_pnl(mark),
+                                      realized_pnl=position.realized_pnl - position.commissions))
+        result.append(BotStatus(
+            account=beat.account, bot=beat.bot, liveness=liveness(beat, control, now=now), heartbeat=beat,
+            heartbeat_age_seconds=(now - beat.beat_at).total_seconds(), control=control, cash=cash,
+            equity=cash + value, pnl=cash + value - initial, positions=tuple(views),
+        ))
+    return result

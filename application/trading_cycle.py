@@ -1,0 +1,196 @@
+"""One trading cycle for one bot and one bar, as ../shared/ARCHITECTURE.md draws it:
+
+sanity gate -> strategy (safe wrapper) -> order intent with a deterministic
+client_order_id -> risk -> intent committed -> submit -> venue events through the
+state machine (fills recorded once, position in the same transaction) -> audit.
+The heartbeat is the session's job (application/paper_session.py).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from datetime import datetime, timedelta
+
+import attrs
+
+from application.apply_broker_events import apply_broker_events
+from application.bot_state import BotState
+from application.cancel_orders import cancel_open_orders
+from application.control import effective_state
+from application.halt import set_trading_state
+from application.order_intent import PlannedIntent, plan_intent
+from application.ports import AlertLevel, Broker, Notifier, UnitOfWork, UnitOfWorkFactory
+from application.records import AuditEntry, AuditKind, ControlState
+from domain.errors import TransientError
+from domain.market import Bar
+from domain.order import Order, OrderStatus
+from domain.risk import Denied, RiskContext, RiskDecision, RiskEngine
+from domain.strategy import Signal
+from domain.trading_state import TradingState
+
+log = logging.getLogger(__name__)
+
+_RATE_WINDOW = timedelta(minutes=1)
+
+
+class CycleResult(enum.Enum):
+    NO_SIGNAL = "no_signal"
+    BAD_DATA = "bad_data"
+    STRATEGY_FAILED = "strategy_failed"
+    NOTHING_TO_DO = "nothing_to_do"
+    DUPLICATE = "duplicate"  # this intent exists already: the repeated signal is a no-op
+    DENIED = "denied"
+    HALTED = "halted"  # denied, and the denial halted the bot
+    SUBMITTED = "submitted"
+    UNKNOWN_OUTCOME = "unknown_outcome"  # the venue did not answer; resolved by lookup later
+
+
+@attrs.define(kw_only=True)
+class TradingCycle:
+    uow_factory: UnitOfWorkFactory
+    broker: Broker
+    notifier: Notifier
+
+    def on_bar(self, bot: BotState, bar: Bar, *, now: datetime, evaluations: int = 1) -> list[CycleResult]:
+        """Feed one bar to the bot; `evaluations` > 1 re-runs the strategy on it, as a
+        bot polling between bars does (how the runaway-order incident happened)."""
+        verdict = bot.gate.check(bar, now=now)
+        if not verdict.ok:
+            self._audit(AuditEntry(ts=now, kind=AuditKind.DATA, severity="warning", account=bot.account,
+                                   bot=bot.name, symbol=bar.symbol, message=f"bar rejected: {verdict.reason}"))
+            return [CycleResult.BAD_DATA]
+        bot.window(bar.symbol).append(bar)
+        bot.marks[bar.symbol] = (bar.close, bar.end)
+        return [self._evaluate(bot, bar, now=now) for _ in range(evaluations)]
+
+    def _evaluate(self, bot: BotState, bar: Bar, *, now: datetime) -> CycleResult:
+        if bar.symbol in bot.disabled:
+            return CycleResult.STRATEGY_FAILED
+        signal = self._run_strategy(bot, bar, now=now)
+        if signal is None:
+            return CycleResult.STRATEGY_FAILED if bar.symbol in bot.disabled else CycleResult.NO_SIGNAL
+        planned = plan_intent(bot, signal=signal, bar=bar)
+        if planned is None:
+            return CycleResult.NOTHING_TO_DO
+        order, decision = self._commit_intent(bot, planned, signal=signal, now=now)
+        if order is None:
+            return CycleResult.DUPLICATE
+        if isinstance(decision, Denied):
+            if decision.halt:
+                self._halt_bot(bot, decision, now=now)
+                return CycleResult.HALTED
+            return CycleResult.DENIED
+        return self._submit(bot, order, now=now)
+
+    def _run_strategy(self, bot: BotState, bar: Bar, *, now: datetime) -> Signal | None:
+        """The safe wrapper: a failing strategy is switched off for that symbol, alerted,
+        and never takes the bot or the other strategies down."""
+        try:
+            return bot.spec.strategy.on_bar(bot.window(bar.symbol))
+        except Exception as exc:  # noqa: BLE001 - user code may raise anything
+            why = f"{type(exc).__name__}: {exc}"
+            bot.disabled[bar.symbol] = why
+            log.exception("strategy %s failed on %s", bot.spec.strategy.name, bar.symbol)
+            self._audit(AuditEntry(ts=now, kind=AuditKind.ERROR, severity="critical", account=bot.account,
+                                   bot=bot.name, symbol=bar.symbol,
+                                   message=f"strategy {bot.spec.strategy.name} disabled: {why}"))
+            self.notifier.notify(level=AlertLevel.CRITICAL, title=f"strategy disabled on {bot.name}/{bar.symbol}",
+                                 body=why)
+            return None
+
+    def _commit_intent(
+        self, bot: BotState, planned: PlannedIntent, *, signal: Signal, now: datetime
+    ) -> tuple[Order | None, RiskDecision | None]:
+        intent = planned.intent
+        with self.uow_factory() as uow:
+            if uow.orders.get(intent.client_order_id) is not None:
+                return None, None
+            decision = RiskEngine.standard(bot.spec.limits).evaluate(intent, self._risk_context(uow, bot, intent.symbol, now))
+            order = Order(
+                client_order_id=intent.client_order_id, account=intent.account, bot=intent.bot,
+                strategy=intent.strategy, symbol=intent.symbol, side=intent.side,
+                order_type=intent.order_type, quantity=intent.quantity, created_at=now,
+                signal_ts=intent.signal_ts, limit_price=intent.limit_price, stop_price=intent.stop_price,
+                updated_at=now,
+            )
+            if isinstance(decision, Denied):
+                order.transition(OrderStatus.DENIED, at=now, reason=f"{decision.check}: {decision.reason}")
+            uow.orders.add(order)
+            uow.audit.append(AuditEntry(
+                ts=now, kind=AuditKind.RISK if isinstance(decision, Denied) else AuditKind.ORDER,
+                severity="warning" if isinstance(decision, Denied) else "info",
+                account=bot.account, bot=bot.name, symbol=intent.symbol, client_order_id=order.client_order_id,
+                message=(f"intent {intent.side.value} {intent.quantity} {intent.symbol}: "
+                         + (f"DENIED by {decision.check}: {decision.reason}" if isinstance(decision, Denied) else "approved")),
+                data={
+                    "signal": {"target": signal.target.value, "reason": signal.reason, **signal.values},
+                    "sizing": planned.sizing,
+                    "checks": [{"check": c.check, "passed": c.passed, "detail": c.detail} for c in decision.checks],
+                },
+            ))
+            uow.commit()
+        return order, decision
+
+    def _risk_context(self, uow: UnitOfWork, bot: BotState, symbol: str, now: datetime) -> RiskContext:
+        mark = bot.marks.get(symbol)
+        marks = bot.mark_prices()
+        since = now - _RATE_WINDOW
+        return RiskContext(
+            now=now,
+            trading_state=effective_state(uow, bot=bot.name),
+            last_price=mark[0] if mark else None,
+            last_price_at=mark[1] if mark else None,
+            open_orders_for_symbol=len(uow.orders.open_orders(account=bot.account, bot=bot.name, symbol=symbol)),
+            recent_submissions_symbol=uow.orders.submission_times(account=bot.account, bot=bot.name, symbol=symbol, since=since),
+            recent_submissions_bot=uow.orders.submission_times(account=bot.account, bot=bot.name, symbol=None, since=since),
+            equity=bot.portfolio.equity(marks),
+            cash=bot.portfolio.cash,
+            gross_exposure=bot.portfolio.exposure(marks).gross,
+            position_quantity=bot.portfolio.position(symbol).quantity,
+        )
+
+    def _submit(self, bot: BotState, order: Order, *, now: datetime) -> CycleResult:
+        try:
+            events = self.broker.submit(order)
+        except TransientError as exc:
+            # Unknown outcome: the order may exist at the venue. Never resend with a new
+            # id; the in-flight check looks it up by client_order_id.
+            self._mark_submitted(order.client_order_id, now=now, note=f"outcome unknown: {exc}")
+            return CycleResult.UNKNOWN_OUTCOME
+        self._mark_submitted(order.client_order_id, now=now, note="")
+        apply_broker_events(events, uow_factory=self.uow_factory)
+        with self.uow_factory() as uow:
+            bot.reload(uow)
+        return CycleResult.SUBMITTED
+
+    def _mark_submitted(self, client_order_id: str, *, now: datetime, note: str) -> None:
+        with self.uow_factory() as uow:
+            order = uow.orders.get(client_order_id)
+            if order is not None and order.status is OrderStatus.INITIALIZED:
+                order.transition(OrderStatus.SUBMITTED, at=now, reason=note)
+                uow.orders.save(order)
+            uow.audit.append(AuditEntry(
+                ts=now, kind=AuditKind.ORDER, severity="warning" if note else "info",
+                account=order.account if order else "", bot=order.bot if order else "",
+                symbol=order.symbol if order else "", client_order_id=client_order_id,
+                message="submitted to the venue" + (f" ({note})" if note else ""),
+            ))
+            uow.commit()
+
+    def _halt_bot(self, bot: BotState, decision: Denied, *, now: datetime) -> None:
+        reason = f"risk {decision.check}: {decision.reason}"
+        set_trading_state(
+            ControlState(scope=bot.name, state=TradingState.HALTED, reason=reason, actor="risk-engine", changed_at=now),
+            uow_factory=self.uow_factory,
+        )
+        self._audit(AuditEntry(ts=now, kind=AuditKind.HALT, severity="critical", account=bot.account,
+                               bot=bot.name, message=f"bot {bot.name} HALTED by {reason}"))
+        self.notifier.notify(level=AlertLevel.CRITICAL, title=f"bot {bot.name} halted", body=reason)
+        cancel_open_orders(account=bot.account, bot=bot.name, broker=self.broker,
+                           uow_factory=self.uow_factory, now=now, reason=f"halt: {reason}")
+
+    def _audit(self, entry: AuditEntry) -> None:
+        with self.uow_factory() as uow:
+            uow.audit.append(entry)
+            uow.commit()
