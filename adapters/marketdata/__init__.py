@@ -1,0 +1,16 @@
+"""Market-data adapters: the NYSE calendar, a seeded synthetic feed and a CSV bar feed."""
+
+from adapters.marketdata.calendar import Session, is_nyse_open, next_nyse_open, nyse_sessions
+from adapters.marketdata.csv_feed import CsvBarFeed
+from adapters.marketdata.synthetic import Regime, SyntheticBarFeed, SyntheticPriceProcess
+
+__all__ = [
+    "CsvBarFeed",
+    "Regime",
+    "Session",
+    "SyntheticBarFeed",
+    "SyntheticPriceProcess",
+    "is_nyse_open",
+    "next_nyse_open",
+    "nyse_sessions",
+]
