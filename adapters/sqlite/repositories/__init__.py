@@ -1,0 +1,18 @@
+"""SQLite implementations of the repository ports, one class per port."""
+
+from adapters.sqlite.repositories.book import SqliteAccounts, SqliteEquity, SqlitePositions
+from adapters.sqlite.repositories.orders import SqliteFills, SqliteOrders, SqliteTrades
+from adapters.sqlite.repositories.records import SqliteAuditLog, SqliteControl, SqliteHeartbeats, SqliteSessions
+
+__all__ = [
+    "SqliteAccounts",
+    "SqliteAuditLog",
+    "SqliteControl",
+    "SqliteEquity",
+    "SqliteFills",
+    "SqliteHeartbeats",
+    "SqliteOrders",
+    "SqlitePositions",
+    "SqliteSessions",
+    "SqliteTrades",
+]
