@@ -1,0 +1,79 @@
+"""The simulated broker: the Broker port over the matching engine, and a bar listener."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+import attrs
+
+from adapters.simulated.fees import CommissionModel, MakerTaker, PerShare
+from adapters.simulated.fill_model import FillModel, MarketFill
+from adapters.simulated.matching import MatchingEngine
+from application.records import VenueOrderState
+from domain.events import BrokerEvent
+from domain.instrument import AssetClass, Instrument
+from domain.market import Bar
+from domain.order import Order
+
+
+def _equity_commission() -> CommissionModel:
+    return PerShare(rate=Decimal("0.005"), minimum=Decimal("1.00"), maximum_fraction=Decimal("0.01"))
+
+
+def _crypto_commission() -> CommissionModel:
+    return MakerTaker(maker_bps=Decimal(40), taker_bps=Decimal(60))
+
+
+@attrs.frozen(kw_only=True)
+class SimulatedBrokerConfig:
+    market_fill: MarketFill = MarketFill.NEXT_OPEN
+    slippage_bps: Decimal = Decimal(1)
+    max_volume_share: Decimal = Decimal("0.1")
+    equity_commission: CommissionModel = attrs.field(factory=_equity_commission)
+    crypto_commission: CommissionModel = attrs.field(factory=_crypto_commission)
+
+    def fill_model(self) -> FillModel:
+        return FillModel(market_fill=self.market_fill, slippage_bps=self.slippage_bps,
+                         max_volume_share=self.max_volume_share)
+
+
+class SimulatedBroker:
+    def __init__(self, *, engine: MatchingEngine) -> None:
+        self._engine = engine
+        self._queue: list[BrokerEvent] = []
+        self._seen: dict[str, None] = {}  # ordered set of every client_order_id the venue got
+        self.submit_calls = 0
+
+    def submit(self, order: Order) -> list[BrokerEvent]:
+        self.submit_calls += 1
+        self._seen.setdefault(order.client_order_id, None)
+        return self._engine.submit(order)
+
+    def cancel(self, client_order_id: str) -> list[BrokerEvent]:
+        return self._engine.cancel(client_order_id)
+
+    def find_order(self, client_order_id: str) -> VenueOrderState | None:
+        return self._engine.find(client_order_id)
+
+    def open_orders(self) -> list[VenueOrderState]:
+        return self._engine.open_orders()
+
+    def poll_events(self) -> list[BrokerEvent]:
+        events, self._queue = self._queue, []
+        return events
+
+    def on_bar(self, bar: Bar) -> None:
+        self._queue.extend(self._engine.on_bar(bar))
+
+    def submitted_client_order_ids(self) -> list[str]:
+        return list(self._seen)
+
+
+def build_simulated_broker(*, config: SimulatedBrokerConfig, instruments: Mapping[str, Instrument]) -> SimulatedBroker:
+    engine = MatchingEngine(
+        instruments=instruments,
+        fill_model=config.fill_model(),
+        commissions={AssetClass.EQUITY: config.equity_commission, AssetClass.CRYPTO: config.crypto_commission},
+    )
+    return SimulatedBroker(engine=engine)

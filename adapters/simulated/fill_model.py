@@ -1,0 +1,40 @@
+"""How the simulated venue fills: when market orders fill, slippage, and volume limits."""
+
+from __future__ import annotations
+
+import enum
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+import attrs
+
+from domain.instrument import Instrument
+from domain.order import OrderSide
+
+
+class MarketFill(enum.Enum):
+    NEXT_OPEN = "next_open"  # the realistic default: an order decided on a bar's close fills at the next open
+    THIS_CLOSE = "this_close"  # at once, at the close of the bar the decision was made on
+
+
+@attrs.frozen(kw_only=True)
+class FillModel:
+    market_fill: MarketFill = MarketFill.NEXT_OPEN
+    slippage_bps: Decimal = Decimal(1)
+    max_volume_share: Decimal = Decimal("0.1")
+
+    def __attrs_post_init__(self) -> None:
+        if not self.slippage_bps.is_finite() or self.slippage_bps < 0:
+            raise ValueError(f"slippage_bps must be >= 0, got {self.slippage_bps}")
+        if not self.max_volume_share.is_finite() or not (0 < self.max_volume_share <= 1):
+            raise ValueError(f"max_volume_share must be in (0, 1], got {self.max_volume_share}")
+
+    def taker_price(self, price: Decimal, *, side: OrderSide, instrument: Instrument) -> Decimal:
+        """Slippage always goes against the taker, and so does rounding to the tick."""
+        moved = price * (1 + side.sign * self.slippage_bps / Decimal(10_000))
+        steps = (moved / instrument.tick_size).to_integral_value(
+            rounding=ROUND_CEILING if side is OrderSide.BUY else ROUND_FLOOR
+        )
+        return max(steps * instrument.tick_size, instrument.tick_size)
+
+    def volume_cap(self, volume: Decimal, *, instrument: Instrument) -> Decimal:
+        return instrument.round_quantity_down(volume * self.max_volume_share)
