@@ -77,7 +77,9 @@ def _apply_one(uow: UnitOfWork, event: BrokerEvent) -> tuple[str, str]:
         elif isinstance(event, OrderRejected):
             order.transition(OrderStatus.REJECTED, at=event.ts, reason=event.reason)
         elif isinstance(event, OrderCancelled):
-            order.transition(OrderStatus.CANCELLED, at=event.ts, reason=event.reason)
+            # A cancel we asked for keeps our reason (a halt, say); otherwise the venue's.
+            asked = order.status is OrderStatus.PENDING_CANCEL
+            order.transition(OrderStatus.CANCELLED, at=event.ts, reason="" if asked else event.reason)
         elif isinstance(event, OrderExpired):
             order.transition(OrderStatus.EXPIRED, at=event.ts, reason="expired")
     except IllegalTransition as exc:

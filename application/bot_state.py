@@ -26,6 +26,9 @@ class BotState:
     marks: dict[str, tuple[Decimal, datetime]] = attrs.field(factory=dict)
     gate: BarSanityGate = attrs.field(factory=BarSanityGate)
     disabled: dict[str, str] = attrs.field(factory=dict)  # symbol -> why its strategy was switched off
+    # Known halted (seen by the supervisor or set by a throttle breach). It can only
+    # stop evaluations early; the switch in the store is still read before every intent.
+    halted: bool = False
 
     @property
     def name(self) -> str:

@@ -19,9 +19,12 @@ def cancel_open_orders(
     with uow_factory() as uow:
         orders = uow.orders.open_orders(account=account, bot=bot)
         for order in orders:
+            # Never sent: cancelled here. Sent: PENDING_CANCEL keeps the why until the venue confirms.
             if order.status is OrderStatus.INITIALIZED:
                 order.transition(OrderStatus.CANCELLED, at=now, reason=reason)
-                uow.orders.save(order)
+            elif order.status is not OrderStatus.PENDING_CANCEL:
+                order.transition(OrderStatus.PENDING_CANCEL, at=now, reason=reason)
+            uow.orders.save(order)
         uow.commit()
     events: list[BrokerEvent] = []
     failures: list[str] = []

@@ -163,8 +163,11 @@ class PaperSession:
         self._last_supervise = wall
         with self.uow_factory() as uow:
             controls = {s.name: effective_control(uow, bot=s.name) for s in self._states}
-        for name, control in controls.items():
+        for state in self._states:
+            control = controls[state.name]
+            name = state.name
             halted = control is not None and control.state is TradingState.HALTED
+            state.halted = halted
             if halted and name not in self._halted:
                 self._halted.add(name)
                 count = cancel_open_orders(account=self.account, bot=name, broker=self.broker,

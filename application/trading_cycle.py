@@ -65,6 +65,8 @@ class TradingCycle:
         return [self._evaluate(bot, bar, now=now) for _ in range(evaluations)]
 
     def _evaluate(self, bot: BotState, bar: Bar, *, now: datetime) -> CycleResult:
+        if bot.halted:
+            return CycleResult.HALTED
         if bar.symbol in bot.disabled:
             return CycleResult.STRATEGY_FAILED
         signal = self._run_strategy(bot, bar, now=now)
@@ -180,6 +182,7 @@ class TradingCycle:
 
     def _halt_bot(self, bot: BotState, decision: Denied, *, now: datetime) -> None:
         reason = f"risk {decision.check}: {decision.reason}"
+        bot.halted = True
         set_trading_state(
             ControlState(scope=bot.name, state=TradingState.HALTED, reason=reason, actor="risk-engine", changed_at=now),
             uow_factory=self.uow_factory,

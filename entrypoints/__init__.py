@@ -1,0 +1,1 @@
+"""Entry points: the CLI and the bot runner. They build the one container."""

@@ -1,0 +1,53 @@
+"""The emergency halt and resume. They write the durable switch in the store only,
+so they work with no API and while a bot runs in another process."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from application.halt import HaltCommand, ResumeCommand, halt, resume
+from application.records import GLOBAL_SCOPE
+from entrypoints.cli.common import ConfigOption, JsonOption, actor, cli_errors, container_for
+from entrypoints.cli.output import make_output_converter, print_json
+
+ScopeOption = Annotated[str | None, typer.Option("--bot", help="Only this bot (default: every bot).")]
+
+
+def halt_command(
+    reason: Annotated[str, typer.Option("--reason", help="Why: recorded in the audit trail and the alert.")],
+    bot: ScopeOption = None,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """EMERGENCY HALT: no new order is submitted; running bots cancel their open orders.
+
+    Stored durably; survives restarts; only `quantshift resume` lifts it.
+    """
+    with cli_errors():
+        container = container_for(config)
+        state = halt(HaltCommand(reason=reason, actor=actor(), scope=bot or GLOBAL_SCOPE),
+                     uow_factory=container.store(), clock=container.clock(), notifier=container.notifier())
+    if json_output:
+        print_json(make_output_converter().unstructure(state))
+    else:
+        print(f"HALTED {'every bot' if state.scope == GLOBAL_SCOPE else 'bot ' + state.scope}: {state.reason}")
+
+
+def resume_command(
+    bot: ScopeOption = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why trading may go on.")] = "resumed by operator",
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Lift a halt (every bot's, or one bot's with --bot) and re-arm trading."""
+    with cli_errors():
+        container = container_for(config)
+        states = resume(ResumeCommand(actor=actor(), scope=bot or GLOBAL_SCOPE, reason=reason),
+                        uow_factory=container.store(), clock=container.clock(), notifier=container.notifier())
+    if json_output:
+        print_json([make_output_converter().unstructure(s) for s in states])
+    else:
+        for state in states:
+            print(f"RESUMED {'every bot' if state.scope == GLOBAL_SCOPE else 'bot ' + state.scope}")

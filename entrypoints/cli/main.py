@@ -1,0 +1,30 @@
+"""The `quantshift` command."""
+
+from __future__ import annotations
+
+import typer
+
+from entrypoints.cli.control import halt_command, resume_command
+from entrypoints.cli.paper import paper
+from entrypoints.cli.reads import positions, status, trades
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        name="quantshift",
+        help="QuantShift: backtest, paper-trade and run rules-based trading bots (US equities and crypto).",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    app.command("paper")(paper)
+    app.command("status")(status)
+    app.command("trades")(trades)
+    app.command("positions")(positions)
+    app.command("halt")(halt_command)
+    app.command("resume")(resume_command)
+    return app
+
+
+def run() -> None:
+    build_app()()

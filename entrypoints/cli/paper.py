@@ -1,0 +1,258 @@
+"""`quantshift paper`: paper trading on the simulated venue with synthetic data."""
+
+from __future__ import annotations
+
+import itertools
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import attrs
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from adapters.marketdata import CsvBarFeed, SyntheticBarFeed
+from adapters.marketdata.merge import merge_bars
+from adapters.marketdata.realtime import RealtimeSyntheticFeed
+from application.paper_session import PaperSession, SessionSettings
+from application.records import SessionRecord
+from application.validation_report import ValidationReport, build_validation_report
+from domain.errors import ConfigurationError, QuantShiftError
+from domain.golive import GoLiveCriteria
+from domain.market import Bar
+from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for, fail, process_info, setup_logging
+from entrypoints.cli.output import money, print_json, print_table
+from entrypoints.container import Container
+from entrypoints.settings import parse_timeframe
+
+PAPER_ACCOUNT = "paper"  # the continuous session's account: stable, so a restart carries on
+
+
+def paper(
+    days: Annotated[int | None, typer.Option("--days", help="Run an accelerated session of N trading days and print the validation report.", min=1, max=2000)] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the synthetic market data (default from the config).")] = None,
+    start: Annotated[str | None, typer.Option("--start", help="First day of an accelerated session, YYYY-MM-DD.")] = None,
+    bar_seconds: Annotated[float | None, typer.Option("--bar-seconds", help="Real-time mode: seconds per bar (default: the configured timeframe).", min=0.05)] = None,
+    duration: Annotated[float | None, typer.Option("--duration", help="Real-time mode: stop cleanly after this many seconds.", min=0.1)] = None,
+    data: Annotated[list[str] | None, typer.Option("--data", help="Replay bars from CSV instead of synthetic data: SYMBOL=PATH (timestamp,open,high,low,close,volume), once per configured symbol.")] = None,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every alert and decision to stderr.")] = False,
+) -> None:
+    """Paper-trade the configured bots on the built-in simulated broker.
+
+    Without --days it runs continuously in real time (Ctrl-C or SIGTERM stops it cleanly).
+    With --days N it runs N trading days of synthetic data as fast as it can and prints the
+    go/no-go validation report against the go-live criteria.
+    """
+    setup_logging(verbose=verbose)
+    with cli_errors():
+        container = container_for(config)
+        settings = container.settings()
+        if data:
+            report = _run_accelerated(container, source=_csv_source(container, data), seed=None,
+                                      show_progress=not json_output)
+            _show(report, json_output=json_output)
+            return
+        if days is None:
+            _run_realtime(container, bar_seconds=bar_seconds, duration=duration, seed=seed)
+            return
+        first_day = settings.engine.start
+        if start is not None:
+            try:
+                first_day = date.fromisoformat(start)
+            except ValueError:
+                fail(f"--start {start!r} is not a date like 2025-01-02", code=2)
+        seed = settings.engine.seed if seed is None else seed
+        feed = SyntheticBarFeed(instruments=list(container.instruments().values()), start=first_day,
+                                trading_days=days, interval=settings.engine.interval, seed=seed)
+        source = _BarSource(bars=feed.bars(), span=feed.span, days=days, start=first_day,
+                            expected=_expected_bars(container, days=days, span=feed.span))
+        report = _run_accelerated(container, source=source, seed=seed, show_progress=not json_output)
+        _show(report, json_output=json_output)
+
+
+def _show(report: ValidationReport, *, json_output: bool) -> None:
+    if json_output:
+        print_json(report.to_json())
+    else:
+        _print_report(report)
+
+
+@attrs.define(kw_only=True)
+class _BarSource:
+    bars: Iterator[Bar]
+    span: tuple[datetime, datetime] | None  # None: known only once the bars are read
+    days: int | None
+    start: date | None
+    expected: int | None  # for the progress bar
+
+
+def _csv_source(container: Container, data: list[str]) -> _BarSource:
+    instruments = container.instruments()
+    interval = container.settings().engine.interval
+    files: dict[str, Path] = {}
+    for item in data:
+        symbol, sep, path = item.partition("=")
+        if not sep or not symbol or not path:
+            raise ConfigurationError(f"--data {item!r}: expected SYMBOL=PATH")
+        if symbol not in instruments:
+            raise ConfigurationError(f"--data {item!r}: {symbol} is not traded by any configured bot")
+        files[symbol] = Path(path)
+    missing = sorted(set(instruments) - set(files))
+    if missing:
+        raise ConfigurationError(f"--data: no CSV file for {', '.join(missing)} (give one per configured symbol)")
+    feeds = [CsvBarFeed(path=files[s], instrument=instruments[s], interval=interval).bars() for s in sorted(files)]
+    return _BarSource(bars=merge_bars(feeds), span=None, days=None, start=None, expected=None)
+
+
+class _DayCounter:
+    """Counts the trading days a replay covers (UTC dates with at least one bar)."""
+
+    def __init__(self) -> None:
+        self.days: set[date] = set()
+        self.first: Bar | None = None
+        self.last: Bar | None = None
+
+    def see(self, bar: Bar) -> None:
+        self.days.add(bar.ts.date())
+        self.first = self.first or bar
+        self.last = bar
+
+
+def _run_accelerated(container: Container, *, source: _BarSource, seed: int | None, show_progress: bool) -> ValidationReport:
+    settings = container.settings()
+    store = container.store()
+    clock = container.clock()
+    with store() as uow:
+        account = uow.sessions.new_simulation_account()
+        uow.sessions.start(SessionRecord(
+            account=account, mode="simulation", seed=seed, trading_days=source.days, started_at=clock.now(),
+            config={"start": source.start.isoformat() if source.start else None, "timeframe": settings.engine.timeframe,
+                    "bots": [b.name for b in settings.bots], "data": "synthetic" if seed is not None else "csv"},
+        ))
+        uow.commit()
+    session = PaperSession(
+        settings=SessionSettings(account=account, mode="simulation",
+                                 heartbeat_seconds=settings.engine.heartbeat_seconds,
+                                 evaluations_per_bar=settings.engine.evaluations_per_bar),
+        bots=container.bots(), uow_factory=store, broker=container.broker(), venue=container.broker(),
+        notifier=container.notifier(), wall_clock=clock, process=process_info(),
+    )
+    # SIGTERM ends an accelerated run like Ctrl-C: cleanly, with heartbeats that say stopped.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    counter = _DayCounter()
+    bars = _peek_first(source.bars, counter)
+    session.start(now=source.span[0] if source.span else (counter.first.ts if counter.first else clock.now()))
+    console = Console(stderr=True)
+    label = f"{source.days} trading days" if source.days else "CSV replay"
+    with Progress(TextColumn(f"[bold]{account}[/] {label}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, disable=not (show_progress and console.is_terminal)) as bar:
+        task = bar.add_task("bars", total=source.expected)
+
+        def advance(b: Bar) -> None:
+            counter.see(b)
+            bar.advance(task)
+
+        try:
+            session.run_accelerated(bars, on_bar=advance)
+        except (KeyboardInterrupt, QuantShiftError) as exc:
+            # Bad data mid-replay: what was recorded stays; the bots say they stopped, and why.
+            session.stop(now=counter.last.end if counter.last else clock.now(),
+                         detail=f"aborted: {exc}" if str(exc) else "interrupted")
+            raise
+    end = source.span[1] if source.span else (counter.last.end if counter.last else clock.now())
+    session.stop(now=end)
+    days = source.days if source.days is not None else len(counter.days)
+    g = settings.golive
+    with store.unit_of_work(read_only=True) as uow:
+        report = build_validation_report(uow, account=account, trading_days=days, criteria=GoLiveCriteria(
+            min_trading_days=g.min_trading_days, min_trades=g.min_trades,
+            min_win_rate=g.min_win_rate, max_drawdown=g.max_drawdown))
+    with store() as uow:
+        uow.sessions.finish(account=account, finished_at=clock.now(), report=report.to_json())
+        uow.commit()
+    return report
+
+
+def _raise_keyboard_interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _peek_first(bars: Iterator[Bar], counter: _DayCounter) -> Iterator[Bar]:
+    """Read the first bar before the session starts (a CSV replay starts at its first bar);
+    a bad first row fails here, before anything is recorded."""
+    first = next(bars, None)
+    if first is None:
+        return iter(())
+    counter.first = first
+    return itertools.chain([first], bars)
+
+
+def _expected_bars(container: Container, *, days: int, span: tuple) -> int:
+    """An estimate for the progress bar only (equities trade 6.5 h a day, crypto 24 h)."""
+    interval = container.settings().engine.interval
+    total = 0
+    for instrument in container.instruments().values():
+        hours = (span[1] - span[0]).total_seconds() / 3600 if instrument.trades_around_the_clock else 6.5 * days
+        total += int(hours * 3600 / interval.total_seconds())
+    return total
+
+
+def _run_realtime(container: Container, *, bar_seconds: float | None, duration: float | None, seed: int | None) -> None:
+    settings = container.settings()
+    store = container.store()
+    clock = container.clock()
+    interval = timedelta(seconds=bar_seconds) if bar_seconds else settings.engine.interval
+    feed = RealtimeSyntheticFeed(instruments=list(container.instruments().values()), interval=interval,
+                                 seed=settings.engine.seed if seed is None else seed, clock=clock)
+    with store() as uow:
+        if uow.sessions.get(PAPER_ACCOUNT) is None:
+            uow.sessions.start(SessionRecord(account=PAPER_ACCOUNT, mode="paper", seed=seed, trading_days=None,
+                                             started_at=clock.now()))
+            uow.commit()
+    session = PaperSession(
+        settings=SessionSettings(account=PAPER_ACCOUNT, mode="paper",
+                                 heartbeat_seconds=settings.engine.heartbeat_seconds,
+                                 evaluations_per_bar=settings.engine.evaluations_per_bar),
+        bots=container.bots(), uow_factory=store, broker=container.broker(), venue=container.broker(),
+        notifier=container.notifier(), wall_clock=clock, process=process_info(),
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    deadline = None if duration is None else clock.now() + timedelta(seconds=duration)
+    session.start(now=clock.now())
+    print(f"paper trading {', '.join(b.name for b in container.bots())} in real time "
+          f"({interval.total_seconds():g}s bars); database {store.path}; Ctrl-C stops",
+          file=sys.stderr, flush=True)
+    session.run_realtime(feed, should_stop=lambda: stop.is_set() or (deadline is not None and clock.now() >= deadline))
+    session.stop(now=clock.now(), detail="stopped by signal" if stop.is_set() else "duration reached")
+
+
+def _print_report(report: ValidationReport) -> None:
+    console = Console()
+    verdict = "[bold green]GO[/]" if report.go_live else "[bold red]NO-GO[/]"
+    console.print(f"\nPaper-trading validation report ({report.account}, {report.trading_days} trading days): {verdict}")
+    print_table("Figures", ["figure", "value"], [
+        ("orders sent", report.orders), ("orders denied by risk", report.orders_denied), ("fills", report.fills),
+        ("round trips", report.round_trips), ("win rate", f"{report.win_rate:.1%}"),
+        ("max drawdown (from peak)", f"{report.max_drawdown:.2%}"),
+        ("profit factor", "n/a" if report.profit_factor is None else f"{report.profit_factor:.2f}"),
+        ("Sharpe (daily, annualised)", f"{report.sharpe:.2f}"),
+        ("equity start", money(report.equity_start)), ("equity end", money(report.equity_end)),
+        ("critical errors", report.critical_errors), ("open positions", report.open_positions),
+    ], console=console)
+    print_table("Go-live criteria", ["criterion", "required", "value", "result"], [
+        (c.name, c.requirement, c.value, "PASS" if c.passed else "FAIL") for c in report.criteria
+    ], console=console)
+    print_table("Bots", ["bot", "round trips", "net P&L", "equity start", "equity end"], [
+        (b.bot, b.round_trips, money(b.net_pnl), money(b.equity_start), money(b.equity_end)) for b in report.bots
+    ], console=console)
+
+

@@ -1,0 +1,103 @@
+"""Read commands: status, trades, positions. They need only the store, never a venue."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from application.control import effective_control
+from application.records import GLOBAL_SCOPE
+from application.status import bot_statuses
+from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for
+from entrypoints.cli.output import make_output_converter, money, print_json, print_table
+
+AccountOption = Annotated[str | None, typer.Option("--account", help="Only this account (paper, sim-0001, ...).")]
+BotOption = Annotated[str | None, typer.Option("--bot", help="Only this bot.")]
+
+
+def status(config: ConfigOption = None, json_output: JsonOption = False, account: AccountOption = None) -> None:
+    """Bots with their state from the heartbeat's age (running / stale / stopped / halted), positions and P&L."""
+    with cli_errors():
+        container = container_for(config)
+        store = container.store()
+        now = container.clock().now()
+        with store.unit_of_work(read_only=True) as uow:
+            statuses = bot_statuses(uow, now=now, account=account)
+            global_halt = effective_control(uow, bot=GLOBAL_SCOPE)
+        database = str(store.path)
+    if json_output:
+        converter = make_output_converter()
+        print_json({
+            "database": database,
+            "halt": converter.unstructure(global_halt) if global_halt else None,
+            "bots": [
+                {"account": s.account, "bot": s.bot, "state": s.liveness.value,
+                 "last_heartbeat": s.heartbeat.beat_at.isoformat(),
+                 "heartbeat_age_seconds": round(s.heartbeat_age_seconds, 3),
+                 "heartbeat_interval_seconds": s.heartbeat.interval_seconds,
+                 "pid": s.heartbeat.pid, "host": s.heartbeat.host, "mode": s.heartbeat.mode,
+                 "detail": s.heartbeat.detail,
+                 "trading_state": s.control.state.value if s.control else "active",
+                 "halt_reason": s.control.reason if s.control and s.control.state.value != "active" else None,
+                 "cash": str(s.cash), "equity": str(s.equity), "pnl": str(s.pnl),
+                 "positions": [converter.unstructure(p) for p in s.positions]}
+                for s in statuses
+            ],
+        })
+        return
+    print(f"database: {database}")
+    if global_halt and global_halt.state.value != "active":
+        print(f"ALL BOTS {global_halt.state.value.upper()}: {global_halt.reason} (by {global_halt.actor} at {global_halt.changed_at:%Y-%m-%d %H:%M:%S}Z)")
+    if not statuses:
+        print("no bot has run yet: try `quantshift paper --days 30`")
+        return
+    print_table("Bots", ["account", "bot", "state", "last heartbeat (UTC)", "age", "pid", "equity", "P&L", "positions"], [
+        (s.account, s.bot, s.liveness.value, f"{s.heartbeat.beat_at:%Y-%m-%d %H:%M:%S}",
+         f"{s.heartbeat_age_seconds:.1f}s", s.heartbeat.pid, money(s.equity), money(s.pnl),
+         ", ".join(f"{p.symbol} {p.quantity}" for p in s.positions) or "-")
+        for s in statuses
+    ])
+
+
+def trades(
+    config: ConfigOption = None, json_output: JsonOption = False, account: AccountOption = None,
+    bot: BotOption = None,
+    symbol: Annotated[str | None, typer.Option("--symbol", help="Only this symbol.")] = None,
+) -> None:
+    """Closed round trips (flat to flat), oldest first."""
+    with cli_errors():
+        store = container_for(config).store()
+        with store.unit_of_work(read_only=True) as uow:
+            rows = uow.trades.list(account=account, bot=bot, symbol=symbol)
+    if json_output:
+        converter = make_output_converter()
+        print_json([{"account": a, **converter.unstructure(t), "net_pnl": str(t.net_pnl)} for a, t in rows])
+        return
+    print_table(f"Round trips ({len(rows)})", ["account", "bot", "symbol", "dir", "qty", "entry", "exit", "opened", "closed", "net P&L"], [
+        (a, t.bot, t.symbol, t.direction.value, t.quantity, money(t.entry_price), money(t.exit_price),
+         f"{t.opened_at:%Y-%m-%d %H:%M}", f"{t.closed_at:%Y-%m-%d %H:%M}", money(t.net_pnl))
+        for a, t in rows
+    ])
+
+
+def positions(config: ConfigOption = None, json_output: JsonOption = False, account: AccountOption = None, bot: BotOption = None) -> None:
+    """Open positions with average cost, last price and P&L."""
+    with cli_errors():
+        store = container_for(config).store()
+        with store.unit_of_work(read_only=True) as uow:
+            rows = [(a, p, last) for a, p, last in uow.positions.list(account=account, bot=bot) if not p.is_flat]
+    if json_output:
+        print_json([
+            {"account": a, "bot": p.bot, "symbol": p.symbol, "quantity": str(p.quantity),
+             "average_cost": str(p.average_cost), "last_price": None if last is None else str(last),
+             "unrealized_pnl": str(p.unrealized_pnl(last if last is not None else p.average_cost)),
+             "realized_pnl": str(p.realized_pnl), "commissions": str(p.commissions)}
+            for a, p, last in rows
+        ])
+        return
+    print_table(f"Open positions ({len(rows)})", ["account", "bot", "symbol", "quantity", "avg cost", "last", "unrealized P&L"], [
+        (a, p.bot, p.symbol, p.quantity, money(p.average_cost), money(last),
+         money(p.unrealized_pnl(last if last is not None else p.average_cost)))
+        for a, p, last in rows
+    ])

@@ -1,0 +1,134 @@
+"""The composition root: the one dependency-injector container.
+
+Adapters are chosen by the settings (today: SQLite and the simulated venue; the
+venue adapters and Postgres plug in here). Nothing is built until a provider is
+called, so importing this module opens no file and no socket.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+import platformdirs
+from dependency_injector import containers, providers
+
+from adapters.clock import SystemClock
+from adapters.log_notifier import LoggingNotifier
+from adapters.simulated import MarketFill, SimulatedBrokerConfig, build_simulated_broker
+from adapters.sqlite import SqliteStore
+from application.bot import BotSpec
+from domain.errors import ConfigurationError
+from domain.instrument import Instrument, crypto, equity
+from domain.risk import RiskLimits
+from domain.sizing import FixedFraction
+from entrypoints.settings import BotSettings, Settings
+from entrypoints.strategies import build_strategy
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{platformdirs.user_data_path('quantshift') / 'quantshift.db'}"
+
+
+def sqlite_path(url: str) -> Path:
+    """`sqlite:///relative/or/absolute/path.db` -> a Path; anything else is a configuration error."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        # sqlite:////abs/path and sqlite:///rel/path, as SQLAlchemy spells them.
+        raw = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
+        if not raw:
+            raise ConfigurationError(f"QUANTSHIFT_DATABASE_URL {url!r}: expected sqlite:///path/to/file.db")
+        return Path(raw).expanduser()
+    if parsed.scheme in ("postgresql", "postgres"):
+        raise ConfigurationError(
+            f"QUANTSHIFT_DATABASE_URL {parsed.scheme}://...: the Postgres store is not part of this release; "
+            "use sqlite:///path/to/file.db"
+        )
+    raise ConfigurationError(f"QUANTSHIFT_DATABASE_URL {url!r}: unknown scheme {parsed.scheme!r} (use sqlite:///path)")
+
+
+def build_store(url: str) -> SqliteStore:
+    return SqliteStore(path=sqlite_path(url or default_database_url()))
+
+
+def instrument_for(symbol: str, *, bot: BotSettings) -> Instrument:
+    return crypto(symbol) if bot.asset_class == "crypto" else equity(symbol, fractional=bot.fractional)
+
+
+def all_instruments(settings: Settings) -> dict[str, Instrument]:
+    found: dict[str, Instrument] = {}
+    for index, bot in enumerate(settings.bots):
+        for symbol in bot.symbols:
+            instrument = instrument_for(symbol, bot=bot)
+            if found.get(symbol, instrument) != instrument:
+                raise ConfigurationError(f"bots[{index}].symbols: {symbol} is configured with two asset classes")
+            found[symbol] = instrument
+    return found
+
+
+def risk_limits(settings: Settings) -> RiskLimits:
+    r = settings.risk
+    try:
+        return RiskLimits(
+            max_order_quantity=r.max_order_quantity, max_order_notional=r.max_order_notional,
+            price_collar_equity=r.price_collar_equity, price_collar_crypto=r.price_collar_crypto,
+            max_gross_exposure=r.max_gross_exposure,
+            max_orders_per_symbol_per_minute=r.max_orders_per_symbol_per_minute,
+            max_orders_per_bot_per_minute=r.max_orders_per_bot_per_minute,
+            max_data_age=timedelta(minutes=r.max_data_age_minutes),
+        )
+    except ValueError as exc:
+        raise ConfigurationError(f"bad configuration: {exc}") from exc
+
+
+def bot_specs(settings: Settings) -> list[BotSpec]:
+    limits = risk_limits(settings)
+    specs = []
+    for index, bot in enumerate(settings.bots):
+        where = f"bots[{index}]"
+        try:
+            sizing = FixedFraction(fraction=bot.position_fraction)
+        except ValueError as exc:
+            raise ConfigurationError(f"{where}.position_fraction: {exc}") from exc
+        specs.append(BotSpec(
+            name=bot.name,
+            instruments={s: instrument_for(s, bot=bot) for s in bot.symbols},
+            strategy=build_strategy(bot.strategy, params=bot.params, where=where),
+            sizing=sizing,
+            capital=bot.capital,
+            limits=limits,
+        ))
+    return specs
+
+
+def simulated_broker_config(settings: Settings) -> SimulatedBrokerConfig:
+    engine = settings.engine
+    try:
+        return SimulatedBrokerConfig(
+            market_fill=MarketFill.NEXT_OPEN if engine.market_fill == "next_open" else MarketFill.THIS_CLOSE,
+            slippage_bps=engine.slippage_bps,
+            max_volume_share=engine.max_volume_share,
+        )
+    except ValueError as exc:
+        raise ConfigurationError(f"bad configuration in [engine]: {exc}") from exc
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+
+    clock = providers.Singleton(SystemClock)
+    notifier = providers.Singleton(LoggingNotifier)
+    store = providers.Singleton(build_store, url=settings.provided.database_url)
+    instruments = providers.Singleton(all_instruments, settings)
+    bots = providers.Singleton(bot_specs, settings)
+    broker = providers.Singleton(
+        build_simulated_broker,
+        config=providers.Callable(simulated_broker_config, settings),
+        instruments=instruments,
+    )
+
+
+def build_container(settings: Settings) -> Container:
+    return Container(settings=settings)
+

@@ -1,0 +1,179 @@
+"""Settings: a frozen object built once at start from a TOML file and the environment.
+
+Errors name the key (`bots[0].capital`) and the file. Secrets come only from the
+environment and are never printed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn
+from cattrs.v import format_exception
+
+from domain.errors import ConfigurationError
+from domain.numbers import to_decimal
+
+_TIMEFRAME = re.compile(r"^(\d+)(s|m|h|d)$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_timeframe(text: str) -> timedelta:
+    match = _TIMEFRAME.match(text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"timeframe {text!r} is not like 1m, 15m, 1h")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def _check_timeframe(_i: object, _a: attrs.Attribute, value: str) -> None:
+    parse_timeframe(value)
+
+
+def _positive(_i: object, a: attrs.Attribute, value: Decimal | float | int) -> None:
+    if value <= 0:
+        raise ValueError(f"{a.name} must be positive, got {value}")
+
+
+@attrs.frozen(kw_only=True)
+class EngineSettings:
+    timeframe: str = attrs.field(default="15m", validator=_check_timeframe)
+    market_fill: Literal["next_open", "this_close"] = "next_open"
+    slippage_bps: Decimal = Decimal(1)
+    max_volume_share: Decimal = Decimal("0.1")
+    heartbeat_seconds: float = attrs.field(default=5.0, validator=_positive)
+    evaluations_per_bar: int = attrs.field(default=1, validator=_positive)
+    start: date = date(2025, 1, 2)
+    seed: int = 7
+
+    @property
+    def interval(self) -> timedelta:
+        return parse_timeframe(self.timeframe)
+
+
+@attrs.frozen(kw_only=True)
+class RiskSettings:
+    max_order_quantity: Decimal = Decimal(1_000_000)
+    max_order_notional: Decimal = Decimal(250_000)
+    price_collar_equity: Decimal = Decimal("0.05")
+    price_collar_crypto: Decimal = Decimal("0.10")
+    max_gross_exposure: Decimal = Decimal("1.0")
+    max_orders_per_symbol_per_minute: int = 10
+    max_orders_per_bot_per_minute: int = 30
+    max_data_age_minutes: int = 60
+
+
+@attrs.frozen(kw_only=True)
+class BotSettings:
+    name: str = attrs.field(validator=attrs.validators.matches_re(r"^[A-Za-z0-9_.-]{1,40}$"))
+    asset_class: Literal["equity", "crypto"]
+    symbols: tuple[str, ...] = attrs.field(validator=attrs.validators.min_len(1))
+    capital: Decimal = attrs.field(default=Decimal(100_000), validator=_positive)
+    strategy: str = "ma_crossover"  # a built-in name, or "path/to/file.py:ClassName"
+    params: Mapping[str, int | float | str | bool] = attrs.field(factory=dict)
+    position_fraction: Decimal = Decimal("0.25")
+    fractional: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class GoLiveSettings:
+    min_trading_days: int = 30
+    min_trades: int = 10
+    min_win_rate: float = 0.45
+    max_drawdown: float = 0.20
+
+
+def default_bots() -> tuple[BotSettings, ...]:
+    """The previous system's bots: equities (SPY, AAPL) and crypto (BTC-USD)."""
+    return (
+        BotSettings(name="equity", asset_class="equity", symbols=("SPY", "AAPL"), capital=Decimal(100_000),
+                    params={"fast": 10, "slow": 30}, position_fraction=Decimal("0.45")),
+        BotSettings(name="crypto", asset_class="crypto", symbols=("BTC-USD",), capital=Decimal(50_000),
+                    params={"fast": 12, "slow": 48}, position_fraction=Decimal("0.9")),
+    )
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    database_url: str = ""
+    engine: EngineSettings = attrs.field(factory=EngineSettings)
+    risk: RiskSettings = attrs.field(factory=RiskSettings)
+    golive: GoLiveSettings = attrs.field(factory=GoLiveSettings)
+    bots: tuple[BotSettings, ...] = attrs.field(factory=default_bots)
+
+    def __attrs_post_init__(self) -> None:
+        names = [b.name for b in self.bots]
+        if len(set(names)) != len(names):
+            raise ValueError(f"bot names must be unique, got {names}")
+        if not self.bots:
+            raise ValueError("at least one bot is needed")
+
+
+def make_settings_converter() -> cattrs.Converter:
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    converter.register_structure_hook(Decimal, lambda v, _: to_decimal(v, what="number"))
+    converter.register_structure_hook(date, lambda v, _: v if isinstance(v, date) else date.fromisoformat(v))
+    converter.register_structure_hook_func(lambda t: t == _PARAMS, _structure_params)
+    for cls in (Settings, EngineSettings, RiskSettings, GoLiveSettings, BotSettings):
+        converter.register_structure_hook(cls, make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True))
+    return converter
+
+
+_PARAMS = Mapping[str, int | float | str | bool]
+
+
+def _structure_params(value: object, _type: object) -> dict[str, int | float | str | bool]:
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a table of strategy parameters, got {type(value).__name__}")
+    for key, item in value.items():
+        if not isinstance(item, (int, float, str, bool)):
+            raise ValueError(f"parameter {key!r} must be a number, string or boolean")
+    return dict(value)
+
+
+def load_settings(*, config_file: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
+    environ = os.environ if environ is None else environ
+    raw: dict[str, object] = {}
+    where = "defaults"
+    if config_file is not None:
+        where = str(config_file)
+        try:
+            raw = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigurationError(f"config file {config_file} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigurationError(f"config file {config_file} is not valid TOML: {exc}") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigurationError(f"config file {config_file} cannot be read: {exc}") from exc
+    if environ.get("QUANTSHIFT_DATABASE_URL"):
+        raw["database_url"] = environ["QUANTSHIFT_DATABASE_URL"]
+    try:
+        return make_settings_converter().structure(raw, Settings)
+    except cattrs.BaseValidationError as exc:
+        problems = "; ".join(_describe(message) for message in cattrs.transform_error(exc, path="config", format_exception=_format_exception))
+        raise ConfigurationError(f"bad configuration in {where}: {problems}") from exc
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(f"bad configuration in {where}: {exc}") from exc
+
+
+def _format_exception(exc: BaseException, type_: object) -> str:
+    # Our validators' messages say what is wrong with the value; keep them.
+    if isinstance(exc, ValueError) and str(exc) and not isinstance(exc, cattrs.BaseValidationError):
+        return str(exc)
+    return format_exception(exc, type_)
+
+
+def _describe(message: str) -> str:
+    # cattrs says "... @ config.bots[0].capital"; put the key first, as people read it.
+    if " @ " in message:
+        text, key = message.rsplit(" @ ", 1)
+        return f"{key.removeprefix('config.')}: {text}"
+    return message

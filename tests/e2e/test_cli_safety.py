@@ -1,0 +1,152 @@
+"""End-to-end safety drills with real processes: halt during a running session,
+SIGKILL then status, and the runaway-order scenario."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from datetime import datetime, timedelta
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+OPEN = "('initialized','submitted','accepted','partially_filled','pending_cancel')"
+
+
+def wait_for(predicate, *, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def count(cli, sql: str, *params) -> int:
+    try:
+        return cli.query(sql, *params)[0][0]
+    except Exception:  # the database may not exist yet
+        return 0
+
+
+def test_halt_stops_a_running_session_within_a_second_and_survives_restart(cli):
+    # Partial fills keep orders open across bars, so the halt has open orders to cancel.
+    config = cli.config("[engine]\nmax_volume_share = 0.000001\ntimeframe = \"5m\"\n")
+    bot = cli.start("paper", "--days", "400", "--config", str(config), "--json")
+    try:
+        wait_for(lambda: count(cli, f"SELECT count(*) FROM orders WHERE status IN {OPEN}") >= 1,
+                 timeout=90, what="an open order in the running session")
+        cli.run("halt", "--reason", "e2e drill")
+        # When the switch was stored (the CLI process takes a moment to start).
+        halted_at = datetime.fromisoformat(cli.query("SELECT changed_at FROM control WHERE scope='*'")[0][0])
+        time.sleep(2.0)
+        assert bot.poll() is None, "the session should still be running (halted, not dead)"
+        late = [r for (r,) in cli.query("SELECT recorded_at FROM audit_log WHERE message LIKE 'submitted to the venue%'")
+                if datetime.fromisoformat(r) > halted_at + timedelta(seconds=1)]
+        assert late == [], "an order was submitted more than 1 s after the halt"
+        assert count(cli, f"SELECT count(*) FROM orders WHERE status IN {OPEN}") == 0, "open orders not cancelled"
+        assert count(cli, "SELECT count(*) FROM orders WHERE status='cancelled' AND reason LIKE 'halt:%'") >= 1
+        status = cli.json("status")
+        assert status["halt"]["state"] == "halted" and status["halt"]["reason"] == "e2e drill"
+        assert {b["state"] for b in status["bots"]} == {"halted"}
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        bot.wait(timeout=30)
+    # A new process: the halt is still there, and nothing is sent.
+    report = cli.json("paper", "--days", "3")
+    assert report["orders"] == 0
+    assert {b["state"] for b in cli.json("status")["bots"]} == {"stopped"}
+    cli.run("resume")
+    report = cli.json("paper", "--days", "3")
+    assert report["orders"] > 0
+    assert count(cli, "SELECT count(*) FROM audit_log WHERE kind='resume'") >= 1
+
+
+def test_sigkill_shows_stale_within_two_heartbeats(cli):
+    config = cli.config("[engine]\nheartbeat_seconds = 0.5\n")
+    bot = cli.start("paper", "--bar-seconds", "0.2", "--config", str(config))
+    try:
+        wait_for(lambda: (s := cli.json("status"))["bots"] and all(b["state"] == "running" for b in s["bots"]),
+                 timeout=60, what="bots running")
+    finally:
+        os.kill(bot.pid, signal.SIGKILL)
+        bot.wait(timeout=10)
+    time.sleep(2 * 0.5 + 0.15)
+    states = {b["bot"]: b["state"] for b in cli.json("status")["bots"]}
+    assert states == {"equity": "stale", "crypto": "stale"}
+
+
+def test_clean_stop_shows_stopped(cli):
+    config = cli.config("[engine]\nheartbeat_seconds = 0.5\n")
+    cli.run("paper", "--bar-seconds", "0.2", "--duration", "1.5", "--config", str(config))
+    assert {b["state"] for b in cli.json("status")["bots"]} == {"stopped"}
+
+
+STRATEGIES = '''
+from domain.strategy import Signal, Target
+
+
+class AlwaysLong:
+    """The Feb 13 incident: the same BUY signal, re-evaluated again and again."""
+
+    name = "always_long"
+    warmup = 1
+
+    def on_bar(self, window):
+        return Signal(target=Target.LONG, bar_ts=window.last.ts, reason="always")
+
+
+class FlipFlop:
+    """A runaway: a new intent on every bar."""
+
+    name = "flip_flop"
+    warmup = 1
+
+    def on_bar(self, window):
+        long = len(window) % 2 == 0
+        return Signal(target=Target.LONG if long else Target.FLAT, bar_ts=window.last.ts, reason="flip")
+'''
+
+
+def test_runaway_signals_reach_the_venue_once_and_the_throttle_halts(cli):
+    strategies = cli.tmp / "runaway.py"
+    strategies.write_text(STRATEGIES)
+    config = cli.config(f'''
+[engine]
+evaluations_per_bar = 500
+timeframe = "15m"
+
+[[bots]]
+name = "spy"
+asset_class = "equity"
+symbols = ["SPY"]
+strategy = "{strategies}:AlwaysLong"
+''')
+    report = cli.json("paper", "--days", "1", "--config", str(config))
+    assert report["orders"] == 1, "500 identical signals must be one order"
+    assert count(cli, "SELECT count(*) FROM audit_log WHERE message LIKE 'submitted to the venue%'") == 1
+
+    config = cli.config(f'''
+[engine]
+timeframe = "5s"
+market_fill = "this_close"
+
+[risk]
+max_orders_per_symbol_per_minute = 10
+
+[[bots]]
+name = "btc"
+asset_class = "crypto"
+symbols = ["BTC-USD"]
+strategy = "{strategies}:FlipFlop"
+''')
+    report = cli.json("paper", "--days", "1", "--config", str(config))
+    assert report["orders"] == 10, "the 11th order within a minute must be stopped"
+    halt = cli.query("SELECT state, actor, reason FROM control WHERE scope='btc'")
+    assert halt and halt[0][0] == "halted" and halt[0][1] == "risk-engine" and "order_rate_symbol" in halt[0][2]
+    assert report["critical_errors"] >= 1 and report["go_live"] is False
+    ids = cli.query("SELECT client_order_id FROM orders WHERE account='sim-0002'")
+    assert len(ids) == len(set(ids))
