@@ -8,6 +8,7 @@ called, so importing this module opens no file and no socket.
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -16,7 +17,7 @@ from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
 from adapters.log_notifier import LoggingNotifier
-from adapters.simulated import MarketFill, SimulatedBrokerConfig, build_simulated_broker
+from adapters.simulated import MakerTaker, MarketFill, PerShare, SimulatedBrokerConfig, build_simulated_broker
 from adapters.sqlite import SqliteStore
 from application.bot import BotSpec
 from domain.errors import ConfigurationError
@@ -109,6 +110,9 @@ def simulated_broker_config(settings: Settings) -> SimulatedBrokerConfig:
             market_fill=MarketFill.NEXT_OPEN if engine.market_fill == "next_open" else MarketFill.THIS_CLOSE,
             slippage_bps=engine.slippage_bps,
             max_volume_share=engine.max_volume_share,
+            equity_commission=PerShare(rate=engine.equity_commission_per_share,
+                                       minimum=engine.equity_commission_minimum, maximum_fraction=Decimal("0.01")),
+            crypto_commission=MakerTaker(maker_bps=engine.crypto_maker_bps, taker_bps=engine.crypto_taker_bps),
         )
     except ValueError as exc:
         raise ConfigurationError(f"bad configuration in [engine]: {exc}") from exc

@@ -43,12 +43,23 @@ def _positive(_i: object, a: attrs.Attribute, value: Decimal | float | int) -> N
         raise ValueError(f"{a.name} must be positive, got {value}")
 
 
+def _non_negative(_i: object, a: attrs.Attribute, value: Decimal) -> None:
+    if value < 0:
+        raise ValueError(f"{a.name} must be >= 0, got {value}")
+
+
 @attrs.frozen(kw_only=True)
 class EngineSettings:
     timeframe: str = attrs.field(default="15m", validator=_check_timeframe)
     market_fill: Literal["next_open", "this_close"] = "next_open"
-    slippage_bps: Decimal = Decimal(1)
+    slippage_bps: Decimal = attrs.field(default=Decimal(1), validator=_non_negative)
     max_volume_share: Decimal = Decimal("0.1")
+    # Simulated fees: equities per share (IBKR-like, with a per-fill minimum), crypto maker/taker
+    # in basis points (Coinbase-like). Zero them to compare with engines that ignore fees.
+    equity_commission_per_share: Decimal = attrs.field(default=Decimal("0.005"), validator=_non_negative)
+    equity_commission_minimum: Decimal = attrs.field(default=Decimal("1.00"), validator=_non_negative)
+    crypto_maker_bps: Decimal = attrs.field(default=Decimal(40), validator=_non_negative)
+    crypto_taker_bps: Decimal = attrs.field(default=Decimal(60), validator=_non_negative)
     heartbeat_seconds: float = attrs.field(default=5.0, validator=_positive)
     evaluations_per_bar: int = attrs.field(default=1, validator=_positive)
     start: date = date(2025, 1, 2)
@@ -97,7 +108,7 @@ def default_bots() -> tuple[BotSettings, ...]:
         BotSettings(name="equity", asset_class="equity", symbols=("SPY", "AAPL"), capital=Decimal(100_000),
                     params={"fast": 10, "slow": 30}, position_fraction=Decimal("0.45")),
         BotSettings(name="crypto", asset_class="crypto", symbols=("BTC-USD",), capital=Decimal(50_000),
-                    params={"fast": 12, "slow": 48}, position_fraction=Decimal("0.9")),
+                    params={"fast": 24, "slow": 96}, position_fraction=Decimal("0.5")),
     )
 
 

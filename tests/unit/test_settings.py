@@ -1,0 +1,94 @@
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from domain.errors import ConfigurationError
+from entrypoints.container import bot_specs, sqlite_path
+from entrypoints.settings import load_settings, parse_timeframe
+from entrypoints.strategies import build_strategy
+
+
+def load(tmp_path: Path, text: str, environ=None):
+    path = tmp_path / "bots.toml"
+    path.write_text(text)
+    return load_settings(config_file=path, environ=environ or {})
+
+
+def test_defaults_are_the_previous_systems_bots():
+    settings = load_settings(config_file=None, environ={})
+    assert [(b.name, b.symbols) for b in settings.bots] == [("equity", ("SPY", "AAPL")), ("crypto", ("BTC-USD",))]
+    assert settings.engine.interval.total_seconds() == 900
+    assert isinstance(settings.bots[0].capital, Decimal)
+
+
+def test_environment_chooses_the_store(tmp_path):
+    settings = load_settings(config_file=None, environ={"QUANTSHIFT_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    assert sqlite_path(settings.database_url) == tmp_path / "x.db"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[[bots]]\nname="x"\nasset_class="equity"\nsymbols=["SPY"]\ncapital="abc"\n', "bots[0].capital"),
+        ('[[bots]]\nname="x"\nasset_class="equity"\nsymbols=["SPY"]\ncapital=-5\n', "capital must be positive"),
+        ('[[bots]]\nname="x"\nasset_class="equity"\nsymbols=[]\n', "bots[0]"),
+        ('[[bots]]\nname="x y"\nasset_class="equity"\nsymbols=["SPY"]\n', "name"),
+        ('[engine]\ntimeframe="0m"\n', "timeframe"),
+        ('[engine]\nheartbeat_seconds=0\n', "heartbeat_seconds"),
+        ('[engine]\ncrypto_taker_bps=-1\n', "crypto_taker_bps must be >= 0"),
+        ('[engine]\nmarket_fill="whenever"\n', "engine.market_fill"),
+        ('[risk]\nmax_order_notional="inf"\n', "risk.max_order_notional"),
+        ('[risk]\nunknown_limit=3\n', "unknown_limit"),
+        ('[[bots]]\nname="a"\nasset_class="equity"\nsymbols=["SPY"]\n[[bots]]\nname="a"\nasset_class="crypto"\nsymbols=["BTC-USD"]\n', "unique"),
+        ("[engine\n", "not valid TOML"),
+    ],
+)
+def test_bad_values_name_their_key(tmp_path, text, message):
+    with pytest.raises(ConfigurationError) as error:
+        load(tmp_path, text)
+    assert message in str(error.value) and "bots.toml" in str(error.value)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        load_settings(config_file=tmp_path / "nope.toml", environ={})
+
+
+@pytest.mark.parametrize("url", ["mysql://x", "sqlite://", "postgresql://u@h/db"])
+def test_unsupported_store_urls(url):
+    with pytest.raises(ConfigurationError, match="QUANTSHIFT_DATABASE_URL"):
+        sqlite_path(url)
+
+
+def test_bot_specs_and_strategy_params(tmp_path):
+    settings = load(tmp_path, '[[bots]]\nname="b"\nasset_class="crypto"\nsymbols=["ETH-USD"]\nparams={fast=3, slow=9}\nposition_fraction=0.5\n')
+    (spec,) = bot_specs(settings)
+    assert spec.strategy.warmup == 9 and spec.sizing.fraction == Decimal("0.5")
+    assert spec.instruments["ETH-USD"].lot_size == Decimal("0.00000001")
+    bad = load(tmp_path, '[[bots]]\nname="b"\nasset_class="crypto"\nsymbols=["ETH-USD"]\nposition_fraction=1.5\n')
+    with pytest.raises(ConfigurationError, match=r"bots\[0\].position_fraction"):
+        bot_specs(bad)
+
+
+def test_user_strategy_files(tmp_path):
+    good = tmp_path / "mine.py"
+    good.write_text("class Mine:\n    name = 'mine'\n    warmup = 2\n    def __init__(self, k=1):\n        self.k = k\n"
+                    "    def on_bar(self, window):\n        return None\n")
+    assert build_strategy(f"{good}:Mine", params={"k": 3}, where="bots[0]").k == 3
+    with pytest.raises(ConfigurationError, match=r"bots\[0\].params"):
+        build_strategy(f"{good}:Mine", params={"nope": 1}, where="bots[0]")
+    with pytest.raises(ConfigurationError, match="has no class 'Other'"):
+        build_strategy(f"{good}:Other", params={}, where="bots[0]")
+    broken = tmp_path / "broken.py"
+    broken.write_text("raise RuntimeError('boom')\n")
+    with pytest.raises(ConfigurationError, match="failed to import: RuntimeError: boom"):
+        build_strategy(f"{broken}:X", params={}, where="bots[0]")
+    with pytest.raises(ConfigurationError, match="unknown strategy"):
+        build_strategy("rsi_magic", params={}, where="bots[0]")
+
+
+def test_parse_timeframe():
+    assert parse_timeframe("1h").total_seconds() == 3600
+    with pytest.raises(ValueError):
+        parse_timeframe("fortnight")
