@@ -68,6 +68,11 @@ def _apply_one(uow: UnitOfWork, event: BrokerEvent) -> tuple[str, str]:
         return "unknown", ""
     if isinstance(event, OrderFilled):
         return _apply_fill(uow, order, event), order.bot
+    if isinstance(event, OrderAccepted) and order.status not in (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED):
+        # A late ack (after a fill or a cancel request) moves nothing back; it still tells the venue's id.
+        if order.venue_order_id is None:
+            order.venue_order_id = event.venue_order_id
+            uow.orders.save(order)
     try:
         if isinstance(event, OrderAccepted):
             if order.status is OrderStatus.INITIALIZED:

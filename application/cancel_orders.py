@@ -1,46 +1,69 @@
-"""Cancel a bot's (or every bot's) open orders: at a halt, and on the way out."""
+"""Cancel a bot's (or every bot's) open orders: at a halt, and again until none is left."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from application.apply_broker_events import apply_broker_events
+from application.event_inbox import EventInbox
 from application.ports import Broker, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind
 from domain.errors import TransientError
-from domain.events import BrokerEvent
 from domain.order import OrderStatus
 
 
 def cancel_open_orders(
-    *, account: str, bot: str | None, broker: Broker, uow_factory: UnitOfWorkFactory, now: datetime, reason: str
+    *,
+    account: str,
+    bot: str | None,
+    broker: Broker,
+    uow_factory: UnitOfWorkFactory,
+    now: datetime,
+    reason: str,
+    inbox: EventInbox | None = None,
 ) -> int:
-    """Returns how many orders were asked to cancel. Intents never sent are cancelled here."""
+    """Ask the venue to cancel every open order; returns how many were open.
+
+    An intent whose send was never confirmed (INITIALIZED) may still be at the venue (sent,
+    then the store failed), so the venue is asked before it is closed in our records only.
+    Cancelling is idempotent: calling this again re-sends what the venue has not confirmed.
+    """
+    inbox = inbox if inbox is not None else EventInbox()
     with uow_factory() as uow:
         orders = uow.orders.open_orders(account=account, bot=bot)
-        for order in orders:
-            # Never sent: cancelled here. Sent: PENDING_CANCEL keeps the why until the venue confirms.
-            if order.status is OrderStatus.INITIALIZED:
-                order.transition(OrderStatus.CANCELLED, at=now, reason=reason)
-            elif order.status is not OrderStatus.PENDING_CANCEL:
-                order.transition(OrderStatus.PENDING_CANCEL, at=now, reason=reason)
-            uow.orders.save(order)
-        uow.commit()
-    events: list[BrokerEvent] = []
     failures: list[str] = []
     for order in orders:
-        if order.status is OrderStatus.CANCELLED:
+        at_venue = True
+        if order.status is OrderStatus.INITIALIZED:
+            try:
+                at_venue = broker.find_order(order.client_order_id) is not None
+            except TransientError:
+                at_venue = True  # unknown: treat it as live and cancel it at the venue
+        with uow_factory() as uow:
+            stored = uow.orders.get(order.client_order_id)
+            if stored is None or stored.status.is_terminal:
+                continue
+            if not at_venue:
+                stored.transition(OrderStatus.CANCELLED, at=now, reason=reason)
+            else:
+                if stored.status is OrderStatus.INITIALIZED:
+                    stored.transition(OrderStatus.SUBMITTED, at=now, reason="found at the venue")
+                if stored.status is not OrderStatus.PENDING_CANCEL:
+                    # PENDING_CANCEL keeps the why until the venue confirms.
+                    stored.transition(OrderStatus.PENDING_CANCEL, at=now, reason=reason)
+            uow.orders.save(stored)
+            uow.commit()
+        if not at_venue:
             continue
         try:
-            events.extend(broker.cancel(order.client_order_id))
+            inbox.add(broker.cancel(order.client_order_id))
         except TransientError as exc:
             failures.append(f"{order.client_order_id}: {exc}")
-    apply_broker_events(events, uow_factory=uow_factory)
+    inbox.apply(uow_factory=uow_factory)
     if failures:
         with uow_factory() as uow:
             uow.audit.append(AuditEntry(
                 ts=now, kind=AuditKind.ERROR, severity="critical", account=account, bot=bot or "",
-                message="cancel failed for open orders: " + "; ".join(failures),
+                message="cancel failed for open orders: " + "; ".join(failures) + " (retried while halted)",
             ))
             uow.commit()
     return len(orders)

@@ -8,13 +8,14 @@ an old signal.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from application.apply_broker_events import apply_broker_events
 from application.ports import Broker, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind
-from domain.events import OrderAccepted
-from domain.order import OrderStatus
+from domain.errors import TransientError
+from domain.events import BrokerEvent, OrderAccepted, OrderCancelled, OrderRejected
+from domain.order import Order, OrderStatus
 
 
 def resolve_open_orders_at_start(
@@ -48,3 +49,58 @@ def resolve_open_orders_at_start(
             uow.commit()
             closed += 1
     return closed
+
+
+def resolve_unknown_outcomes(
+    *,
+    account: str,
+    broker: Broker,
+    uow_factory: UnitOfWorkFactory,
+    now: datetime,
+    misses: dict[str, int],
+    grace: timedelta = timedelta(seconds=5),
+    max_misses: int = 3,
+) -> list[Order]:
+    """Ask the venue about orders sent without an answer (a timeout, a dropped connection).
+
+    Found: the venue's answer is applied through the state machine. Not found `max_misses`
+    times: the order is marked lost (REJECTED) and returned, so the caller can halt and alert.
+    Never re-sent: an unknown outcome must not become a second order.
+    """
+    with uow_factory() as uow:
+        waiting = [o for o in uow.orders.open_orders(account=account)
+                   if o.status is OrderStatus.SUBMITTED and o.submitted_at is not None and now - o.submitted_at >= grace]
+    lost: list[Order] = []
+    for order in waiting:
+        try:
+            venue = broker.find_order(order.client_order_id)
+        except TransientError:
+            continue  # ask again next time
+        if venue is not None:
+            misses.pop(order.client_order_id, None)
+            events: list[BrokerEvent] = [OrderAccepted(client_order_id=order.client_order_id,
+                                                       venue_order_id=venue.venue_order_id, ts=now)]
+            if venue.status is OrderStatus.CANCELLED:
+                events.append(OrderCancelled(client_order_id=order.client_order_id, reason="cancelled at the venue", ts=now))
+            elif venue.status is OrderStatus.REJECTED:
+                events = [OrderRejected(client_order_id=order.client_order_id, reason="rejected at the venue", ts=now)]
+            apply_broker_events(events, uow_factory=uow_factory)
+            continue
+        misses[order.client_order_id] = misses.get(order.client_order_id, 0) + 1
+        if misses[order.client_order_id] < max_misses:
+            continue
+        why = f"lost: the venue has no such order after {max_misses} lookups"
+        with uow_factory() as uow:
+            stored = uow.orders.get(order.client_order_id)
+            if stored is None or stored.status is not OrderStatus.SUBMITTED:
+                continue
+            stored.transition(OrderStatus.REJECTED, at=now, reason=why)
+            uow.orders.save(stored)
+            uow.audit.append(AuditEntry(
+                ts=now, kind=AuditKind.ORDER, severity="critical", account=account, bot=stored.bot,
+                symbol=stored.symbol, client_order_id=stored.client_order_id, message=f"order {why}",
+            ))
+            uow.commit()
+        misses.pop(order.client_order_id, None)
+        lost.append(stored)
+    return lost

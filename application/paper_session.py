@@ -15,14 +15,15 @@ from datetime import datetime
 
 import attrs
 
-from application.apply_broker_events import apply_broker_events
 from application.bot import BotSpec
 from application.bot_state import BotState, load_bot_state
 from application.cancel_orders import cancel_open_orders
 from application.control import effective_control
-from application.in_flight import resolve_open_orders_at_start
+from application.event_inbox import EventInbox
+from application.halt import set_trading_state
+from application.in_flight import resolve_open_orders_at_start, resolve_unknown_outcomes
 from application.ports import AlertLevel, BarListener, Broker, Clock, LiveMarketData, Notifier, UnitOfWorkFactory
-from application.records import AuditEntry, AuditKind, BotRunState, EquityPoint, Heartbeat
+from application.records import AuditEntry, AuditKind, BotRunState, ControlState, EquityPoint, Heartbeat
 from application.trading_cycle import CycleResult, TradingCycle
 from domain.errors import StoreUnavailable
 from domain.market import Bar
@@ -70,6 +71,8 @@ class PaperSession:
     _last_beat: datetime | None = None
     _last_supervise: datetime | None = None
     _halted: set[str] = attrs.field(factory=set)
+    _inbox: EventInbox = attrs.field(factory=EventInbox)
+    _lookup_misses: dict[str, int] = attrs.field(factory=dict)
     _equity: dict[str, list[EquityPoint]] = attrs.field(factory=dict)
 
     @property
@@ -81,7 +84,8 @@ class PaperSession:
         return tuple(self._states)
 
     def start(self, *, now: datetime) -> None:
-        self._cycle = TradingCycle(uow_factory=self.uow_factory, broker=self.broker, notifier=self.notifier)
+        self._cycle = TradingCycle(uow_factory=self.uow_factory, broker=self.broker, notifier=self.notifier,
+                                   inbox=self._inbox)
         self._started_at = self.wall_clock.now()
         with self.uow_factory() as uow:
             self._states = [load_bot_state(uow, spec=spec, account=self.account) for spec in self.bots]
@@ -147,7 +151,8 @@ class PaperSession:
             uow.commit()
 
     def _drain_events(self) -> None:
-        outcome = apply_broker_events(self.broker.poll_events(), uow_factory=self.uow_factory)
+        self._inbox.add(self.broker.poll_events())
+        outcome = self._inbox.apply(uow_factory=self.uow_factory)
         self.tally["fills_duplicate"] += outcome.duplicates
         if outcome.touched_bots:
             with self.uow_factory() as uow:
@@ -156,7 +161,8 @@ class PaperSession:
                         state.reload(uow)
 
     def _supervise(self, *, now: datetime, force: bool = False) -> None:
-        """Read the kill switch; a bot newly halted has its open orders cancelled."""
+        """Read the kill switch (a halted bot's open orders are cancelled, and cancelled
+        again until the venue confirms), and ask the venue about unanswered orders."""
         wall = self.wall_clock.now()
         if not force and self._last_supervise and (wall - self._last_supervise).total_seconds() < self.settings.supervise_seconds:
             return
@@ -165,19 +171,25 @@ class PaperSession:
             controls = {s.name: effective_control(uow, bot=s.name) for s in self._states}
         for state in self._states:
             control = controls[state.name]
-            name = state.name
-            halted = control is not None and control.state is TradingState.HALTED
-            state.halted = halted
-            if halted and name not in self._halted:
-                self._halted.add(name)
-                count = cancel_open_orders(account=self.account, bot=name, broker=self.broker,
-                                           uow_factory=self.uow_factory, now=now,
-                                           reason=f"halt: {control.reason}")
-                self._drain_events()
-                log.warning("bot %s halted (%s); %d open order(s) cancelled", name, control.reason, count)
+            state.halted = control is not None and control.state is TradingState.HALTED
+            if not state.halted:
+                self._halted.discard(state.name)
+                continue
+            count = cancel_open_orders(account=self.account, bot=state.name, broker=self.broker,
+                                       uow_factory=self.uow_factory, now=now, reason=f"halt: {control.reason}",
+                                       inbox=self._inbox)
+            self._drain_events()
+            if state.name not in self._halted:
+                # Noted only once the cancels went through: a store failure above retries them.
+                self._halted.add(state.name)
                 self.tally["halts_observed"] += 1
-            elif not halted:
-                self._halted.discard(name)
+                log.warning("bot %s halted (%s); %d open order(s) cancelled", state.name, control.reason, count)
+        for order in resolve_unknown_outcomes(account=self.account, broker=self.broker, uow_factory=self.uow_factory,
+                                              now=now, misses=self._lookup_misses):
+            reason = f"order {order.client_order_id} ({order.symbol}) {order.reason}"
+            set_trading_state(ControlState(scope=order.bot, state=TradingState.HALTED, reason=reason,
+                                           actor="in-flight check", changed_at=now), uow_factory=self.uow_factory)
+            self.notifier.notify(level=AlertLevel.CRITICAL, title=f"bot {order.bot} halted: order lost", body=reason)
 
     def _beat(self, run_state: BotRunState, *, force: bool = False, detail: str = "") -> None:
         wall = self.wall_clock.now()

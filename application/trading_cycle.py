@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from application.apply_broker_events import apply_broker_events
 from application.bot_state import BotState
 from application.cancel_orders import cancel_open_orders
 from application.control import effective_state
+from application.event_inbox import EventInbox
 from application.halt import set_trading_state
 from application.order_intent import PlannedIntent, plan_intent
 from application.ports import AlertLevel, Broker, Notifier, UnitOfWork, UnitOfWorkFactory
@@ -51,6 +51,7 @@ class TradingCycle:
     uow_factory: UnitOfWorkFactory
     broker: Broker
     notifier: Notifier
+    inbox: EventInbox = attrs.field(factory=EventInbox)
 
     def on_bar(self, bot: BotState, bar: Bar, *, now: datetime, evaluations: int = 1) -> list[CycleResult]:
         """Feed one bar to the bot; `evaluations` > 1 re-runs the strategy on it, as a
@@ -94,11 +95,12 @@ class TradingCycle:
             why = f"{type(exc).__name__}: {exc}"
             bot.disabled[bar.symbol] = why
             log.exception("strategy %s failed on %s", bot.spec.strategy.name, bar.symbol)
+            # Alert first: it cannot fail, while the audit write can (store down).
+            self.notifier.notify(level=AlertLevel.CRITICAL, title=f"strategy disabled on {bot.name}/{bar.symbol}",
+                                 body=why)
             self._audit(AuditEntry(ts=now, kind=AuditKind.ERROR, severity="critical", account=bot.account,
                                    bot=bot.name, symbol=bar.symbol,
                                    message=f"strategy {bot.spec.strategy.name} disabled: {why}"))
-            self.notifier.notify(level=AlertLevel.CRITICAL, title=f"strategy disabled on {bot.name}/{bar.symbol}",
-                                 body=why)
             return None
 
     def _commit_intent(
@@ -160,8 +162,9 @@ class TradingCycle:
             # id; the in-flight check looks it up by client_order_id.
             self._mark_submitted(order.client_order_id, now=now, note=f"outcome unknown: {exc}")
             return CycleResult.UNKNOWN_OUTCOME
+        self.inbox.add(events)  # held until recorded, even if the store fails right now
         self._mark_submitted(order.client_order_id, now=now, note="")
-        apply_broker_events(events, uow_factory=self.uow_factory)
+        self.inbox.apply(uow_factory=self.uow_factory)
         with self.uow_factory() as uow:
             bot.reload(uow)
         return CycleResult.SUBMITTED

@@ -13,8 +13,6 @@ from domain.numbers import ZERO
 from domain.order import OrderStatus
 from domain.performance import max_drawdown, profit_factor, sharpe_ratio, win_rate
 
-_NOT_SENT = (OrderStatus.DENIED, OrderStatus.INITIALIZED)
-
 
 @attrs.frozen(kw_only=True)
 class BotSummary:
@@ -99,7 +97,7 @@ def build_validation_report(
     return ValidationReport(
         account=account,
         trading_days=trading_days,
-        orders=sum(1 for o in orders if o.status not in _NOT_SENT),
+        orders=sum(1 for o in orders if o.submitted_at is not None),
         orders_denied=sum(1 for o in orders if o.status is OrderStatus.DENIED),
         fills=uow.fills.count(account=account),
         round_trips=len(trips),

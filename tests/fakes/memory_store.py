@@ -1,0 +1,446 @@
+"""An in-memory store implementing the UnitOfWork port (application/ports.py).
+
+Semantics follow the port docstrings and the SQLite adapter that is the reference:
+
+- a unit of work works on its own copy of the committed state; commit() publishes it,
+  leaving the `with` block without commit() discards it; after commit() the unit of
+  work goes on in a fresh transaction (as SQLite does), rolled back unless committed again;
+- Orders are mutable, so they are copied in (add/save) and out (get/list): a caller
+  mutating an Order never changes the store behind the store's back; every other
+  record is a frozen value and is shared;
+- one unit of work at a time per store (SQLite holds one connection per thread and
+  refuses nesting): a use case that nests transactions fails here too;
+- `available = False` or `fail_next = n` make entering a unit of work raise
+  StoreUnavailable (fail-closed tests).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from decimal import Decimal
+from types import TracebackType
+from typing import Self
+
+import attrs
+
+from application.records import (
+    AuditEntry,
+    AuditKind,
+    BotAccount,
+    ControlState,
+    EquityPoint,
+    Heartbeat,
+    SessionRecord,
+)
+from domain.errors import StoreUnavailable
+from domain.fill import Fill
+from domain.order import Order
+from domain.position import Position, RoundTrip
+
+_SIMULATION_ACCOUNT = re.compile(r"^sim-(\d+)$")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@attrs.define
+class _State:
+    """Every table. Values are frozen records, except orders (copied in and out)."""
+
+    seq: int = 0  # a rowid: insertion order breaks ties like SQLite's rowid does
+    orders: dict[str, tuple[int, Order]] = attrs.field(factory=dict)
+    fills: dict[str, tuple[int, str, str, Fill]] = attrs.field(factory=dict)  # fill_id -> (seq, account, bot, fill)
+    positions: dict[tuple[str, str, str], tuple[Position, Decimal | None]] = attrs.field(factory=dict)
+    accounts: dict[tuple[str, str], BotAccount] = attrs.field(factory=dict)
+    trades: dict[tuple[str, str, str], tuple[int, RoundTrip]] = attrs.field(factory=dict)
+    heartbeats: dict[tuple[str, str], Heartbeat] = attrs.field(factory=dict)
+    control: dict[str, ControlState] = attrs.field(factory=dict)
+    audit: list[tuple[int, AuditEntry]] = attrs.field(factory=list)
+    equity: dict[tuple[str, str, datetime], EquityPoint] = attrs.field(factory=dict)
+    sessions: dict[str, SessionRecord] = attrs.field(factory=dict)
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def copy(self) -> _State:
+        # Shallow copies of the containers are a full snapshot: records are frozen and
+        # stored orders are never mutated in place (save() replaces them with a copy).
+        return _State(
+            seq=self.seq, orders=dict(self.orders), fills=dict(self.fills), positions=dict(self.positions),
+            accounts=dict(self.accounts), trades=dict(self.trades), heartbeats=dict(self.heartbeats),
+            control=dict(self.control), audit=list(self.audit), equity=dict(self.equity),
+            sessions=dict(self.sessions),
+        )
+
+
+class InMemoryStore:
+    """A UnitOfWorkFactory: `store()` is a new unit of work."""
+
+    def __init__(self, *, wall_clock: Callable[[], datetime] = _utc_now) -> None:
+        self._committed = _State()
+        self._wall_clock = wall_clock
+        self._open = False
+        self.available = True  # False: every unit of work fails to start
+        self.fail_next = 0  # > 0: that many next units of work fail to start
+        self._fail_after: int | None = None  # units of work that still succeed before fail_next applies
+        self.units_started = 0
+        self.commits = 0
+
+    def fail_after(self, succeed: int, *, fail: int = 1) -> None:
+        """Let `succeed` more units of work start, then make the `fail` after them fail."""
+        self._fail_after, self.fail_next = succeed, fail
+
+    def unit_of_work(self, read_only: bool = False) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self, read_only=read_only)
+
+    def __call__(self) -> InMemoryUnitOfWork:
+        return self.unit_of_work()
+
+    # For tests: the committed state, read without a transaction.
+
+    def snapshot(self) -> dict[str, object]:
+        """A comparable picture of every committed table (audit without recorded_at)."""
+        s = self._committed
+        return {
+            "orders": {cid: attrs.asdict(o, recurse=False) for cid, (_, o) in s.orders.items()},
+            "fills": {fid: (a, b, f) for fid, (_, a, b, f) in s.fills.items()},
+            "positions": dict(s.positions),
+            "accounts": dict(s.accounts),
+            "trades": {k: t for k, (_, t) in s.trades.items()},
+            "control": dict(s.control),
+            "audit": [attrs.evolve(e, recorded_at=None) for _, e in s.audit],
+            "equity": dict(s.equity),
+        }
+
+    # For InMemoryUnitOfWork only.
+
+    def _begin(self) -> _State:
+        if self._open:
+            raise RuntimeError("a unit of work is already open on this store (nested transactions)")
+        if not self.available:
+            raise StoreUnavailable("in-memory store switched off (available=False)")
+        if self._fail_after:
+            self._fail_after -= 1
+        elif self.fail_next > 0:
+            self._fail_after = None
+            self.fail_next -= 1
+            raise StoreUnavailable("in-memory store told to fail (fail_next)")
+        self._open = True
+        self.units_started += 1
+        return self._committed.copy()
+
+    def _publish(self, state: _State) -> None:
+        self._committed = state
+        self.commits += 1
+
+    def _end(self) -> None:
+        self._open = False
+
+
+class InMemoryUnitOfWork:
+    def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
+        self._store = store
+        self._read_only = read_only
+        self._state: _State | None = None
+        self._used = False
+        self.orders = _Orders(self)
+        self.fills = _Fills(self)
+        self.positions = _Positions(self)
+        self.accounts = _Accounts(self)
+        self.trades = _Trades(self)
+        self.heartbeats = _Heartbeats(self)
+        self.control = _Control(self)
+        self.audit = _AuditLog(self)
+        self.equity = _Equity(self)
+        self.sessions = _Sessions(self)
+
+    @property
+    def read_only(self) -> bool:
+        return self._read_only
+
+    def __enter__(self) -> Self:
+        if self._used:
+            raise RuntimeError("a unit of work is used in one `with` block only; ask the store for a new one")
+        self._used = True
+        self._state = self._store._begin()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._state = None  # uncommitted work is dropped
+        self._store._end()
+
+    def commit(self) -> None:
+        state = self._active()
+        if not self._read_only:
+            self._store._publish(state)
+        # Like SQLite: the next statement runs in a fresh transaction.
+        self._state = self._store._committed.copy()
+
+    def rollback(self) -> None:
+        self._active()
+        self._state = self._store._committed.copy()
+
+    def _active(self) -> _State:
+        if self._state is None:
+            raise RuntimeError("use the unit of work inside its `with` block")
+        return self._state
+
+    def _writable(self) -> _State:
+        state = self._active()
+        if self._read_only:
+            raise RuntimeError("write in a read-only unit of work")
+        return state
+
+    def _now(self) -> datetime:
+        return self._store._wall_clock()
+
+
+class _Repo:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    @property
+    def _r(self) -> _State:
+        return self._uow._active()
+
+    @property
+    def _w(self) -> _State:
+        return self._uow._writable()
+
+
+class _Orders(_Repo):
+    def add(self, order: Order) -> bool:
+        state = self._w
+        if order.client_order_id in state.orders:
+            return False
+        state.orders[order.client_order_id] = (state.next_seq(), copy.deepcopy(order))
+        return True
+
+    def get(self, client_order_id: str) -> Order | None:
+        row = self._r.orders.get(client_order_id)
+        return None if row is None else copy.deepcopy(row[1])
+
+    def save(self, order: Order) -> None:
+        state = self._w
+        row = state.orders.get(order.client_order_id)
+        if row is None:
+            raise LookupError(f"no stored order {order.client_order_id} to save")
+        # Like the SQL UPDATE: only the mutable columns change.
+        stored = copy.deepcopy(row[1])
+        for name in ("limit_price", "stop_price", "status", "filled_quantity", "average_fill_price",
+                     "venue_order_id", "reason", "updated_at", "submitted_at"):
+            setattr(stored, name, copy.deepcopy(getattr(order, name)))
+        state.orders[order.client_order_id] = (row[0], stored)
+
+    def _rows(self, account: str | None, bot: str | None, symbol: str | None = None) -> list[tuple[int, Order]]:
+        return [
+            (seq, o) for seq, o in self._r.orders.values()
+            if (account is None or o.account == account) and (bot is None or o.bot == bot)
+            and (symbol is None or o.symbol == symbol)
+        ]
+
+    def open_orders(self, *, account: str, bot: str | None = None, symbol: str | None = None) -> list[Order]:
+        rows = [(seq, o) for seq, o in self._rows(account, bot, symbol) if not o.status.is_terminal]
+        rows.sort(key=lambda r: (r[1].created_at, r[0]))
+        return [copy.deepcopy(o) for _, o in rows]
+
+    def submission_times(
+        self, *, account: str, bot: str, symbol: str | None, since: datetime
+    ) -> list[datetime]:
+        return sorted(
+            o.submitted_at for _, o in self._rows(account, bot, symbol)
+            if o.submitted_at is not None and o.submitted_at >= since
+        )
+
+    def list(self, *, account: str | None = None, bot: str | None = None, limit: int = 1000) -> list[Order]:
+        rows = sorted(self._rows(account, bot), key=lambda r: (r[1].created_at, r[0]), reverse=True)
+        return [copy.deepcopy(o) for _, o in rows[:limit]]
+
+    def count(self, *, account: str, bot: str | None = None) -> int:
+        return len(self._rows(account, bot))
+
+
+class _Fills(_Repo):
+    def exists(self, fill_id: str) -> bool:
+        return fill_id in self._r.fills
+
+    def add(self, fill: Fill, *, account: str, bot: str) -> bool:
+        state = self._w
+        if fill.fill_id in state.fills:
+            return False
+        state.fills[fill.fill_id] = (state.next_seq(), account, bot, fill)
+        return True
+
+    def _rows(self, account: str | None, bot: str | None) -> list[tuple[int, str, str, Fill]]:
+        return [r for r in self._r.fills.values()
+                if (account is None or r[1] == account) and (bot is None or r[2] == bot)]
+
+    def list(self, *, account: str, bot: str | None = None) -> list[Fill]:
+        return [r[3] for r in sorted(self._rows(account, bot), key=lambda r: (r[3].ts, r[0]))]
+
+    def count(self, *, account: str, bot: str | None = None) -> int:
+        return len(self._rows(account, bot))
+
+
+class _Positions(_Repo):
+    def get(self, *, account: str, bot: str, symbol: str) -> Position:
+        row = self._r.positions.get((account, bot, symbol))
+        return Position(bot=bot, symbol=symbol) if row is None else row[0]
+
+    def upsert(self, position: Position, *, account: str, last_price: Decimal | None = None) -> None:
+        state = self._w
+        key = (account, position.bot, position.symbol)
+        old = state.positions.get(key)
+        # As the SQL adapter: an update without a price keeps the stored mark.
+        mark = last_price if last_price is not None else (old[1] if old else None)
+        state.positions[key] = (position, mark)
+
+    def list(self, *, account: str | None = None, bot: str | None = None) -> list[tuple[str, Position, Decimal | None]]:
+        return [
+            (key[0], position, mark) for key, (position, mark) in sorted(self._r.positions.items())
+            if (account is None or key[0] == account) and (bot is None or key[1] == bot)
+        ]
+
+
+class _Accounts(_Repo):
+    def get(self, *, account: str, bot: str) -> BotAccount | None:
+        return self._r.accounts.get((account, bot))
+
+    def ensure(self, *, account: str, bot: str, initial_cash: Decimal) -> BotAccount:
+        state = self._w
+        key = (account, bot)
+        if key not in state.accounts:
+            state.accounts[key] = BotAccount(account=account, bot=bot, initial_cash=initial_cash, cash=initial_cash)
+        return state.accounts[key]
+
+    def set_cash(self, *, account: str, bot: str, cash: Decimal) -> None:
+        state = self._w
+        key = (account, bot)
+        if key not in state.accounts:
+            raise LookupError(f"no account row for {account}/{bot}")
+        state.accounts[key] = attrs.evolve(state.accounts[key], cash=cash)
+
+    def list(self, *, account: str | None = None) -> list[BotAccount]:
+        return [a for key, a in sorted(self._r.accounts.items()) if account is None or key[0] == account]
+
+
+class _Trades(_Repo):
+    def add(self, trip: RoundTrip, *, account: str) -> bool:
+        state = self._w
+        key = (account, trip.bot, trip.closing_fill_id)
+        if key in state.trades:
+            return False
+        state.trades[key] = (state.next_seq(), trip)
+        return True
+
+    def list(
+        self, *, account: str | None = None, bot: str | None = None, symbol: str | None = None
+    ) -> list[tuple[str, RoundTrip]]:
+        rows = [
+            (seq, key[0], trip) for key, (seq, trip) in self._r.trades.items()
+            if (account is None or key[0] == account) and (bot is None or trip.bot == bot)
+            and (symbol is None or trip.symbol == symbol)
+        ]
+        rows.sort(key=lambda r: (r[2].closed_at, r[0]))
+        return [(acct, trip) for _, acct, trip in rows]
+
+
+class _Heartbeats(_Repo):
+    def beat(self, heartbeat: Heartbeat) -> None:
+        self._w.heartbeats[(heartbeat.account, heartbeat.bot)] = heartbeat
+
+    def list(self, *, account: str | None = None) -> list[Heartbeat]:
+        return [h for key, h in sorted(self._r.heartbeats.items()) if account is None or key[0] == account]
+
+
+class _Control(_Repo):
+    def get(self, scope: str) -> ControlState | None:
+        return self._r.control.get(scope)
+
+    def set(self, state: ControlState) -> None:
+        self._w.control[state.scope] = state
+
+    def list(self) -> list[ControlState]:
+        return [c for _, c in sorted(self._r.control.items())]
+
+
+class _AuditLog(_Repo):
+    def append(self, entry: AuditEntry) -> None:
+        state = self._w
+        # recorded_at is the store's wall clock; data is copied so the caller cannot edit it later.
+        stored = attrs.evolve(entry, data=copy.deepcopy(dict(entry.data)), recorded_at=self._uow._now())
+        state.audit.append((state.next_seq(), stored))
+
+    def list(
+        self,
+        *,
+        account: str | None = None,
+        symbol: str | None = None,
+        kind: str | None = None,
+        since: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[AuditEntry]:
+        kind_value = kind.value if isinstance(kind, AuditKind) else kind
+        rows = [
+            (seq, e) for seq, e in self._r.audit
+            if (account is None or e.account == account) and (symbol is None or e.symbol == symbol)
+            and (kind_value is None or e.kind.value == kind_value) and (since is None or e.ts >= since)
+        ]
+        rows.sort(key=lambda r: (r[1].ts, r[0]))
+        return [e for _, e in rows[max(len(rows) - limit, 0):]]
+
+    def count(self, *, account: str | None = None, severity: str | None = None) -> int:
+        return sum(
+            1 for _, e in self._r.audit
+            if (account is None or e.account == account) and (severity is None or e.severity == severity)
+        )
+
+
+class _Equity(_Repo):
+    def add_many(self, *, account: str, bot: str, points: Sequence[EquityPoint]) -> None:
+        state = self._w
+        for point in points:  # INSERT OR REPLACE: the newest figure at a ts wins
+            state.equity[(account, bot, point.ts)] = point
+
+    def list(self, *, account: str, bot: str | None = None) -> list[tuple[str, EquityPoint]]:
+        rows = [(key[1], p) for key, p in self._r.equity.items()
+                if key[0] == account and (bot is None or key[1] == bot)]
+        rows.sort(key=lambda r: (r[1].ts, r[0]))
+        return rows
+
+
+class _Sessions(_Repo):
+    def new_simulation_account(self) -> str:
+        numbers = [int(m[1]) for account in self._r.sessions if (m := _SIMULATION_ACCOUNT.match(account))]
+        return f"sim-{max(numbers, default=0) + 1:04d}"
+
+    def start(self, record: SessionRecord) -> None:
+        # Upsert: a paper account restarted under the same id begins a fresh record.
+        self._w.sessions[record.account] = attrs.evolve(
+            record, config=copy.deepcopy(dict(record.config)),
+            report=None if record.report is None else copy.deepcopy(dict(record.report)),
+        )
+
+    def finish(self, *, account: str, finished_at: datetime, report: dict[str, object]) -> None:
+        state = self._w
+        if account not in state.sessions:
+            raise LookupError(f"no session {account} to finish")
+        state.sessions[account] = attrs.evolve(
+            state.sessions[account], finished_at=finished_at, report=copy.deepcopy(report)
+        )
+
+    def get(self, account: str) -> SessionRecord | None:
+        return self._r.sessions.get(account)
+
+    def list(self) -> list[SessionRecord]:
+        return sorted(self._r.sessions.values(), key=lambda r: (r.started_at, r.account))
