@@ -53,7 +53,7 @@ def stored(world: dict) -> None:
     report = world["report"]
     with sqlite3.connect(world["db"]) as db:
         account = report["account"]
-        sent = db.execute("SELECT count(*) FROM orders WHERE account=? AND status NOT IN ('denied','initialized')",
+        sent = db.execute("SELECT count(*) FROM orders WHERE account=? AND submitted_at IS NOT NULL",
                           (account,)).fetchone()[0]
         assert sent == report["orders"] > 0
         assert db.execute("SELECT count(*) FROM fills WHERE account=?", (account,)).fetchone()[0] == report["fills"]

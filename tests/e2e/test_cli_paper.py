@@ -21,7 +21,7 @@ def test_paper_session_stores_everything_and_reports(cli):
     assert names["round_trips"]["passed"] == (report["round_trips"] >= 10)
     assert report["go_live"] == all(c["passed"] for c in report["criteria"])
     # Everything the report counts is in the store.
-    assert cli.query("SELECT count(*) FROM orders WHERE account='sim-0001' AND status NOT IN ('denied','initialized')")[0][0] == report["orders"]
+    assert cli.query("SELECT count(*) FROM orders WHERE account='sim-0001' AND submitted_at IS NOT NULL")[0][0] == report["orders"]
     assert cli.query("SELECT count(*) FROM fills WHERE account='sim-0001'")[0][0] == report["fills"]
     assert cli.query("SELECT count(*) FROM trades WHERE account='sim-0001'")[0][0] == report["round_trips"]
     assert cli.query("SELECT count(*) FROM heartbeats WHERE account='sim-0001'")[0][0] == 2

@@ -133,6 +133,7 @@ strategy = "{strategies}:AlwaysLong"
 [engine]
 timeframe = "5s"
 market_fill = "this_close"
+max_volume_share = 1
 
 [risk]
 max_orders_per_symbol_per_minute = 10
@@ -141,6 +142,7 @@ max_orders_per_symbol_per_minute = 10
 name = "btc"
 asset_class = "crypto"
 symbols = ["BTC-USD"]
+capital = 5000
 strategy = "{strategies}:FlipFlop"
 ''')
     report = cli.json("paper", "--days", "1", "--config", str(config))
