@@ -22,14 +22,27 @@ from application.control import effective_control
 from application.event_inbox import EventInbox
 from application.halt import set_trading_state
 from application.in_flight import resolve_open_orders_at_start, resolve_unknown_outcomes
-from application.ports import AlertLevel, BarListener, Broker, Clock, LiveMarketData, Notifier, UnitOfWorkFactory
+from application.ports import (
+    AlertLevel,
+    BarListener,
+    Broker,
+    Clock,
+    LiveMarketData,
+    Notifier,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from application.records import AuditEntry, AuditKind, BotRunState, ControlState, EquityPoint, Heartbeat
 from application.trading_cycle import CycleResult, TradingCycle
-from domain.errors import StoreUnavailable
+from domain.errors import ConfigurationError, StoreUnavailable
 from domain.market import Bar
 from domain.trading_state import TradingState
 
 log = logging.getLogger(__name__)
+
+
+class BotAlreadyRunning(ConfigurationError):
+    """Another live process trades this bot: refuse to start a second one."""
 
 
 @attrs.frozen(kw_only=True)
@@ -88,7 +101,10 @@ class PaperSession:
                                    inbox=self._inbox)
         self._started_at = self.wall_clock.now()
         with self.uow_factory() as uow:
+            self._refuse_if_running_elsewhere(uow)
             self._states = [load_bot_state(uow, spec=spec, account=self.account) for spec in self.bots]
+            # Claimed in the same transaction as the check, so two starting instances cannot both pass.
+            self._write_beats(uow, BotRunState.RUNNING, wall=self._started_at, detail="starting")
             uow.audit.append(AuditEntry(
                 ts=now, kind=AuditKind.SESSION, account=self.account,
                 message=f"{self.settings.mode} session started with bots {', '.join(b.name for b in self.bots)}",
@@ -191,26 +207,42 @@ class PaperSession:
                                            actor="in-flight check", changed_at=now), uow_factory=self.uow_factory)
             self.notifier.notify(level=AlertLevel.CRITICAL, title=f"bot {order.bot} halted: order lost", body=reason)
 
+    def _refuse_if_running_elsewhere(self, uow: UnitOfWork) -> None:
+        """One instance per bot: another process with a fresh heartbeat holds it."""
+        assert self._started_at is not None
+        names = {spec.name for spec in self.bots}
+        for beat in uow.heartbeats.list(account=self.account):
+            mine = (beat.pid, beat.host) == (self.process.pid, self.process.host)
+            age = (self._started_at - beat.beat_at).total_seconds()
+            if beat.bot in names and not mine and beat.run_state is BotRunState.RUNNING and age <= 2 * beat.interval_seconds:
+                raise BotAlreadyRunning(
+                    f"bot {beat.bot} of account {self.account} is already running (pid {beat.pid} on {beat.host}, "
+                    f"heartbeat {age:.1f}s ago); stop it first, or wait until its heartbeat is stale"
+                )
+
     def _beat(self, run_state: BotRunState, *, force: bool = False, detail: str = "") -> None:
         wall = self.wall_clock.now()
         if not force and self._last_beat and (wall - self._last_beat).total_seconds() < self.settings.heartbeat_seconds:
             return
         self._last_beat = wall
         self._flush_equity()
-        assert self._started_at is not None
         with self.uow_factory() as uow:
-            for state in self._states:
-                # Marks go to the store with the beat, so status values positions at recent prices.
-                for symbol, position in state.portfolio.positions.items():
-                    if not position.is_flat and symbol in state.marks:
-                        uow.positions.upsert(position, account=self.account, last_price=state.marks[symbol][0])
-                uow.heartbeats.beat(Heartbeat(
-                    account=self.account, bot=state.name, pid=self.process.pid, host=self.process.host,
-                    mode=self.settings.mode, started_at=self._started_at, beat_at=wall,
-                    interval_seconds=self.settings.heartbeat_seconds, run_state=run_state,
-                    detail=detail or self.degraded or ("halted" if state.name in self._halted else ""),
-                ))
+            self._write_beats(uow, run_state, wall=wall, detail=detail)
             uow.commit()
+
+    def _write_beats(self, uow: UnitOfWork, run_state: BotRunState, *, wall: datetime, detail: str) -> None:
+        assert self._started_at is not None
+        for state in self._states:
+            # Marks go to the store with the beat, so status values positions at recent prices.
+            for symbol, position in state.portfolio.positions.items():
+                if not position.is_flat and symbol in state.marks:
+                    uow.positions.upsert(position, account=self.account, last_price=state.marks[symbol][0])
+            uow.heartbeats.beat(Heartbeat(
+                account=self.account, bot=state.name, pid=self.process.pid, host=self.process.host,
+                mode=self.settings.mode, started_at=self._started_at, beat_at=wall,
+                interval_seconds=self.settings.heartbeat_seconds, run_state=run_state,
+                detail=detail or self.degraded or ("halted" if state.name in self._halted else ""),
+            ))
 
     def _flush_equity(self) -> None:
         if not any(self._equity.values()):

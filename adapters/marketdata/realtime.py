@@ -29,6 +29,10 @@ class RealtimeSyntheticFeed:
         self._clock = clock
         self._processes = {i.symbol: SyntheticPriceProcess(instrument=i, seed=seed) for i in self._instruments}
         self._next_close = self._boundary_after(clock.now())
+        if not all(i.trades_around_the_clock for i in self._instruments):
+            # Load the calendar now, before the session beats: its first load takes about a
+            # second, and a loop stalled that long between heartbeats would look stale.
+            is_nyse_open(clock.now())
 
     def _boundary_after(self, at: datetime) -> datetime:
         step = self._interval.total_seconds()

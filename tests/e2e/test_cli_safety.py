@@ -152,3 +152,18 @@ strategy = "{strategies}:FlipFlop"
     assert report["critical_errors"] >= 1 and report["go_live"] is False
     ids = cli.query("SELECT client_order_id FROM orders WHERE account='sim-0002'")
     assert len(ids) == len(set(ids))
+
+
+def test_a_second_process_cannot_trade_the_same_bots(cli):
+    config = cli.config("[engine]\nheartbeat_seconds = 0.5\n")
+    first = cli.start("paper", "--bar-seconds", "0.2", "--config", str(config))
+    try:
+        wait_for(lambda: (s := cli.json("status"))["bots"] and all(b["state"] == "running" for b in s["bots"]),
+                 timeout=60, what="bots running")
+        second = cli.run("paper", "--bar-seconds", "0.2", "--duration", "1", "--config", str(config), check=False)
+        assert first.poll() is None, first.communicate()[1]
+        assert second.returncode == 2 and "is already running" in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=30)
+    assert {b["state"] for b in cli.json("status")["bots"]} == {"stopped"}
