@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 
 from application.apply_broker_events import apply_broker_events
 from application.ports import Broker, UnitOfWorkFactory
-from application.records import AuditEntry, AuditKind
+from application.records import AuditEntry, AuditKind, VenueOrderState
 from domain.errors import TransientError
-from domain.events import BrokerEvent, OrderAccepted, OrderCancelled, OrderRejected
+from domain.events import BrokerEvent, OrderAccepted, OrderCancelled, OrderExpired, OrderRejected
 from domain.order import Order, OrderStatus
 
 
@@ -28,11 +28,7 @@ def resolve_open_orders_at_start(
     for order in open_orders:
         venue = broker.find_order(order.client_order_id)
         if venue is not None:
-            if order.status in (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED):
-                apply_broker_events(
-                    [OrderAccepted(client_order_id=order.client_order_id, venue_order_id=venue.venue_order_id, ts=now)],
-                    uow_factory=uow_factory,
-                )
+            apply_broker_events(_events_for(order, venue, now=now), uow_factory=uow_factory)
             continue
         with uow_factory() as uow:
             stored = uow.orders.get(order.client_order_id)
@@ -49,6 +45,22 @@ def resolve_open_orders_at_start(
             uow.commit()
             closed += 1
     return closed
+
+
+def _events_for(order: Order, venue: VenueOrderState, *, now: datetime) -> list[BrokerEvent]:
+    """What the venue's view of an order means for ours, as events for the state machine.
+    Fills are not invented here: they arrive as fill events (or by reconciliation)."""
+    coid = order.client_order_id
+    if venue.status is OrderStatus.REJECTED:
+        return [OrderRejected(client_order_id=coid, reason="rejected at the venue", ts=now)]
+    events: list[BrokerEvent] = []
+    if order.status in (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED) or order.venue_order_id is None:
+        events.append(OrderAccepted(client_order_id=coid, venue_order_id=venue.venue_order_id, ts=now))
+    if venue.status is OrderStatus.CANCELLED:
+        events.append(OrderCancelled(client_order_id=coid, reason="cancelled at the venue", ts=now))
+    elif venue.status is OrderStatus.EXPIRED:
+        events.append(OrderExpired(client_order_id=coid, ts=now))
+    return events
 
 
 def resolve_unknown_outcomes(
@@ -78,13 +90,7 @@ def resolve_unknown_outcomes(
             continue  # ask again next time
         if venue is not None:
             misses.pop(order.client_order_id, None)
-            events: list[BrokerEvent] = [OrderAccepted(client_order_id=order.client_order_id,
-                                                       venue_order_id=venue.venue_order_id, ts=now)]
-            if venue.status is OrderStatus.CANCELLED:
-                events.append(OrderCancelled(client_order_id=order.client_order_id, reason="cancelled at the venue", ts=now))
-            elif venue.status is OrderStatus.REJECTED:
-                events = [OrderRejected(client_order_id=order.client_order_id, reason="rejected at the venue", ts=now)]
-            apply_broker_events(events, uow_factory=uow_factory)
+            apply_broker_events(_events_for(order, venue, now=now), uow_factory=uow_factory)
             continue
         misses[order.client_order_id] = misses.get(order.client_order_id, 0) + 1
         if misses[order.client_order_id] < max_misses:

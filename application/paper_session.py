@@ -34,7 +34,7 @@ from application.ports import (
 )
 from application.records import AuditEntry, AuditKind, BotRunState, ControlState, EquityPoint, Heartbeat
 from application.trading_cycle import CycleResult, TradingCycle
-from domain.errors import ConfigurationError, StoreUnavailable
+from domain.errors import ConfigurationError, InvalidMarketData, StoreUnavailable
 from domain.market import Bar
 from domain.trading_state import TradingState
 
@@ -136,7 +136,12 @@ class PaperSession:
         assert self._cycle is not None, "start() first"
         try:
             if self.venue is not None:
-                self.venue.on_bar(bar)
+                try:
+                    self.venue.on_bar(bar)
+                except InvalidMarketData as exc:
+                    # The venue refuses a replayed or out-of-order bar; so do the bots' gates.
+                    self._record_bad_bar(bar, now=now, why=str(exc))
+                    return
             self._drain_events()
             for state in self._states:
                 if not state.spec.trades(bar.symbol):
@@ -148,6 +153,13 @@ class PaperSession:
         except StoreUnavailable as exc:
             self._degrade(str(exc))
         self.idle(now=now)
+
+    def _record_bad_bar(self, bar: Bar, *, now: datetime, why: str) -> None:
+        self.tally["bad_data"] += 1
+        with self.uow_factory() as uow:
+            uow.audit.append(AuditEntry(ts=now, kind=AuditKind.DATA, severity="warning", account=self.account,
+                                        symbol=bar.symbol, message=f"bar rejected: {why}"))
+            uow.commit()
 
     def idle(self, *, now: datetime) -> None:
         try:

@@ -74,7 +74,8 @@ class Broker(Protocol):
         ...
 
     def find_order(self, client_order_id: str) -> VenueOrderState | None:
-        """Look an order up by its client_order_id; None when the venue never got it."""
+        """Look an order up by its client_order_id; None when the venue has no live record of it
+        (never got it, or refused it outright)."""
         ...
 
     def open_orders(self) -> list[VenueOrderState]:
@@ -89,6 +90,8 @@ class BarListener(Protocol):
     """A simulated venue hears each bar before the bots do, to match resting orders."""
 
     def on_bar(self, bar: Bar) -> None:
+        """Match resting orders against the bar. Raises InvalidMarketData for a bar that is not
+        after the previous one of its symbol (a venue never matches on a replayed bar)."""
         ...
 
 

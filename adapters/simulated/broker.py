@@ -27,11 +27,18 @@ def _crypto_commission() -> CommissionModel:
 
 @attrs.frozen(kw_only=True)
 class SimulatedBrokerConfig:
+    """Everything the simulated venue needs besides the instruments."""
+
     market_fill: MarketFill = MarketFill.NEXT_OPEN
     slippage_bps: Decimal = Decimal(1)
     max_volume_share: Decimal = Decimal("0.1")
     equity_commission: CommissionModel = attrs.field(factory=_equity_commission)
     crypto_commission: CommissionModel = attrs.field(factory=_crypto_commission)
+
+    def __attrs_post_init__(self) -> None:
+        # Validate when the settings are read (a ValueError here becomes a ConfigurationError
+        # at start-up), not later when the container first builds the broker.
+        self.fill_model()
 
     def fill_model(self) -> FillModel:
         return FillModel(market_fill=self.market_fill, slippage_bps=self.slippage_bps,
@@ -39,11 +46,16 @@ class SimulatedBrokerConfig:
 
 
 class SimulatedBroker:
+    """The Broker and BarListener ports over a MatchingEngine.
+
+    submit and cancel answer directly; what bars cause (fills) is queued for poll_events.
+    """
+
     def __init__(self, *, engine: MatchingEngine) -> None:
         self._engine = engine
         self._queue: list[BrokerEvent] = []
         self._seen: dict[str, None] = {}  # ordered set of every client_order_id the venue got
-        self.submit_calls = 0
+        self.submit_calls = 0  # every call, duplicates included: the runaway-order tests count them
 
     def submit(self, order: Order) -> list[BrokerEvent]:
         self.submit_calls += 1

@@ -10,6 +10,8 @@ import attrs
 from domain.instrument import Instrument
 from domain.order import OrderSide
 
+_BPS = Decimal(10_000)
+
 
 class MarketFill(enum.Enum):
     NEXT_OPEN = "next_open"  # the realistic default: an order decided on a bar's close fills at the next open
@@ -23,18 +25,24 @@ class FillModel:
     max_volume_share: Decimal = Decimal("0.1")
 
     def __attrs_post_init__(self) -> None:
-        if not self.slippage_bps.is_finite() or self.slippage_bps < 0:
-            raise ValueError(f"slippage_bps must be >= 0, got {self.slippage_bps}")
-        if not self.max_volume_share.is_finite() or not (0 < self.max_volume_share <= 1):
-            raise ValueError(f"max_volume_share must be in (0, 1], got {self.max_volume_share}")
+        if not isinstance(self.market_fill, MarketFill):
+            raise ValueError(f"market_fill must be a MarketFill, got {self.market_fill!r}")
+        if not isinstance(self.slippage_bps, Decimal) or not self.slippage_bps.is_finite() or self.slippage_bps < 0:
+            raise ValueError(f"slippage_bps must be a finite Decimal >= 0, got {self.slippage_bps!r}")
+        share = self.max_volume_share
+        if not isinstance(share, Decimal) or not share.is_finite() or not (0 < share <= 1):
+            raise ValueError(f"max_volume_share must be a Decimal in (0, 1], got {share!r}")
 
     def taker_price(self, price: Decimal, *, side: OrderSide, instrument: Instrument) -> Decimal:
-        """Slippage always goes against the taker, and so does rounding to the tick."""
-        moved = price * (1 + side.sign * self.slippage_bps / Decimal(10_000))
+        """Slippage always goes against the taker, and so does rounding to the tick
+        (a buy rounds up, a sell down), so a backtest never flatters itself by a tick."""
+        moved = price * (1 + side.sign * self.slippage_bps / _BPS)
         steps = (moved / instrument.tick_size).to_integral_value(
             rounding=ROUND_CEILING if side is OrderSide.BUY else ROUND_FLOOR
         )
+        # A sell of a one-tick instrument must not round to a price of zero.
         return max(steps * instrument.tick_size, instrument.tick_size)
 
     def volume_cap(self, volume: Decimal, *, instrument: Instrument) -> Decimal:
+        """Whole lots the venue may fill in one bar, across all orders of its symbol."""
         return instrument.round_quantity_down(volume * self.max_volume_share)

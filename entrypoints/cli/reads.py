@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from application.control import effective_control
+from application.queries import TradeQuery, list_positions, list_trades
 from application.records import GLOBAL_SCOPE
 from application.status import bot_statuses
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for
@@ -68,8 +69,8 @@ def trades(
     """Closed round trips (flat to flat), oldest first."""
     with cli_errors():
         store = container_for(config).store()
-        with store.unit_of_work(read_only=True) as uow:
-            rows = uow.trades.list(account=account, bot=bot, symbol=symbol)
+        rows = list_trades(TradeQuery(account=account, bot=bot, symbol=symbol),
+                           uow_factory=lambda: store.unit_of_work(read_only=True))
     if json_output:
         converter = make_output_converter()
         print_json([{"account": a, **converter.unstructure(t), "net_pnl": str(t.net_pnl)} for a, t in rows])
@@ -85,19 +86,11 @@ def positions(config: ConfigOption = None, json_output: JsonOption = False, acco
     """Open positions with average cost, last price and P&L."""
     with cli_errors():
         store = container_for(config).store()
-        with store.unit_of_work(read_only=True) as uow:
-            rows = [(a, p, last) for a, p, last in uow.positions.list(account=account, bot=bot) if not p.is_flat]
+        rows = list_positions(account=account, bot=bot, uow_factory=lambda: store.unit_of_work(read_only=True))
     if json_output:
-        print_json([
-            {"account": a, "bot": p.bot, "symbol": p.symbol, "quantity": str(p.quantity),
-             "average_cost": str(p.average_cost), "last_price": None if last is None else str(last),
-             "unrealized_pnl": str(p.unrealized_pnl(last if last is not None else p.average_cost)),
-             "realized_pnl": str(p.realized_pnl), "commissions": str(p.commissions)}
-            for a, p, last in rows
-        ])
+        print_json([make_output_converter().unstructure(row) for row in rows])
         return
     print_table(f"Open positions ({len(rows)})", ["account", "bot", "symbol", "quantity", "avg cost", "last", "unrealized P&L"], [
-        (a, p.bot, p.symbol, p.quantity, money(p.average_cost), money(last),
-         money(p.unrealized_pnl(last if last is not None else p.average_cost)))
-        for a, p, last in rows
+        (r.account, r.bot, r.symbol, r.quantity, money(r.average_cost), money(r.last_price), money(r.unrealized_pnl))
+        for r in rows
     ])

@@ -316,3 +316,21 @@ def test_a_strategy_disabled_while_the_store_is_down_is_still_alerted():
     h.store.available = True
     # ...and a person must hear of it, even though the audit write failed.
     assert [(a.level, a.title) for a in h.notifier.sent] == [(AlertLevel.CRITICAL, "strategy disabled on bot1/SPY")]
+
+
+def test_a_replayed_bar_is_refused_by_the_venue_and_recorded_never_a_crash():
+    from adapters.simulated import SimulatedBrokerConfig, build_simulated_broker
+    from application.paper_session import PaperSession, ProcessInfo, SessionSettings
+    from domain.instrument import equity
+
+    h = Harness()
+    broker = build_simulated_broker(config=SimulatedBrokerConfig(), instruments={"SPY": equity("SPY")})
+    session = PaperSession(settings=SessionSettings(account=h.account, mode="simulation"),
+                           bots=[spec(strategy=always(Target.FLAT))], uow_factory=h.store, broker=broker,
+                           venue=broker, notifier=h.notifier, wall_clock=h.wall, process=ProcessInfo(pid=1, host="h"))
+    session.start(now=T0)
+    first, second = bars("SPY", [100, 101])
+    session.process_bar(second, now=second.end)
+    session.process_bar(first, now=second.end)  # out of order
+    assert session.tally["bad_data"] == 1
+    assert any("bar rejected" in e.message for e in h.audit())
