@@ -18,6 +18,7 @@ from application.records import (
     ControlState,
     EquityPoint,
     Heartbeat,
+    Lease,
     SessionRecord,
     VenueOrderState,
 )
@@ -83,6 +84,15 @@ class Broker(Protocol):
 
     def poll_events(self) -> list[BrokerEvent]:
         """Events since the last poll (fills, cancels, expiries), oldest first."""
+        ...
+
+    def fills(self, *, since: datetime | None = None) -> list[Fill]:
+        """Every fill of this account the venue has at or after `since` (all when None),
+        oldest first: reconciliation backfills what the store missed from these."""
+        ...
+
+    def positions(self) -> dict[str, Decimal]:
+        """The venue's net quantity per symbol for this account (flat symbols may be absent)."""
         ...
 
 
@@ -234,6 +244,27 @@ class SessionRepository(Protocol):
     def list(self) -> list[SessionRecord]: ...
 
 
+class LeaseRepository(Protocol):
+    """A bot's trading right: at most one holder at a time, for a limited time.
+
+    Expiry is decided by the store's own clock (the database server's, for Postgres), so
+    instances on machines with skewed clocks still agree on who holds a lease.
+    """
+
+    def acquire(self, *, account: str, bot: str, holder: str, ttl_seconds: float) -> Lease | None:
+        """Take the lease if it is free, expired or already `holder`'s (then renew it).
+        Returns the lease now held by `holder`, or None when another live holder has it."""
+        ...
+
+    def release(self, *, account: str, bot: str, holder: str) -> None:
+        """Give the lease up at once (a clean stop), only if `holder` holds it."""
+        ...
+
+    def get(self, *, account: str, bot: str) -> Lease | None: ...
+
+    def list(self, *, account: str | None = None) -> list[Lease]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository. Leaving the `with` block without
     commit() rolls back. Raises StoreUnavailable when the store cannot be reached."""
@@ -248,6 +279,7 @@ class UnitOfWork(Protocol):
     audit: AuditLog
     equity: EquityRepository
     sessions: SessionRepository
+    leases: LeaseRepository
 
     def __enter__(self) -> Self: ...
 

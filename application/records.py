@@ -108,3 +108,14 @@ class VenueOrderState:
     venue_order_id: str
     status: OrderStatus
     filled_quantity: Decimal
+
+
+@attrs.frozen(kw_only=True)
+class Lease:
+    """Who may trade a bot, until when (the store's clock)."""
+
+    account: str
+    bot: str
+    holder: str  # "pid@host/instance"
+    acquired_at: datetime
+    expires_at: datetime
