@@ -26,6 +26,8 @@ def resolve_open_orders_at_start(
     with uow_factory() as uow:
         open_orders = uow.orders.open_orders(account=account)
     for order in open_orders:
+        if order.status not in (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED):
+            continue  # acknowledged orders are reconciliation's: a missing one there is a mismatch
         venue = broker.find_order(order.client_order_id)
         if venue is not None:
             apply_broker_events(_events_for(order, venue, now=now), uow_factory=uow_factory)

@@ -21,20 +21,24 @@ from application.cancel_orders import cancel_open_orders
 from application.control import effective_control
 from application.event_inbox import EventInbox
 from application.halt import set_trading_state
+from application.lease import LeaseGuard
 from application.in_flight import resolve_open_orders_at_start, resolve_unknown_outcomes
 from application.ports import (
     AlertLevel,
     BarListener,
     Broker,
     Clock,
+    FaultInjector,
     LiveMarketData,
+    NoFaults,
     Notifier,
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from application.reconcile import ReconciliationReport, reconcile
 from application.records import AuditEntry, AuditKind, BotRunState, ControlState, EquityPoint, Heartbeat
 from application.trading_cycle import CycleResult, TradingCycle
-from domain.errors import ConfigurationError, InvalidMarketData, StoreUnavailable
+from domain.errors import ConfigurationError, InvalidMarketData, StoreUnavailable, TransientError
 from domain.market import Bar
 from domain.trading_state import TradingState
 
@@ -58,6 +62,7 @@ class SessionSettings:
     heartbeat_seconds: float = 5.0
     supervise_seconds: float = 0.2  # how often the kill switch is read between submissions
     evaluations_per_bar: int = 1
+    reconcile_seconds: float = 30.0  # periodic comparison of the store with the venue
 
     def __attrs_post_init__(self) -> None:
         if self.heartbeat_seconds <= 0:
@@ -76,6 +81,9 @@ class PaperSession:
     notifier: Notifier
     wall_clock: Clock
     process: ProcessInfo
+    faults: FaultInjector = attrs.field(factory=NoFaults)
+    lease: LeaseGuard | None = None  # hot standby: trade only while holding every bot's lease
+    lost_lease: bool = False
     tally: Counter[str] = attrs.field(factory=Counter)
     degraded: str = ""
     _states: list[BotState] = attrs.field(factory=list)
@@ -86,6 +94,8 @@ class PaperSession:
     _halted: set[str] = attrs.field(factory=set)
     _inbox: EventInbox = attrs.field(factory=EventInbox)
     _lookup_misses: dict[str, int] = attrs.field(factory=dict)
+    _last_reconcile: datetime | None = None
+    last_reconciliation: ReconciliationReport | None = None
     _equity: dict[str, list[EquityPoint]] = attrs.field(factory=dict)
 
     @property
@@ -98,10 +108,11 @@ class PaperSession:
 
     def start(self, *, now: datetime) -> None:
         self._cycle = TradingCycle(uow_factory=self.uow_factory, broker=self.broker, notifier=self.notifier,
-                                   inbox=self._inbox)
+                                   inbox=self._inbox, faults=self.faults, lease=self.lease)
         self._started_at = self.wall_clock.now()
         with self.uow_factory() as uow:
-            self._refuse_if_running_elsewhere(uow)
+            if self.lease is None:  # with leases, the lease decides who runs
+                self._refuse_if_running_elsewhere(uow)
             self._states = [load_bot_state(uow, spec=spec, account=self.account) for spec in self.bots]
             # Claimed in the same transaction as the check, so two starting instances cannot both pass.
             self._write_beats(uow, BotRunState.RUNNING, wall=self._started_at, detail="starting")
@@ -115,8 +126,31 @@ class PaperSession:
                                               uow_factory=self.uow_factory, now=now)
         if closed:
             self.tally["stale_orders_closed"] += closed
+        # No trading before the store agrees with the venue: a mismatch halts every bot here.
+        self._reconcile(now=now)
         self._beat(BotRunState.RUNNING, force=True)
         self._supervise(now=now, force=True)
+
+    def _reconcile(self, *, now: datetime) -> ReconciliationReport:
+        report = reconcile(account=self.account, broker=self.broker, uow_factory=self.uow_factory, now=now)
+        self._last_reconcile = self.wall_clock.now()
+        self.last_reconciliation = report
+        if report.backfilled_fills:
+            self.tally["fills_backfilled"] += report.backfilled_fills
+            with self.uow_factory() as uow:
+                for state in self._states:
+                    state.reload(uow)
+        if not report.ok:
+            more = f" (+{len(report.mismatches) - 1} more)" if len(report.mismatches) > 1 else ""
+            reason = f"reconciliation mismatch: {report.mismatches[0]}{more}"
+            for state in self._states:
+                if not state.halted:
+                    set_trading_state(ControlState(scope=state.name, state=TradingState.HALTED, reason=reason,
+                                                   actor="reconciliation", changed_at=now), uow_factory=self.uow_factory)
+                    state.halted = True
+            self.notifier.notify(level=AlertLevel.CRITICAL, title=f"reconciliation failed for {self.account}: bots halted",
+                                 body="; ".join(report.mismatches))
+        return report
 
     def run_accelerated(self, bars: Iterable[Bar], *, on_bar: Callable[[Bar], None] | None = None) -> None:
         """As fast as possible; the session's time is each bar's close."""
@@ -127,13 +161,14 @@ class PaperSession:
 
     def run_realtime(self, feed: LiveMarketData, *, should_stop: Callable[[], bool]) -> None:
         poll = min(self.settings.supervise_seconds, self.settings.heartbeat_seconds / 2)
-        while not should_stop():
+        while not should_stop() and not self.lost_lease:
             for bar in feed.poll(timeout=poll):
                 self.process_bar(bar, now=self.wall_clock.now())
             self.idle(now=self.wall_clock.now())
 
     def process_bar(self, bar: Bar, *, now: datetime) -> None:
         assert self._cycle is not None, "start() first"
+        self.faults.reached("cycle")
         try:
             if self.venue is not None:
                 try:
@@ -141,6 +176,11 @@ class PaperSession:
                 except InvalidMarketData as exc:
                     # The venue refuses a replayed or out-of-order bar; so do the bots' gates.
                     self._record_bad_bar(bar, now=now, why=str(exc))
+                    return
+                except TransientError as exc:
+                    # The venue could not take the bar (its journal failed); nothing changed
+                    # there, so nothing is traded on this bar either.
+                    self._degrade(f"venue: {exc}")
                     return
             self._drain_events()
             for state in self._states:
@@ -169,9 +209,11 @@ class PaperSession:
             self._degrade(str(exc))
 
     def stop(self, *, now: datetime, detail: str = "") -> None:
-        """A clean end: the last equity points, and heartbeats that say stopped."""
+        """A clean end: the last equity points, heartbeats that say stopped, the leases given up."""
         self._flush_equity()
         self._beat(BotRunState.STOPPED, force=True, detail=detail)
+        if self.lease is not None and not self.lost_lease:
+            self.lease.release_all(self.uow_factory, account=self.account, bots=[s.name for s in self._states])
         with self.uow_factory() as uow:
             uow.audit.append(AuditEntry(ts=now, kind=AuditKind.SESSION, account=self.account,
                                         message=f"{self.settings.mode} session stopped" + (f": {detail}" if detail else ""),
@@ -180,6 +222,8 @@ class PaperSession:
 
     def _drain_events(self) -> None:
         self._inbox.add(self.broker.poll_events())
+        if len(self._inbox):
+            self.faults.reached("after_fill_before_record")
         outcome = self._inbox.apply(uow_factory=self.uow_factory)
         self.tally["fills_duplicate"] += outcome.duplicates
         if outcome.touched_bots:
@@ -195,6 +239,16 @@ class PaperSession:
         if not force and self._last_supervise and (wall - self._last_supervise).total_seconds() < self.settings.supervise_seconds:
             return
         self._last_supervise = wall
+        if self.lease is not None and not self.lease.acquire_all(
+            self.uow_factory, account=self.account, bots=[s.name for s in self._states]
+        ):
+            # Another instance took over (we were too slow to renew): stop trading now.
+            self.lost_lease = True
+            for state in self._states:
+                state.halted = True
+            self.notifier.notify(level=AlertLevel.CRITICAL, title=f"lease lost for {self.account}",
+                                 body=f"{self.lease.holder} no longer leads; it stops trading")
+            return
         with self.uow_factory() as uow:
             controls = {s.name: effective_control(uow, bot=s.name) for s in self._states}
         for state in self._states:
@@ -212,6 +266,8 @@ class PaperSession:
                 self._halted.add(state.name)
                 self.tally["halts_observed"] += 1
                 log.warning("bot %s halted (%s); %d open order(s) cancelled", state.name, control.reason, count)
+        if self._last_reconcile is not None and (wall - self._last_reconcile).total_seconds() >= self.settings.reconcile_seconds:
+            self._reconcile(now=now)
         for order in resolve_unknown_outcomes(account=self.account, broker=self.broker, uow_factory=self.uow_factory,
                                               now=now, misses=self._lookup_misses):
             reason = f"order {order.client_order_id} ({order.symbol}) {order.reason}"

@@ -47,6 +47,29 @@ class Notifier(Protocol):
         ...
 
 
+class FaultInjector(Protocol):
+    """Named points on the order path where a crash drill may kill the process.
+
+    Production wiring uses NoFaults; the crash tests start real processes with a build
+    that dies at one of these points, to prove a restart neither duplicates nor loses.
+    """
+
+    def reached(self, point: str) -> None: ...
+
+
+class NoFaults:
+    def reached(self, point: str) -> None:
+        return None
+
+
+CRASH_POINTS = (
+    "after_intent_commit",  # the intent is stored; the venue has not been called
+    "after_submit_before_ack",  # the venue has the order; we have not stored its answer
+    "after_fill_before_record",  # the venue filled; the fill is not in the store yet
+    "cycle",  # anywhere in a bar's processing (the injector decides when)
+)
+
+
 class MarketData(Protocol):
     def bars(self) -> Iterator[Bar]:
         """Bars of every subscribed symbol, in (ts, symbol) order."""

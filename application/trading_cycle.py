@@ -19,8 +19,9 @@ from application.cancel_orders import cancel_open_orders
 from application.control import effective_state
 from application.event_inbox import EventInbox
 from application.halt import set_trading_state
+from application.lease import LeaseGuard, NotLeader
 from application.order_intent import PlannedIntent, plan_intent
-from application.ports import AlertLevel, Broker, Notifier, UnitOfWork, UnitOfWorkFactory
+from application.ports import AlertLevel, Broker, FaultInjector, NoFaults, Notifier, UnitOfWork, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind, ControlState
 from domain.errors import TransientError
 from domain.market import Bar
@@ -44,6 +45,7 @@ class CycleResult(enum.Enum):
     HALTED = "halted"  # denied, and the denial halted the bot
     SUBMITTED = "submitted"
     UNKNOWN_OUTCOME = "unknown_outcome"  # the venue did not answer; resolved by lookup later
+    NOT_LEADER = "not_leader"  # another instance holds the bot's lease: nothing was committed
 
 
 @attrs.define(kw_only=True)
@@ -52,6 +54,8 @@ class TradingCycle:
     broker: Broker
     notifier: Notifier
     inbox: EventInbox = attrs.field(factory=EventInbox)
+    faults: FaultInjector = attrs.field(factory=NoFaults)
+    lease: LeaseGuard | None = None  # set when instances share a bot (hot standby)
 
     def on_bar(self, bot: BotState, bar: Bar, *, now: datetime, evaluations: int = 1) -> list[CycleResult]:
         """Feed one bar to the bot; `evaluations` > 1 re-runs the strategy on it, as a
@@ -76,7 +80,12 @@ class TradingCycle:
         planned = plan_intent(bot, signal=signal, bar=bar)
         if planned is None:
             return CycleResult.NOTHING_TO_DO
-        order, decision = self._commit_intent(bot, planned, signal=signal, now=now)
+        try:
+            order, decision = self._commit_intent(bot, planned, signal=signal, now=now)
+        except NotLeader:
+            return CycleResult.NOT_LEADER
+        if order is not None and not isinstance(decision, Denied):
+            self.faults.reached("after_intent_commit")
         if order is None:
             return CycleResult.DUPLICATE
         if isinstance(decision, Denied):
@@ -110,6 +119,8 @@ class TradingCycle:
         with self.uow_factory() as uow:
             if uow.orders.get(intent.client_order_id) is not None:
                 return None, None
+            if self.lease is not None and not self.lease.hold(uow, account=bot.account, bot=bot.name):
+                raise NotLeader(bot.name)  # the fence: leaves the transaction without writing
             decision = RiskEngine.standard(bot.spec.limits).evaluate(intent, self._risk_context(uow, bot, intent.symbol, now))
             order = Order(
                 client_order_id=intent.client_order_id, account=intent.account, bot=intent.bot,
@@ -163,6 +174,7 @@ class TradingCycle:
             self._mark_submitted(order.client_order_id, now=now, note=f"outcome unknown: {exc}")
             return CycleResult.UNKNOWN_OUTCOME
         self.inbox.add(events)  # held until recorded, even if the store fails right now
+        self.faults.reached("after_submit_before_ack")
         self._mark_submitted(order.client_order_id, now=now, note="")
         self.inbox.apply(uow_factory=self.uow_factory)
         with self.uow_factory() as uow:

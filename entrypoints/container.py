@@ -7,9 +7,11 @@ called, so importing this module opens no file and no socket.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import platformdirs
@@ -17,7 +19,15 @@ from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
 from adapters.log_notifier import LoggingNotifier
-from adapters.simulated import MakerTaker, MarketFill, PerShare, SimulatedBrokerConfig, build_simulated_broker
+from adapters.simulated import (
+    MakerTaker,
+    MarketFill,
+    PerShare,
+    SimulatedBroker,
+    SimulatedBrokerConfig,
+    build_simulated_broker,
+)
+from adapters.simulated.journal import VenueJournal
 from adapters.sqlite import SqliteStore
 from application.bot import BotSpec
 from domain.errors import ConfigurationError
@@ -26,6 +36,9 @@ from domain.risk import RiskLimits
 from domain.sizing import FixedFraction
 from entrypoints.settings import BotSettings, Settings
 from entrypoints.strategies import build_strategy
+
+if TYPE_CHECKING:
+    from adapters.postgres import PostgresStore
 
 
 def default_database_url() -> str:
@@ -41,16 +54,24 @@ def sqlite_path(url: str) -> Path:
         if not raw:
             raise ConfigurationError(f"QUANTSHIFT_DATABASE_URL {url!r}: expected sqlite:///path/to/file.db")
         return Path(raw).expanduser()
-    if parsed.scheme in ("postgresql", "postgres"):
-        raise ConfigurationError(
-            f"QUANTSHIFT_DATABASE_URL {parsed.scheme}://...: the Postgres store is not part of this release; "
-            "use sqlite:///path/to/file.db"
-        )
-    raise ConfigurationError(f"QUANTSHIFT_DATABASE_URL {url!r}: unknown scheme {parsed.scheme!r} (use sqlite:///path)")
+    raise ConfigurationError(
+        f"QUANTSHIFT_DATABASE_URL {url!r}: unknown scheme {parsed.scheme!r} "
+        "(use sqlite:///path/to/file.db or postgresql://user@host/db)"
+    )
 
 
-def build_store(url: str) -> SqliteStore:
-    return SqliteStore(path=sqlite_path(url or default_database_url()))
+def is_postgres(url: str) -> bool:
+    return urlparse(url).scheme in ("postgresql", "postgres")
+
+
+def build_store(url: str) -> SqliteStore | PostgresStore:
+    """The store named by the URL: sqlite:///path (the embedded default) or postgresql://..."""
+    url = url or default_database_url()
+    if is_postgres(url):
+        from adapters.postgres import PostgresStore  # psycopg loads only when Postgres is used
+
+        return PostgresStore(url=url)
+    return SqliteStore(path=sqlite_path(url))
 
 
 def instrument_for(symbol: str, *, bot: BotSettings) -> Instrument:
@@ -136,3 +157,27 @@ class Container(containers.DeclarativeContainer):
 def build_container(settings: Settings) -> Container:
     return Container(settings=settings)
 
+
+
+def venue_journal_path(settings: Settings, *, account: str) -> Path:
+    """Where the simulated venue of `account` keeps its journal. Its name carries the store's
+    identity: a venue belongs to one store's account, never to a same-named one elsewhere."""
+    url = settings.database_url or default_database_url()
+    if settings.venue_directory:
+        directory = Path(settings.venue_directory).expanduser()
+    elif is_postgres(url):
+        directory = platformdirs.user_data_path("quantshift")
+    else:
+        directory = sqlite_path(url).expanduser().resolve().parent
+    parsed = urlparse(url)
+    identity = url if not is_postgres(url) else f"{parsed.hostname}:{parsed.port}{parsed.path}?{parsed.query}"
+    tag = hashlib.sha256(identity.encode()).hexdigest()[:10]
+    return directory / f"venue-{account}-{tag}.db"
+
+
+def journaled_broker(container: Container, *, account: str) -> SimulatedBroker:
+    """The simulated venue of `account`, durable: it outlives the bot process that uses it."""
+    settings = container.settings()
+    journal = VenueJournal(path=venue_journal_path(settings, account=account), account=account)
+    return build_simulated_broker(config=simulated_broker_config(settings), instruments=container.instruments(),
+                                  journal=journal)

@@ -61,6 +61,8 @@ class EngineSettings:
     crypto_maker_bps: Decimal = attrs.field(default=Decimal(40), validator=_non_negative)
     crypto_taker_bps: Decimal = attrs.field(default=Decimal(60), validator=_non_negative)
     heartbeat_seconds: float = attrs.field(default=5.0, validator=_positive)
+    # Postgres hot standby: a leader that has not renewed its lease for this long is replaced.
+    lease_seconds: float = attrs.field(default=2.0, validator=_positive)
     evaluations_per_bar: int = attrs.field(default=1, validator=_positive)
     start: date = date(2025, 1, 2)
     seed: int = 7
@@ -115,6 +117,7 @@ def default_bots() -> tuple[BotSettings, ...]:
 @attrs.frozen(kw_only=True)
 class Settings:
     database_url: str = ""
+    venue_directory: str = ""  # where the simulated venue's journal lives (default: beside the store)
     engine: EngineSettings = attrs.field(factory=EngineSettings)
     risk: RiskSettings = attrs.field(factory=RiskSettings)
     golive: GoLiveSettings = attrs.field(factory=GoLiveSettings)
@@ -166,6 +169,8 @@ def load_settings(*, config_file: Path | None, environ: Mapping[str, str] | None
             raise ConfigurationError(f"config file {config_file} cannot be read: {exc}") from exc
     if environ.get("QUANTSHIFT_DATABASE_URL"):
         raw["database_url"] = environ["QUANTSHIFT_DATABASE_URL"]
+    if environ.get("QUANTSHIFT_VENUE_DIR"):
+        raw["venue_directory"] = environ["QUANTSHIFT_VENUE_DIR"]
     try:
         return make_settings_converter().structure(raw, Settings)
     except cattrs.BaseValidationError as exc:

@@ -3,7 +3,8 @@
 from adapters.simulated.broker import SimulatedBroker, SimulatedBrokerConfig, build_simulated_broker
 from adapters.simulated.fees import CommissionModel, MakerTaker, NoCommission, PerNotional, PerShare
 from adapters.simulated.fill_model import FillModel, MarketFill
-from adapters.simulated.matching import MatchingEngine
+from adapters.simulated.journal import VenueJournal
+from adapters.simulated.matching import MatchingEngine, VenueRecorder
 
 __all__ = [
     "CommissionModel",
@@ -16,5 +17,7 @@ __all__ = [
     "PerShare",
     "SimulatedBroker",
     "SimulatedBrokerConfig",
+    "VenueJournal",
+    "VenueRecorder",
     "build_simulated_broker",
 ]

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 
 import attrs
 
 from adapters.simulated.fees import CommissionModel, MakerTaker, PerShare
 from adapters.simulated.fill_model import FillModel, MarketFill
+from adapters.simulated.journal import VenueJournal
 from adapters.simulated.matching import MatchingEngine
 from application.records import VenueOrderState
 from domain.events import BrokerEvent
+from domain.fill import Fill
 from domain.instrument import AssetClass, Instrument
 from domain.market import Bar
 from domain.order import Order
@@ -49,17 +52,18 @@ class SimulatedBroker:
     """The Broker and BarListener ports over a MatchingEngine.
 
     submit and cancel answer directly; what bars cause (fills) is queued for poll_events.
+    The queue lives in memory only, like a venue's event stream: events lost with the bot
+    process are found again through fills() and find_order() (reconciliation).
     """
 
-    def __init__(self, *, engine: MatchingEngine) -> None:
+    def __init__(self, *, engine: MatchingEngine, journal: VenueJournal | None = None) -> None:
         self._engine = engine
+        self._journal = journal
         self._queue: list[BrokerEvent] = []
-        self._seen: dict[str, None] = {}  # ordered set of every client_order_id the venue got
         self.submit_calls = 0  # every call, duplicates included: the runaway-order tests count them
 
     def submit(self, order: Order) -> list[BrokerEvent]:
         self.submit_calls += 1
-        self._seen.setdefault(order.client_order_id, None)
         return self._engine.submit(order)
 
     def cancel(self, client_order_id: str) -> list[BrokerEvent]:
@@ -71,6 +75,12 @@ class SimulatedBroker:
     def open_orders(self) -> list[VenueOrderState]:
         return self._engine.open_orders()
 
+    def fills(self, *, since: datetime | None = None) -> list[Fill]:
+        return self._engine.fills(since=since)
+
+    def positions(self) -> dict[str, Decimal]:
+        return self._engine.positions()
+
     def poll_events(self) -> list[BrokerEvent]:
         events, self._queue = self._queue, []
         return events
@@ -79,13 +89,26 @@ class SimulatedBroker:
         self._queue.extend(self._engine.on_bar(bar))
 
     def submitted_client_order_ids(self) -> list[str]:
-        return list(self._seen)
+        """Every client_order_id the venue took or refused, once each, first seen first
+        (read back from the journal after a restart)."""
+        return self._engine.known_client_order_ids()
+
+    def close(self) -> None:
+        """Close the journal (and give up the venue's lock); the broker is unusable afterwards."""
+        if self._journal is not None:
+            self._journal.close()
 
 
-def build_simulated_broker(*, config: SimulatedBrokerConfig, instruments: Mapping[str, Instrument]) -> SimulatedBroker:
+def build_simulated_broker(
+    *, config: SimulatedBrokerConfig, instruments: Mapping[str, Instrument], journal: VenueJournal | None = None
+) -> SimulatedBroker:
+    """With a journal, the venue is durable: every action is written to it before the venue
+    answers, and a broker built on an existing journal continues where the last one stopped."""
     engine = MatchingEngine(
         instruments=instruments,
         fill_model=config.fill_model(),
         commissions={AssetClass.EQUITY: config.equity_commission, AssetClass.CRYPTO: config.crypto_commission},
+        recorder=journal,
+        state=journal.load() if journal is not None else None,
     )
-    return SimulatedBroker(engine=engine)
+    return SimulatedBroker(engine=engine, journal=journal)

@@ -1,23 +1,30 @@
 """The simulated venue's matching engine. The backtester uses this same engine, so a
 backtest and a paper session of the same bars cannot disagree.
 
-Time comes only from bars and orders: no clock, no store. Orders of a symbol match
-in submission order against each bar of that symbol, sharing that bar's volume cap.
-No event is ever stamped earlier than the order it is about was created (a live
-feed delivers a bar a moment after the order that will fill at its open).
+Time comes only from bars and orders: no clock. Orders of a symbol match in submission
+order against each bar of that symbol, sharing that bar's volume cap. No event is ever
+stamped earlier than the order it is about was created (a live feed delivers a bar a
+moment after the order that will fill at its open).
+
+Every action is first worked out on copies, as one VenueChange; a recorder (the
+journal), when there is one, writes it durably; only then does memory change. A failed
+write raises and leaves the engine exactly as it was.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
 import attrs
 
 from adapters.simulated.fees import CommissionModel
 from adapters.simulated.fill_model import FillModel, MarketFill
+from adapters.simulated.state import LastBar, Rejection, VenueChange, VenueOrder, VenueSnapshot
 from application.records import VenueOrderState
 from domain.errors import InvalidMarketData
 from domain.events import BrokerEvent, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected
@@ -28,31 +35,10 @@ from domain.numbers import ZERO
 from domain.order import Order, OrderSide, OrderStatus, OrderType
 
 
-@attrs.define(kw_only=True)
-class _VenueOrder:
-    """The venue's own copy: the caller's Order is never mutated here."""
-
-    client_order_id: str
-    venue_order_id: str
-    symbol: str
-    side: OrderSide
-    order_type: OrderType
-    quantity: Decimal
-    limit_price: Decimal | None
-    stop_price: Decimal | None
-    created_at: datetime
-    status: OrderStatus = OrderStatus.ACCEPTED
-    filled: Decimal = ZERO
-    fills: int = 0
-    triggered: bool = False  # a stop, once the price reached it, is a market order for good
-
-    @property
-    def remaining(self) -> Decimal:
-        return self.quantity - self.filled
-
-    def state(self) -> VenueOrderState:
-        return VenueOrderState(client_order_id=self.client_order_id, venue_order_id=self.venue_order_id,
-                               status=self.status, filled_quantity=self.filled)
+class VenueRecorder(Protocol):
+    def record(self, change: VenueChange) -> None:
+        """Write the change durably, all or nothing; raise when it could not be written."""
+        ...
 
 
 def _venue_order_id(client_order_id: str) -> str:
@@ -70,46 +56,59 @@ class MatchingEngine:
         instruments: Mapping[str, Instrument],
         fill_model: FillModel,
         commissions: Mapping[AssetClass, CommissionModel],
+        recorder: VenueRecorder | None = None,
+        state: VenueSnapshot | None = None,
     ) -> None:
         self._instruments = dict(instruments)
         self._model = fill_model
         self._commissions = dict(commissions)
-        self._orders: dict[str, _VenueOrder] = {}
+        self._recorder = recorder
+        self._orders: dict[str, VenueOrder] = {}
         self._rejected: dict[str, str] = {}  # remembered so a rejected id never becomes an order later
-        self._resting: dict[str, list[_VenueOrder]] = {}
+        self._known: dict[str, None] = {}  # every client_order_id accepted or rejected, first seen first
+        self._resting: dict[str, list[str]] = {}  # client_order_ids per symbol, in submission order
         self._last_bar: dict[str, Bar] = {}
         self._capacity: dict[str, Decimal] = {}  # what is left of the last bar's volume cap, per symbol
+        self._fills: list[Fill] = []
+        self._net: dict[str, Decimal] = {}
+        if state is not None:
+            self._restore(state)
 
     # -- orders -------------------------------------------------------------------------
 
     def submit(self, order: Order) -> list[BrokerEvent]:
         coid = order.client_order_id
-        if coid in self._orders or coid in self._rejected:
+        if coid in self._known:
             return []  # idempotent: a known client_order_id never makes a second order
         at = self._stamp(order.symbol, not_before=order.created_at)
         reason = self._rejection(order)
         if reason:
-            self._rejected[coid] = reason
+            self._commit(VenueChange(rejected=(Rejection(order=copy.copy(order), reason=reason),), action="reject"))
             return [OrderRejected(client_order_id=coid, reason=reason, ts=at)]
-        venue = _VenueOrder(
-            client_order_id=coid, venue_order_id=_venue_order_id(coid), symbol=order.symbol, side=order.side,
-            order_type=order.order_type, quantity=order.quantity, limit_price=order.limit_price,
+        venue = VenueOrder(
+            client_order_id=coid, venue_order_id=_venue_order_id(coid), account=order.account, symbol=order.symbol,
+            side=order.side, order_type=order.order_type, quantity=order.quantity, limit_price=order.limit_price,
             stop_price=order.stop_price, created_at=order.created_at,
         )
-        self._orders[coid] = venue
         events: list[BrokerEvent] = [OrderAccepted(client_order_id=coid, venue_order_id=venue.venue_order_id, ts=at)]
+        capacity = self._capacity.get(order.symbol, ZERO)
         if self._model.market_fill is MarketFill.THIS_CLOSE:
-            events.extend(self._fill_at_last_close(venue))
-        if not venue.status.is_terminal:
-            self._resting.setdefault(order.symbol, []).append(venue)
+            filled, capacity = self._fill_at_last_close(venue, capacity=capacity)
+            events.extend(filled)
+        last = self._last_bar.get(order.symbol)
+        # The symbol's last bar goes with the order: it stamps the order's events and, with
+        # THIS_CLOSE, prices its fills; a restarted venue must know it.
+        self._commit(VenueChange(
+            orders=(venue,), fills=tuple(e.fill for e in events if isinstance(e, OrderFilled)),
+            last_bars=(LastBar(bar=last, capacity=capacity),) if last else (), action="submit",
+        ))
         return events
 
     def cancel(self, client_order_id: str) -> list[BrokerEvent]:
         venue = self._orders.get(client_order_id)
         if venue is None or venue.status.is_terminal:
             return []
-        venue.status = OrderStatus.CANCELLED
-        self._resting[venue.symbol] = [o for o in self._resting.get(venue.symbol, []) if o is not venue]
+        self._commit(VenueChange(orders=(attrs.evolve(venue, status=OrderStatus.CANCELLED),), action="cancel"))
         at = self._stamp(venue.symbol, not_before=venue.created_at)
         return [OrderCancelled(client_order_id=client_order_id, reason="cancelled by request", ts=at)]
 
@@ -120,6 +119,17 @@ class MatchingEngine:
     def open_orders(self) -> list[VenueOrderState]:
         return [o.state() for o in self._orders.values() if not o.status.is_terminal]
 
+    def fills(self, *, since: datetime | None = None) -> list[Fill]:
+        """Every fill made, oldest first (in the order made when two share a timestamp)."""
+        return sorted((f for f in self._fills if since is None or f.ts >= since), key=lambda f: f.ts)
+
+    def positions(self) -> dict[str, Decimal]:
+        """Net signed quantity per symbol from every fill; flat symbols are left out."""
+        return {symbol: quantity for symbol, quantity in self._net.items() if quantity != 0}
+
+    def known_client_order_ids(self) -> list[str]:
+        return list(self._known)
+
     # -- bars ---------------------------------------------------------------------------
 
     def on_bar(self, bar: Bar) -> list[BrokerEvent]:
@@ -129,30 +139,73 @@ class MatchingEngine:
                 f"{bar.symbol} bar at {bar.ts.isoformat()} is not after the last one ({last.ts.isoformat()}): "
                 "the venue never matches on a replayed bar"
             )
-        self._last_bar[bar.symbol] = bar
         instrument = self._instruments.get(bar.symbol)
-        if instrument is None:
-            return []  # no order of an unknown symbol can rest here
-        capacity = self._model.volume_cap(bar.volume, instrument=instrument)
         resting = self._resting.get(bar.symbol, [])
-        events: list[BrokerEvent] = []
-        for venue in resting:
+        if instrument is None or not resting:
+            # Nothing rests on this symbol: the bar changes no order. It is kept in memory
+            # only (a journal write per bar would slow accelerated runs down); the next
+            # submit of the symbol records it.
+            capacity = ZERO if instrument is None else self._model.volume_cap(bar.volume, instrument=instrument)
+            self._apply(VenueChange(last_bars=(LastBar(bar=bar, capacity=capacity),)))
+            return []
+        capacity = self._model.volume_cap(bar.volume, instrument=instrument)
+        events: list[OrderFilled] = []
+        changed: list[VenueOrder] = []
+        for coid in resting:
+            original = self._orders[coid]
+            venue = attrs.evolve(original)
             # Matched even when the capacity is used up, so a stop the bar reached is elected.
             match = self._match(venue, bar, instrument=instrument)
-            if match is None or capacity <= 0:
-                continue
-            price, liquidity = match
-            quantity = min(venue.remaining, capacity)
-            capacity -= quantity
-            at = max(bar.ts, venue.created_at)
-            events.append(self._fill(venue, quantity=quantity, price=price, liquidity=liquidity, at=at))
-        self._capacity[bar.symbol] = capacity
-        self._resting[bar.symbol] = [o for o in resting if not o.status.is_terminal]
-        return events
+            if match is not None and capacity > 0:
+                price, liquidity = match
+                quantity = min(venue.remaining, capacity)
+                capacity -= quantity
+                at = max(bar.ts, venue.created_at)
+                events.append(self._fill(venue, quantity=quantity, price=price, liquidity=liquidity, at=at))
+            if venue != original:
+                changed.append(venue)
+        self._commit(VenueChange(orders=tuple(changed), fills=tuple(e.fill for e in events),
+                                 last_bars=(LastBar(bar=bar, capacity=capacity),), action="bar"))
+        return list(events)
+
+    # -- state --------------------------------------------------------------------------
+
+    def _commit(self, change: VenueChange) -> None:
+        """Durably first (when journaled), then in memory: a failed write changes nothing."""
+        if self._recorder is not None:
+            self._recorder.record(change)
+        self._apply(change)
+
+    def _apply(self, change: VenueChange) -> None:
+        touched: set[str] = set()
+        for venue in change.orders:
+            if venue.client_order_id not in self._orders:
+                self._known.setdefault(venue.client_order_id, None)
+                self._resting.setdefault(venue.symbol, []).append(venue.client_order_id)
+            self._orders[venue.client_order_id] = venue
+            touched.add(venue.symbol)
+        for rejection in change.rejected:
+            self._rejected[rejection.order.client_order_id] = rejection.reason
+            self._known.setdefault(rejection.order.client_order_id, None)
+        for fill in change.fills:
+            self._fills.append(fill)
+            self._net[fill.symbol] = self._net.get(fill.symbol, ZERO) + fill.signed_quantity
+        for last in change.last_bars:
+            self._last_bar[last.bar.symbol] = last.bar
+            self._capacity[last.bar.symbol] = last.capacity
+        for symbol in touched:
+            self._resting[symbol] = [c for c in self._resting[symbol] if not self._orders[c].status.is_terminal]
+
+    def _restore(self, state: VenueSnapshot) -> None:
+        for coid in state.known:
+            self._known[coid] = None
+        self._rejected.update(state.rejected)
+        self._apply(VenueChange(orders=tuple(attrs.evolve(o) for o in state.orders), fills=tuple(state.fills),
+                                last_bars=tuple(state.last_bars.values())))
 
     # -- internals ----------------------------------------------------------------------
 
-    def _match(self, venue: _VenueOrder, bar: Bar, *, instrument: Instrument) -> tuple[Decimal, str] | None:
+    def _match(self, venue: VenueOrder, bar: Bar, *, instrument: Instrument) -> tuple[Decimal, str] | None:
         """The price and liquidity of a fill on this bar, or None when the bar does not reach the order."""
         buy = venue.side is OrderSide.BUY
         if venue.order_type is OrderType.LIMIT:
@@ -177,29 +230,29 @@ class MatchingEngine:
             venue.triggered = True
         return self._model.taker_price(reference, side=venue.side, instrument=instrument), "taker"
 
-    def _fill_at_last_close(self, venue: _VenueOrder) -> list[BrokerEvent]:
+    def _fill_at_last_close(self, venue: VenueOrder, *, capacity: Decimal) -> tuple[list[BrokerEvent], Decimal]:
         """THIS_CLOSE: a market order, or a limit marketable against the last close, takes
-        what is left of the last bar's volume cap at once; any rest waits for the next bar."""
+        what is left of the last bar's volume cap at once; any rest waits for the next bar.
+        Returns the fill events and the capacity left."""
         last = self._last_bar.get(venue.symbol)
         if last is None:
-            return []  # no price seen yet: it rests and fills at the next open
+            return [], capacity  # no price seen yet: it rests and fills at the next open
         if venue.order_type is OrderType.STOP:
-            return []  # stops rest until a bar reaches them
+            return [], capacity  # stops rest until a bar reaches them
         limit = venue.limit_price if venue.order_type is OrderType.LIMIT else None
         if limit is not None and (last.close > limit if venue.side is OrderSide.BUY else last.close < limit):
-            return []  # not marketable: it rests, and fills later as a maker
-        capacity = self._capacity.get(venue.symbol, ZERO)
+            return [], capacity  # not marketable: it rests, and fills later as a maker
         quantity = min(venue.remaining, capacity)
         if quantity <= 0:
-            return []
+            return [], capacity
         price = self._model.taker_price(last.close, side=venue.side, instrument=self._instruments[venue.symbol])
         if limit is not None:  # slippage never takes a limit beyond its limit
             price = min(price, limit) if venue.side is OrderSide.BUY else max(price, limit)
-        self._capacity[venue.symbol] = capacity - quantity
         at = max(last.end, venue.created_at)
-        return [self._fill(venue, quantity=quantity, price=price, liquidity="taker", at=at)]
+        return [self._fill(venue, quantity=quantity, price=price, liquidity="taker", at=at)], capacity - quantity
 
-    def _fill(self, venue: _VenueOrder, *, quantity: Decimal, price: Decimal, liquidity: str, at: datetime) -> OrderFilled:
+    def _fill(self, venue: VenueOrder, *, quantity: Decimal, price: Decimal, liquidity: str, at: datetime) -> OrderFilled:
+        """Fills `venue`, which must be a copy not yet applied."""
         venue.fills += 1
         venue.filled += quantity
         venue.status = OrderStatus.FILLED if venue.remaining == 0 else OrderStatus.PARTIALLY_FILLED

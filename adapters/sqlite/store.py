@@ -74,6 +74,10 @@ class SqliteStore:
         with translate_errors(self._path):
             return migrator.current_version(connection)
 
+    def latest_version(self) -> int:
+        """The newest schema version this code knows."""
+        return migrator.latest_version()
+
     def close(self) -> None:
         """Close every thread's connection; the store reopens lazily if used again."""
         with self._connections_lock:

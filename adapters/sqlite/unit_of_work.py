@@ -27,6 +27,7 @@ from adapters.sqlite.repositories import (
     SqliteEquity,
     SqliteFills,
     SqliteHeartbeats,
+    SqliteLeases,
     SqliteOrders,
     SqlitePositions,
     SqliteSessions,
@@ -72,6 +73,7 @@ class SqliteUnitOfWork:
         self.audit = SqliteAuditLog(db, wall_clock=wall_clock)
         self.equity = SqliteEquity(db)
         self.sessions = SqliteSessions(db)
+        self.leases = SqliteLeases(db, wall_clock=wall_clock)
 
     @property
     def read_only(self) -> bool:

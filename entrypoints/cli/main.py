@@ -7,6 +7,8 @@ import typer
 from entrypoints.cli.control import halt_command, resume_command
 from entrypoints.cli.paper import paper
 from entrypoints.cli.reads import positions, status, trades
+from entrypoints.cli.reconcile_command import reconcile_command
+from entrypoints.cli.store_commands import audit, db_app
 
 
 def build_app() -> typer.Typer:
@@ -23,6 +25,9 @@ def build_app() -> typer.Typer:
     app.command("positions")(positions)
     app.command("halt")(halt_command)
     app.command("resume")(resume_command)
+    app.command("audit")(audit)
+    app.command("reconcile")(reconcile_command)
+    app.add_typer(db_app, name="db")
     return app
 
 

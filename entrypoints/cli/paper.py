@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import os
 import signal
-import sys
-import threading
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -18,7 +17,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from adapters.marketdata import CsvBarFeed, SyntheticBarFeed
 from adapters.marketdata.merge import merge_bars
-from adapters.marketdata.realtime import RealtimeSyntheticFeed
 from application.paper_session import PaperSession, SessionSettings
 from application.records import SessionRecord
 from application.validation_report import ValidationReport, build_validation_report
@@ -27,10 +25,11 @@ from domain.golive import GoLiveCriteria
 from domain.market import Bar
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for, fail, process_info, setup_logging
 from entrypoints.cli.output import money, print_json, print_table
+from entrypoints.cli.paper_realtime import run_realtime
 from entrypoints.container import Container
+from entrypoints.faults import faults_from_environment
 from entrypoints.settings import parse_timeframe
 
-PAPER_ACCOUNT = "paper"  # the continuous session's account: stable, so a restart carries on
 
 
 def paper(
@@ -60,7 +59,7 @@ def paper(
             _show(report, json_output=json_output)
             return
         if days is None:
-            _run_realtime(container, bar_seconds=bar_seconds, duration=duration, seed=seed)
+            run_realtime(container, bar_seconds=bar_seconds, duration=duration, seed=seed)
             return
         first_day = settings.engine.start
         if start is not None:
@@ -143,6 +142,7 @@ def _run_accelerated(container: Container, *, source: _BarSource, seed: int | No
                                  evaluations_per_bar=settings.engine.evaluations_per_bar),
         bots=container.bots(), uow_factory=store, broker=container.broker(), venue=container.broker(),
         notifier=container.notifier(), wall_clock=clock, process=process_info(),
+        faults=faults_from_environment(os.environ),
     )
     # SIGTERM ends an accelerated run like Ctrl-C: cleanly, with heartbeats that say stopped.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
@@ -202,37 +202,6 @@ def _expected_bars(container: Container, *, days: int, span: tuple) -> int:
         hours = (span[1] - span[0]).total_seconds() / 3600 if instrument.trades_around_the_clock else 6.5 * days
         total += int(hours * 3600 / interval.total_seconds())
     return total
-
-
-def _run_realtime(container: Container, *, bar_seconds: float | None, duration: float | None, seed: int | None) -> None:
-    settings = container.settings()
-    store = container.store()
-    clock = container.clock()
-    interval = timedelta(seconds=bar_seconds) if bar_seconds else settings.engine.interval
-    feed = RealtimeSyntheticFeed(instruments=list(container.instruments().values()), interval=interval,
-                                 seed=settings.engine.seed if seed is None else seed, clock=clock)
-    with store() as uow:
-        if uow.sessions.get(PAPER_ACCOUNT) is None:
-            uow.sessions.start(SessionRecord(account=PAPER_ACCOUNT, mode="paper", seed=seed, trading_days=None,
-                                             started_at=clock.now()))
-            uow.commit()
-    session = PaperSession(
-        settings=SessionSettings(account=PAPER_ACCOUNT, mode="paper",
-                                 heartbeat_seconds=settings.engine.heartbeat_seconds,
-                                 evaluations_per_bar=settings.engine.evaluations_per_bar),
-        bots=container.bots(), uow_factory=store, broker=container.broker(), venue=container.broker(),
-        notifier=container.notifier(), wall_clock=clock, process=process_info(),
-    )
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    deadline = None if duration is None else clock.now() + timedelta(seconds=duration)
-    session.start(now=clock.now())
-    print(f"paper trading {', '.join(b.name for b in container.bots())} in real time "
-          f"({interval.total_seconds():g}s bars); database {store.path}; Ctrl-C stops",
-          file=sys.stderr, flush=True)
-    session.run_realtime(feed, should_stop=lambda: stop.is_set() or (deadline is not None and clock.now() >= deadline))
-    session.stop(now=clock.now(), detail="stopped by signal" if stop.is_set() else "duration reached")
 
 
 def _print_report(report: ValidationReport) -> None:

@@ -18,7 +18,8 @@ class Cli:
     def __init__(self, tmp_path: Path) -> None:
         self.db = tmp_path / "qs.db"
         self.tmp = tmp_path
-        self.env = {**os.environ, "QUANTSHIFT_DATABASE_URL": f"sqlite:///{self.db}", "COLUMNS": "200"}
+        self.env = {**os.environ, "QUANTSHIFT_DATABASE_URL": f"sqlite:///{self.db}", "COLUMNS": "200",
+                    "QUANTSHIFT_VENUE_DIR": str(tmp_path / "venue")}
 
     def run(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         result = subprocess.run([QUANTSHIFT, *args], env=self.env, capture_output=True, text=True, timeout=timeout)

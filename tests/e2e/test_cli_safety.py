@@ -162,7 +162,9 @@ def test_a_second_process_cannot_trade_the_same_bots(cli):
                  timeout=60, what="bots running")
         second = cli.run("paper", "--bar-seconds", "0.2", "--duration", "1", "--config", str(config), check=False)
         assert first.poll() is None, first.communicate()[1]
-        assert second.returncode == 2 and "is already running" in second.stderr
+        # Refused by the heartbeat check or by the venue's lock, whichever it meets first.
+        assert second.returncode == 2
+        assert "is already running" in second.stderr or "in use by another process" in second.stderr
     finally:
         first.send_signal(signal.SIGTERM)
         first.wait(timeout=30)

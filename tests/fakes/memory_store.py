@@ -17,9 +17,10 @@ Semantics follow the port docstrings and the SQLite adapter that is the referenc
 from __future__ import annotations
 
 import copy
+import math
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from types import TracebackType
 from typing import Self
@@ -33,6 +34,7 @@ from application.records import (
     ControlState,
     EquityPoint,
     Heartbeat,
+    Lease,
     SessionRecord,
 )
 from domain.errors import StoreUnavailable
@@ -62,6 +64,7 @@ class _State:
     audit: list[tuple[int, AuditEntry]] = attrs.field(factory=list)
     equity: dict[tuple[str, str, datetime], EquityPoint] = attrs.field(factory=dict)
     sessions: dict[str, SessionRecord] = attrs.field(factory=dict)
+    leases: dict[tuple[str, str], Lease] = attrs.field(factory=dict)
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -74,7 +77,7 @@ class _State:
             seq=self.seq, orders=dict(self.orders), fills=dict(self.fills), positions=dict(self.positions),
             accounts=dict(self.accounts), trades=dict(self.trades), heartbeats=dict(self.heartbeats),
             control=dict(self.control), audit=list(self.audit), equity=dict(self.equity),
-            sessions=dict(self.sessions),
+            sessions=dict(self.sessions), leases=dict(self.leases),
         )
 
 
@@ -158,6 +161,7 @@ class InMemoryUnitOfWork:
         self.audit = _AuditLog(self)
         self.equity = _Equity(self)
         self.sessions = _Sessions(self)
+        self.leases = _Leases(self)
 
     @property
     def read_only(self) -> bool:
@@ -444,3 +448,37 @@ class _Sessions(_Repo):
 
     def list(self) -> list[SessionRecord]:
         return sorted(self._r.sessions.values(), key=lambda r: (r.started_at, r.account))
+
+
+class _Leases(_Repo):
+    """As the SQL adapters: expiry by the store's clock (here its wall_clock); a live lease of the
+    same holder is renewed keeping acquired_at; an expired one is taken afresh by anyone."""
+
+    def acquire(self, *, account: str, bot: str, holder: str, ttl_seconds: float) -> Lease | None:
+        ttl = float(ttl_seconds)
+        if not math.isfinite(ttl) or ttl <= 0:
+            raise ValueError(f"a lease needs a positive, finite ttl_seconds, got {ttl_seconds!r}")
+        state = self._w
+        now = self._uow._now()
+        key = (account, bot)
+        current = state.leases.get(key)
+        live = current is not None and current.expires_at > now
+        if live and current.holder != holder:
+            return None
+        acquired_at = current.acquired_at if live else now
+        lease = Lease(account=account, bot=bot, holder=holder, acquired_at=acquired_at,
+                      expires_at=now + timedelta(seconds=ttl))
+        state.leases[key] = lease
+        return lease
+
+    def release(self, *, account: str, bot: str, holder: str) -> None:
+        state = self._w
+        current = state.leases.get((account, bot))
+        if current is not None and current.holder == holder:
+            del state.leases[(account, bot)]
+
+    def get(self, *, account: str, bot: str) -> Lease | None:
+        return self._r.leases.get((account, bot))
+
+    def list(self, *, account: str | None = None) -> list[Lease]:
+        return [lease for key, lease in sorted(self._r.leases.items()) if account is None or key[0] == account]

@@ -8,7 +8,9 @@ a real venue where it matters to the reliability guarantees.
 - `fail_next_submit(created_anyway=...)` raises a TransientError on the next submit,
   optionally after creating the order (a timeout after the venue took it);
 - `on_submit` is called with the order before the venue does anything, so a test can
-  look into the store at the moment of sending.
+  look into the store at the moment of sending;
+- `fills()` and `positions()` answer from what the venue executed (`fill`, `fill_on_submit`),
+  never from events pushed raw with `push`, which the venue did not make.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class RecordingBroker:
         self._failures: list[_Failure] = []
         self._cancel_failures = 0
         self._fills = 0
+        self.executed: list[Fill] = []  # every fill the venue made, in the order made
 
     # Test controls.
 
@@ -163,6 +166,15 @@ class RecordingBroker:
         events, self._events = self._events, []
         return events
 
+    def fills(self, *, since: datetime | None = None) -> list[Fill]:
+        return sorted((f for f in self.executed if since is None or f.ts >= since), key=lambda f: f.ts)
+
+    def positions(self) -> dict[str, Decimal]:
+        net: dict[str, Decimal] = {}
+        for fill in self.executed:
+            net[fill.symbol] = net.get(fill.symbol, ZERO) + fill.signed_quantity
+        return {symbol: quantity for symbol, quantity in net.items() if quantity != 0}
+
     # Internals.
 
     def _now(self, order: Order) -> datetime:
@@ -193,4 +205,5 @@ class RecordingBroker:
             quantity=quantity, price=Decimal(price),
             commission=self.commission if commission is None else commission, ts=ts,
         )
+        self.executed.append(fill)
         return OrderFilled(fill=fill)

@@ -1,0 +1,25 @@
+"""Postgres implementations of the repository ports, one class per port."""
+
+from adapters.postgres.repositories.book import PostgresAccounts, PostgresEquity, PostgresPositions
+from adapters.postgres.repositories.leases import PostgresLeases
+from adapters.postgres.repositories.orders import PostgresFills, PostgresOrders, PostgresTrades
+from adapters.postgres.repositories.records import (
+    PostgresAuditLog,
+    PostgresControl,
+    PostgresHeartbeats,
+    PostgresSessions,
+)
+
+__all__ = [
+    "PostgresAccounts",
+    "PostgresAuditLog",
+    "PostgresControl",
+    "PostgresEquity",
+    "PostgresFills",
+    "PostgresHeartbeats",
+    "PostgresLeases",
+    "PostgresOrders",
+    "PostgresPositions",
+    "PostgresSessions",
+    "PostgresTrades",
+]

@@ -1,0 +1,38 @@
+"""Hot standby: wait, without trading, until this instance holds every bot's lease."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from application.lease import LeaseGuard
+from application.ports import UnitOfWorkFactory
+from domain.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def wait_for_leadership(
+    *,
+    guard: LeaseGuard,
+    uow_factory: UnitOfWorkFactory,
+    account: str,
+    bots: Sequence[str],
+    should_stop: Callable[[], bool],
+    sleep: Callable[[float], None],
+    poll_seconds: float = 0.2,
+    on_standby: Callable[[], None] | None = None,
+) -> bool:
+    """True once the leases are ours; False if asked to stop first. A store outage only delays."""
+    announced = False
+    while not should_stop():
+        try:
+            if guard.acquire_all(uow_factory, account=account, bots=bots):
+                return True
+        except StoreUnavailable as exc:
+            log.warning("standby: store unavailable (%s); still waiting", exc)
+        if not announced and on_standby is not None:
+            on_standby()
+            announced = True
+        sleep(poll_seconds)
+    return False
