@@ -105,8 +105,12 @@ class FlipFlop:
     name = "flip_flop"
     warmup = 1
 
+    def __init__(self):
+        self.bars = 0  # the window is bounded: its length stops changing, this count does not
+
     def on_bar(self, window):
-        long = len(window) % 2 == 0
+        self.bars += 1
+        long = self.bars % 2 == 0
         return Signal(target=Target.LONG if long else Target.FLAT, bar_ts=window.last.ts, reason="flip")
 '''
 

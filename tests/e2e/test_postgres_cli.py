@@ -80,8 +80,12 @@ class FlipFlop:
     name = "flip_flop"
     warmup = 1
 
+    def __init__(self):
+        self.bars = 0  # the window is bounded: its length stops changing, this count does not
+
     def on_bar(self, window):
-        return Signal(target=Target.LONG if len(window) % 2 == 0 else Target.FLAT, bar_ts=window.last.ts)
+        self.bars += 1
+        return Signal(target=Target.LONG if self.bars % 2 == 0 else Target.FLAT, bar_ts=window.last.ts)
 '''
 
 
