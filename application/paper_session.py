@@ -36,7 +36,16 @@ from application.ports import (
     UnitOfWorkFactory,
 )
 from application.reconcile import ReconciliationReport, reconcile
-from application.records import AuditEntry, AuditKind, BotRunState, ControlState, EquityPoint, Heartbeat
+from application.records import (
+    AuditEntry,
+    AuditKind,
+    BotRunState,
+    ControlState,
+    EquityPoint,
+    Heartbeat,
+    InstanceBeat,
+    InstanceRole,
+)
 from application.trading_cycle import CycleResult, TradingCycle
 from domain.errors import ConfigurationError, InvalidMarketData, StoreUnavailable, TransientError
 from domain.market import Bar
@@ -53,6 +62,10 @@ class BotAlreadyRunning(ConfigurationError):
 class ProcessInfo:
     pid: int
     host: str
+
+    @property
+    def instance(self) -> str:
+        return f"{self.pid}@{self.host}"
 
 
 @attrs.frozen(kw_only=True)
@@ -300,6 +313,12 @@ class PaperSession:
 
     def _write_beats(self, uow: UnitOfWork, run_state: BotRunState, *, wall: datetime, detail: str) -> None:
         assert self._started_at is not None
+        uow.instances.beat(InstanceBeat(
+            instance=self.process.instance, account=self.account,
+            role=InstanceRole.LIVE if run_state is BotRunState.RUNNING else InstanceRole.STOPPED,
+            pid=self.process.pid, host=self.process.host, bots=",".join(b.name for b in self.bots),
+            beat_at=wall, interval_seconds=self.settings.heartbeat_seconds,
+        ))
         for state in self._states:
             # Marks go to the store with the beat, so status values positions at recent prices.
             for symbol, position in state.portfolio.positions.items():

@@ -18,6 +18,7 @@ from application.records import (
     ControlState,
     EquityPoint,
     Heartbeat,
+    InstanceBeat,
     Lease,
     SessionRecord,
     VenueOrderState,
@@ -288,6 +289,16 @@ class LeaseRepository(Protocol):
     def list(self, *, account: str | None = None) -> list[Lease]: ...
 
 
+class InstanceRepository(Protocol):
+    def beat(self, instance: InstanceBeat) -> None:
+        """Upsert by instance id."""
+        ...
+
+    def list(self, *, account: str | None = None) -> list[InstanceBeat]:
+        """Ordered by account, then instance."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository. Leaving the `with` block without
     commit() rolls back. Raises StoreUnavailable when the store cannot be reached."""
@@ -303,6 +314,7 @@ class UnitOfWork(Protocol):
     equity: EquityRepository
     sessions: SessionRepository
     leases: LeaseRepository
+    instances: InstanceRepository
 
     def __enter__(self) -> Self: ...
 

@@ -119,3 +119,23 @@ class Lease:
     holder: str  # "pid@host/instance"
     acquired_at: datetime
     expires_at: datetime
+
+
+class InstanceRole(enum.Enum):
+    LIVE = "live"  # holds the bots' leases (or runs them alone, on SQLite) and trades
+    STANDBY = "standby"  # waits to take over when the leader dies
+    STOPPED = "stopped"  # ended cleanly
+
+
+@attrs.frozen(kw_only=True)
+class InstanceBeat:
+    """One running `quantshift paper` process, as `status` lists it."""
+
+    instance: str  # "pid@host"
+    account: str
+    role: InstanceRole
+    pid: int
+    host: str
+    bots: str  # comma-separated bot names
+    beat_at: datetime  # wall clock
+    interval_seconds: float

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from application.lease import LeaseGuard
-from application.ports import UnitOfWorkFactory
+from application.ports import UnitOfWork, UnitOfWorkFactory
 from domain.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -22,13 +22,19 @@ def wait_for_leadership(
     sleep: Callable[[float], None],
     poll_seconds: float = 0.2,
     on_standby: Callable[[], None] | None = None,
+    announce: Callable[[UnitOfWork], None] | None = None,
 ) -> bool:
-    """True once the leases are ours; False if asked to stop first. A store outage only delays."""
+    """True once the leases are ours; False if asked to stop first. A store outage only delays.
+    `announce` writes this instance's STANDBY beat (for `status`) on every try."""
     announced = False
     while not should_stop():
         try:
             if guard.acquire_all(uow_factory, account=account, bots=bots):
                 return True
+            if announce is not None:
+                with uow_factory() as uow:
+                    announce(uow)
+                    uow.commit()
         except StoreUnavailable as exc:
             log.warning("standby: store unavailable (%s); still waiting", exc)
         if not announced and on_standby is not None:

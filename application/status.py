@@ -10,7 +10,7 @@ import attrs
 
 from application.control import effective_control
 from application.ports import UnitOfWork
-from application.records import BotRunState, ControlState, Heartbeat
+from application.records import BotRunState, ControlState, Heartbeat, InstanceBeat, InstanceRole
 from domain.numbers import ZERO
 from domain.trading_state import TradingState
 
@@ -80,4 +80,25 @@ def bot_statuses(uow: UnitOfWork, *, now: datetime, account: str | None = None) 
             heartbeat_age_seconds=(now - beat.beat_at).total_seconds(), control=control, cash=cash,
             equity=cash + value, pnl=cash + value - initial, positions=tuple(views),
         ))
+    return result
+
+
+@attrs.frozen(kw_only=True)
+class InstanceStatus:
+    instance: InstanceBeat
+    state: str  # live, standby, stopped, stale (no beat for two intervals: dead or stuck)
+    age_seconds: float
+
+
+def instance_statuses(uow: UnitOfWork, *, now: datetime, account: str | None = None) -> list[InstanceStatus]:
+    result = []
+    for beat in uow.instances.list(account=account):
+        age = (now - beat.beat_at).total_seconds()
+        if beat.role is InstanceRole.STOPPED:
+            state = "stopped"
+        elif age > 2 * beat.interval_seconds:
+            state = "stale"
+        else:
+            state = beat.role.value
+        result.append(InstanceStatus(instance=beat, state=state, age_seconds=age))
     return result

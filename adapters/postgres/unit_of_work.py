@@ -25,6 +25,7 @@ from adapters.postgres.repositories import (
     PostgresEquity,
     PostgresFills,
     PostgresHeartbeats,
+    PostgresInstances,
     PostgresLeases,
     PostgresOrders,
     PostgresPositions,
@@ -70,6 +71,7 @@ class PostgresUnitOfWork:
         self.equity = PostgresEquity(db)
         self.sessions = PostgresSessions(db)
         self.leases = PostgresLeases(db)
+        self.instances = PostgresInstances(db)
 
     @property
     def read_only(self) -> bool:

@@ -27,6 +27,7 @@ from adapters.sqlite.repositories import (
     SqliteEquity,
     SqliteFills,
     SqliteHeartbeats,
+    SqliteInstances,
     SqliteLeases,
     SqliteOrders,
     SqlitePositions,
@@ -74,6 +75,7 @@ class SqliteUnitOfWork:
         self.equity = SqliteEquity(db)
         self.sessions = SqliteSessions(db)
         self.leases = SqliteLeases(db, wall_clock=wall_clock)
+        self.instances = SqliteInstances(db)
 
     @property
     def read_only(self) -> bool:

@@ -18,7 +18,7 @@ from datetime import timedelta
 from adapters.marketdata.realtime import RealtimeSyntheticFeed
 from application.lease import LeaseGuard
 from application.paper_session import PaperSession, SessionSettings
-from application.records import SessionRecord
+from application.records import InstanceBeat, InstanceRole, SessionRecord
 from application.standby import wait_for_leadership
 from entrypoints.cli.common import process_info
 from entrypoints.container import Container, is_postgres, journaled_broker
@@ -56,6 +56,10 @@ def run_realtime(container: Container, *, bar_seconds: float | None, duration: f
             guard=lease, uow_factory=store, account=PAPER_ACCOUNT, bots=names, should_stop=should_stop,
             sleep=time.sleep, poll_seconds=min(0.2, settings.engine.lease_seconds / 4),
             on_standby=lambda: _say(f"STANDBY: {', '.join(names)} led by another instance; waiting"),
+            announce=lambda uow: uow.instances.beat(InstanceBeat(
+                instance=process.instance, account=PAPER_ACCOUNT, role=InstanceRole.STANDBY, pid=process.pid,
+                host=process.host, bots=",".join(names), beat_at=clock.now(),
+                interval_seconds=settings.engine.heartbeat_seconds)),
         ):
             return
         # The venue keeps a journal: it outlives the bot process, like a real one.

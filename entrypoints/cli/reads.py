@@ -9,7 +9,7 @@ import typer
 from application.control import effective_control
 from application.queries import TradeQuery, list_positions, list_trades
 from application.records import GLOBAL_SCOPE
-from application.status import bot_statuses
+from application.status import bot_statuses, instance_statuses
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for
 from entrypoints.cli.output import make_output_converter, money, print_json, print_table
 
@@ -25,6 +25,7 @@ def status(config: ConfigOption = None, json_output: JsonOption = False, account
         now = container.clock().now()
         with store.unit_of_work(read_only=True) as uow:
             statuses = bot_statuses(uow, now=now, account=account)
+            instances = instance_statuses(uow, now=now, account=account)
             global_halt = effective_control(uow, bot=GLOBAL_SCOPE)
         database = str(store.path)
     if json_output:
@@ -45,6 +46,12 @@ def status(config: ConfigOption = None, json_output: JsonOption = False, account
                  "positions": [converter.unstructure(p) for p in s.positions]}
                 for s in statuses
             ],
+            "instances": [
+                {"instance": i.instance.instance, "account": i.instance.account, "role": i.state.upper(),
+                 "state": i.state, "pid": i.instance.pid, "host": i.instance.host, "bots": i.instance.bots,
+                 "last_beat": i.instance.beat_at.isoformat(), "age_seconds": round(i.age_seconds, 3)}
+                for i in instances
+            ],
         })
         return
     print(f"database: {database}")
@@ -59,6 +66,12 @@ def status(config: ConfigOption = None, json_output: JsonOption = False, account
          ", ".join(f"{p.symbol} {p.quantity}" for p in s.positions) or "-")
         for s in statuses
     ])
+    live = [i for i in instances if i.state in ("live", "standby", "stale")]
+    if live:
+        print_table("Instances", ["instance", "account", "role", "bots", "last beat age"], [
+            (i.instance.instance, i.instance.account, i.state.upper(), i.instance.bots, f"{i.age_seconds:.1f}s")
+            for i in live
+        ])
 
 
 def trades(

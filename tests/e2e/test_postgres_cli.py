@@ -119,6 +119,8 @@ strategy = "{strategy}:FlipFlop"
         assert second.poll() is None
         leader = pg(pg_cli, "SELECT holder FROM leases WHERE bot='btc'")[0][0]
         assert leader.startswith(f"{first.pid}@")
+        roles = {i["pid"]: i["role"] for i in pg_cli.json("status")["instances"]}
+        assert roles == {first.pid: "LIVE", second.pid: "STANDBY"}
         killed_at = datetime.now().astimezone()
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=10)

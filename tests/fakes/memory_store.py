@@ -36,6 +36,7 @@ from application.records import (
     Heartbeat,
     Lease,
     SessionRecord,
+    InstanceBeat,
 )
 from domain.errors import StoreUnavailable
 from domain.fill import Fill
@@ -65,6 +66,7 @@ class _State:
     equity: dict[tuple[str, str, datetime], EquityPoint] = attrs.field(factory=dict)
     sessions: dict[str, SessionRecord] = attrs.field(factory=dict)
     leases: dict[tuple[str, str], Lease] = attrs.field(factory=dict)
+    instances: dict[str, InstanceBeat] = attrs.field(factory=dict)
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -77,7 +79,7 @@ class _State:
             seq=self.seq, orders=dict(self.orders), fills=dict(self.fills), positions=dict(self.positions),
             accounts=dict(self.accounts), trades=dict(self.trades), heartbeats=dict(self.heartbeats),
             control=dict(self.control), audit=list(self.audit), equity=dict(self.equity),
-            sessions=dict(self.sessions), leases=dict(self.leases),
+            sessions=dict(self.sessions), leases=dict(self.leases), instances=dict(self.instances),
         )
 
 
@@ -162,6 +164,7 @@ class InMemoryUnitOfWork:
         self.equity = _Equity(self)
         self.sessions = _Sessions(self)
         self.leases = _Leases(self)
+        self.instances = _Instances(self)
 
     @property
     def read_only(self) -> bool:
@@ -482,3 +485,12 @@ class _Leases(_Repo):
 
     def list(self, *, account: str | None = None) -> list[Lease]:
         return [lease for key, lease in sorted(self._r.leases.items()) if account is None or key[0] == account]
+
+
+class _Instances(_Repo):
+    def beat(self, instance: InstanceBeat) -> None:
+        self._w.instances[instance.instance] = instance
+
+    def list(self, *, account: str | None = None) -> list[InstanceBeat]:
+        rows = [i for i in self._r.instances.values() if account is None or i.account == account]
+        return sorted(rows, key=lambda i: (i.account, i.instance))

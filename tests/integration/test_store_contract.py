@@ -48,7 +48,7 @@ Store = SqliteStore | PostgresStore
 
 T0 = datetime(2024, 3, 1, 14, 30, tzinfo=timezone.utc)
 NEW_YORK = timezone(timedelta(hours=-5))  # a non-UTC zone: stored as the instant, read back in UTC
-LATEST = 2
+LATEST = 3
 RAW_SQL_ERRORS = (sqlite3.DatabaseError, psycopg.Error)
 
 
@@ -113,10 +113,10 @@ def test_both_engines_ship_the_same_migrations() -> None:
 def test_migrate_is_idempotent_and_recorded(store: Store, raw_sql) -> None:
     assert store.schema_version() == 0
     assert store.latest_version() == LATEST
-    assert store.migrate() == [1, 2]
+    assert store.migrate() == [1, 2, 3]
     assert store.migrate() == []
     assert store.schema_version() == LATEST
-    assert raw_sql("SELECT version, name FROM schema_migrations ORDER BY version") == [(1, "initial"), (2, "leases")]
+    assert raw_sql("SELECT version, name FROM schema_migrations ORDER BY version") == [(1, "initial"), (2, "leases"), (3, "instances")]
 
 
 def test_first_unit_of_work_migrates_an_empty_store(store: Store) -> None:
@@ -132,7 +132,7 @@ def test_stores_migrating_at_once_apply_once(store: Store, reopen_store) -> None
     # PRAGMA journal_mode = WAL with "database is locked", busy timeout or not.)
     assert [other.schema_version() for other in stores] == [0, 0, 0, 0]
     results = run_threads(4, lambda i: stores[i].migrate())
-    assert sorted(results, key=len) == [[], [], [], [1, 2]]
+    assert sorted(results, key=len) == [[], [], [], [1, 2, 3]]
     assert store.schema_version() == LATEST
 
 
@@ -804,3 +804,20 @@ def test_postgres_lost_connection_is_unavailable_then_recovers(postgres_store: P
             uow.orders.count(account="acc")
     with postgres_store() as uow:  # the pool checks connections and replaces the dead one
         assert uow.orders.count(account="acc") == 0
+
+
+def test_instances_are_upserted_and_listed(store):
+    from application.records import InstanceBeat, InstanceRole
+
+    beat = InstanceBeat(instance="12@h", account="paper", role=InstanceRole.STANDBY, pid=12, host="h", bots="a,b",
+                        beat_at=datetime(2025, 1, 2, 15, tzinfo=timezone.utc), interval_seconds=0.5)
+    with store() as uow:
+        uow.instances.beat(beat)
+        uow.instances.beat(attrs.evolve(beat, instance="13@h", pid=13, account="other"))
+        uow.commit()
+    with store() as uow:
+        uow.instances.beat(attrs.evolve(beat, role=InstanceRole.LIVE))
+        uow.commit()
+    with store() as uow:
+        assert uow.instances.list(account="paper") == [attrs.evolve(beat, role=InstanceRole.LIVE)]
+        assert [i.instance for i in uow.instances.list()] == ["13@h", "12@h"]  # by account, then instance

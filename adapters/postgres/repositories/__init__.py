@@ -1,6 +1,7 @@
 """Postgres implementations of the repository ports, one class per port."""
 
 from adapters.postgres.repositories.book import PostgresAccounts, PostgresEquity, PostgresPositions
+from adapters.postgres.repositories.instances import PostgresInstances
 from adapters.postgres.repositories.leases import PostgresLeases
 from adapters.postgres.repositories.orders import PostgresFills, PostgresOrders, PostgresTrades
 from adapters.postgres.repositories.records import (
@@ -17,6 +18,7 @@ __all__ = [
     "PostgresEquity",
     "PostgresFills",
     "PostgresHeartbeats",
+    "PostgresInstances",
     "PostgresLeases",
     "PostgresOrders",
     "PostgresPositions",

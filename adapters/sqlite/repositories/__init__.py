@@ -1,6 +1,7 @@
 """SQLite implementations of the repository ports, one class per port."""
 
 from adapters.sqlite.repositories.book import SqliteAccounts, SqliteEquity, SqlitePositions
+from adapters.sqlite.repositories.instances import SqliteInstances
 from adapters.sqlite.repositories.leases import SqliteLeases
 from adapters.sqlite.repositories.orders import SqliteFills, SqliteOrders, SqliteTrades
 from adapters.sqlite.repositories.records import SqliteAuditLog, SqliteControl, SqliteHeartbeats, SqliteSessions
@@ -12,6 +13,7 @@ __all__ = [
     "SqliteEquity",
     "SqliteFills",
     "SqliteHeartbeats",
+    "SqliteInstances",
     "SqliteLeases",
     "SqliteOrders",
     "SqlitePositions",

@@ -1,0 +1,35 @@
+"""Running instances (LIVE / STANDBY), upserted with each beat."""
+
+from __future__ import annotations
+
+from adapters.sqlite.connection import Statements, where
+from adapters.sqlite.converter import datetime_to_text, text_to_datetime
+from application.records import InstanceBeat, InstanceRole
+
+_COLUMNS = "instance, account, role, pid, host, bots, beat_at, interval_seconds"
+
+
+class SqliteInstances:
+    def __init__(self, statements: Statements) -> None:
+        self._db = statements
+
+    def beat(self, instance: InstanceBeat) -> None:
+        i = instance
+        self._db.execute(
+            f"INSERT INTO instances ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (instance) DO UPDATE SET account = excluded.account, role = excluded.role,"
+            " pid = excluded.pid, host = excluded.host, bots = excluded.bots, beat_at = excluded.beat_at,"
+            " interval_seconds = excluded.interval_seconds",
+            (i.instance, i.account, i.role.value, i.pid, i.host, i.bots, datetime_to_text(i.beat_at),
+             float(i.interval_seconds)),
+        )
+
+    def list(self, *, account: str | None = None) -> list[InstanceBeat]:
+        clause, params = where([("account = ?", account)])
+        rows = self._db.all(f"SELECT {_COLUMNS} FROM instances{clause} ORDER BY account, instance", params)
+        return [
+            InstanceBeat(instance=r["instance"], account=r["account"], role=InstanceRole(r["role"]), pid=r["pid"],
+                         host=r["host"], bots=r["bots"], beat_at=text_to_datetime(r["beat_at"]),
+                         interval_seconds=r["interval_seconds"])
+            for r in rows
+        ]
