@@ -41,6 +41,14 @@ class Cli:
         finally:
             connection.close()
 
+    def query_write(self, sql: str, *params: object) -> None:
+        connection = sqlite3.connect(self.db, timeout=10)
+        try:
+            with connection:
+                connection.execute(sql, params)
+        finally:
+            connection.close()
+
     def config(self, text: str) -> Path:
         path = self.tmp / "bots.toml"
         path.write_text(text)
