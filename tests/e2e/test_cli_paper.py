@@ -31,6 +31,13 @@ def test_paper_session_stores_everything_and_reports(cli):
         from decimal import Decimal
         total = sum((Decimal(q) if s == "buy" else -Decimal(q) for s, q in fills), Decimal(0))
         assert total == Decimal(quantity), (bot, symbol)
+    assert cli.json("db", "status") == {"database": str(cli.db), "version": 3, "latest": 3, "up_to_date": True}
+    assert cli.json("db", "upgrade")["applied"] == []
+    fills = cli.json("audit", "--account", "sim-0001", "--kind", "fill", "--limit", "100000")
+    assert len(fills) == report["fills"] and all(e["data"]["fill_id"] for e in fills)
+    intents = cli.json("audit", "--account", "sim-0001", "--kind", "order", "--limit", "100000")
+    approved = [e for e in intents if e["message"].startswith("intent ")]
+    assert approved and all({"signal", "sizing", "checks"} <= e["data"].keys() for e in approved)
     status = cli.json("status")
     assert {b["state"] for b in status["bots"]} == {"stopped"}
     assert status["database"].endswith("qs.db")
