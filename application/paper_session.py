@@ -222,7 +222,12 @@ class PaperSession:
             self._degrade(str(exc))
 
     def stop(self, *, now: datetime, detail: str = "") -> None:
-        """A clean end: the last equity points, heartbeats that say stopped, the leases given up."""
+        """A clean end: venue events still held recorded, the last equity points, heartbeats
+        that say stopped, the leases given up."""
+        try:
+            self._drain_events()  # taken from the venue during a store outage, not recorded yet
+        except StoreUnavailable as exc:
+            log.warning("venue events left unrecorded at stop (%s); the next start reconciles them", exc)
         self._flush_equity()
         self._beat(BotRunState.STOPPED, force=True, detail=detail)
         if self.lease is not None and not self.lost_lease:

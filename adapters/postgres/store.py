@@ -193,7 +193,14 @@ class PostgresStore:
         """A pooled connection (and its pool), idle, in the asked mode. Raises StoreUnavailable."""
         pool = self._open_pool()
         with self._translate_errors():
-            connection = pool.getconn(timeout=self._timeout)
+            try:
+                connection = pool.getconn(timeout=self._timeout)
+            except psycopg_pool.PoolTimeout:
+                # The server went away: drop the pool, whose reconnect back-off grows to
+                # minutes, so the next call probes directly: it fails at once while the
+                # server is down and succeeds as soon as it is back.
+                self._discard_pool(pool)
+                raise
             try:
                 connection.read_only = read_only
             except BaseException:
@@ -212,6 +219,12 @@ class PostgresStore:
         # The pool it came from, even if close() replaced or closed it meanwhile: a closed
         # pool closes the connection.
         pool.putconn(connection)
+
+    def _discard_pool(self, pool: Pool) -> None:
+        with self._pool_lock:
+            if self._pool is pool:
+                self._pool = None
+        threading.Thread(target=pool.close, kwargs={"timeout": 1.0}, daemon=True).start()
 
     def _open_pool(self) -> Pool:
         pool = self._pool
