@@ -67,7 +67,7 @@ CRASH_POINTS = (
     "after_intent_commit",  # the intent is stored; the venue has not been called
     "after_submit_before_ack",  # the venue has the order; we have not stored its answer
     "after_fill_before_record",  # the venue filled; the fill is not in the store yet
-    "cycle",  # anywhere in a bar's processing (the injector decides when)
+    "cycle",  # between bars, at a bar the injector picks (e.g. at random)
 )
 
 
