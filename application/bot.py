@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from decimal import Decimal
 
 import attrs
 
+from domain.circuit_breakers import DailyLossLimit, DrawdownBreaker, crypto_session_key
 from domain.instrument import Instrument
 from domain.risk import RiskLimits
 from domain.sizing import FixedFraction
@@ -21,6 +23,10 @@ class BotSpec:
     sizing: FixedFraction
     capital: Decimal
     limits: RiskLimits = attrs.field(factory=RiskLimits)
+    drawdown: DrawdownBreaker | None = None  # from the equity peak: REDUCING, then HALTED
+    daily_loss: DailyLossLimit | None = None  # a hard stop for the rest of the trading session
+    # The trading session a time belongs to (NYSE day for equities, UTC day for crypto).
+    session_key: Callable[[datetime], str] = crypto_session_key
 
     def trades(self, symbol: str) -> bool:
         return symbol in self.instruments

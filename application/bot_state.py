@@ -10,7 +10,9 @@ import attrs
 
 from application.bot import BotSpec
 from application.ports import UnitOfWork
+from domain.circuit_breakers import EquityWatermark
 from domain.portfolio import Portfolio
+from domain.trading_state import TradingState
 from domain.sanity import BarSanityGate
 from domain.strategy import BarWindow
 
@@ -29,6 +31,11 @@ class BotState:
     # Known halted (seen by the supervisor or set by a throttle breach). It can only
     # stop evaluations early; the switch in the store is still read before every intent.
     halted: bool = False
+    trading_state: TradingState = TradingState.ACTIVE  # as last read from the store
+    watermark: EquityWatermark | None = None  # the equity peak, for the drawdown breaker
+    session_key: str = ""  # the trading session the daily loss limit counts in
+    session_start_equity: Decimal | None = None
+    daily_loss_stop: str = ""  # why new risk is refused for the rest of the session ("" = not tripped)
 
     @property
     def name(self) -> str:
@@ -61,6 +68,9 @@ def load_bot_state(uow: UnitOfWork, *, spec: BotSpec, account: str) -> BotState:
     stored = uow.accounts.ensure(account=account, bot=spec.name, initial_cash=spec.capital)
     state = BotState(spec=spec, account=account, portfolio=Portfolio(bot=spec.name, cash=stored.cash))
     state.reload(uow)
+    # The peak survives restarts: a breaker measured from a fresh start would forget the fall.
+    curve = [point.equity for _, point in uow.equity.list(account=account, bot=spec.name)]
+    state.watermark = EquityWatermark(max([stored.initial_cash, *curve]))
     # Marks from the store let status and sizing start from the last known prices.
     for _, position, last_price in uow.positions.list(account=account, bot=spec.name):
         if last_price is not None and position.updated_at is not None:

@@ -19,7 +19,7 @@ from domain.trading_state import TradingState
 class HaltCommand:
     reason: str
     actor: str
-    scope: str = GLOBAL_SCOPE  # a bot's name, or every bot
+    scope: str = GLOBAL_SCOPE  # bot_scope(account, bot), or every bot
 
 
 @attrs.frozen(kw_only=True)
@@ -70,7 +70,9 @@ def _write(state: ControlState, *, kind: AuditKind, uow_factory: UnitOfWorkFacto
     with uow_factory() as uow:
         uow.control.set(state)
         uow.audit.append(AuditEntry(
-            ts=state.changed_at, kind=kind, bot="" if state.scope == GLOBAL_SCOPE else state.scope,
+            ts=state.changed_at, kind=kind,
+            account="" if state.scope == GLOBAL_SCOPE else state.scope.split("/", 1)[0],
+            bot="" if state.scope == GLOBAL_SCOPE else state.scope.split("/", 1)[-1],
             severity="critical" if state.state is TradingState.HALTED else "warning",
             message=f"{state.state.value} ({_scope_name(state.scope)}): {state.reason} (by {state.actor})",
             data={"scope": state.scope, "actor": state.actor, "reason": state.reason},

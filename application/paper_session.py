@@ -12,6 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from decimal import Decimal
 
 import attrs
 
@@ -45,6 +46,7 @@ from application.records import (
     Heartbeat,
     InstanceBeat,
     InstanceRole,
+    bot_scope,
 )
 from application.trading_cycle import CycleResult, TradingCycle
 from domain.errors import ConfigurationError, InvalidMarketData, StoreUnavailable, TransientError
@@ -158,7 +160,7 @@ class PaperSession:
             reason = f"reconciliation mismatch: {report.mismatches[0]}{more}"
             for state in self._states:
                 if not state.halted:
-                    set_trading_state(ControlState(scope=state.name, state=TradingState.HALTED, reason=reason,
+                    set_trading_state(ControlState(scope=bot_scope(self.account, state.name), state=TradingState.HALTED, reason=reason,
                                                    actor="reconciliation", changed_at=now), uow_factory=self.uow_factory)
                     state.halted = True
             self.notifier.notify(level=AlertLevel.CRITICAL, title=f"reconciliation failed for {self.account}: bots halted",
@@ -201,11 +203,48 @@ class PaperSession:
                     continue
                 for result in self._cycle.on_bar(state, bar, now=now, evaluations=self.settings.evaluations_per_bar):
                     self.tally[result.value] += 1
-                self._equity.setdefault(state.name, []).append(EquityPoint(ts=bar.end, equity=state.equity()))
+                equity = state.equity()
+                self._equity.setdefault(state.name, []).append(EquityPoint(ts=bar.end, equity=equity))
+                self._apply_loss_limits(state, equity=equity, at=bar.end, now=now)
             self._recover_if_degraded()
         except StoreUnavailable as exc:
             self._degrade(str(exc))
         self.idle(now=now)
+
+    def _apply_loss_limits(self, state: BotState, *, equity: Decimal, at: datetime, now: datetime) -> None:
+        """The drawdown breaker (from the equity peak) and the daily loss limit, after each bar."""
+        spec = state.spec
+        if state.watermark is not None:
+            state.watermark = state.watermark.observe(equity)
+        if spec.drawdown is not None and state.watermark is not None:
+            decision = spec.drawdown.assess(watermark=state.watermark, equity=equity, current=state.trading_state)
+            if decision.state is not state.trading_state:
+                set_trading_state(ControlState(scope=bot_scope(self.account, state.name), state=decision.state, reason=decision.reason,
+                                               actor="risk:drawdown", changed_at=now), uow_factory=self.uow_factory)
+                state.trading_state = decision.state
+                state.halted = decision.state is TradingState.HALTED
+                self.notifier.notify(level=AlertLevel.CRITICAL, title=f"bot {state.name} {decision.state.value}",
+                                     body=decision.reason)
+                if state.halted:
+                    self._supervise(now=now, force=True)  # cancel its open orders now
+        if spec.daily_loss is not None:
+            key = spec.session_key(at)
+            if key != state.session_key:
+                state.session_key, state.session_start_equity, state.daily_loss_stop = key, equity, ""
+            assert state.session_start_equity is not None
+            day = spec.daily_loss.assess(session_key=key, day_start_equity=state.session_start_equity, equity=equity,
+                                         tripped_session=key if state.daily_loss_stop else None)
+            if day.halt and not state.daily_loss_stop:
+                state.daily_loss_stop = day.reason
+                with self.uow_factory() as uow:
+                    uow.audit.append(AuditEntry(ts=now, kind=AuditKind.RISK, severity="warning", account=self.account,
+                                                bot=state.name, message=f"daily loss limit: {day.reason}"))
+                    uow.commit()
+                self.notifier.notify(level=AlertLevel.CRITICAL, title=f"bot {state.name}: daily loss limit",
+                                     body=day.reason)
+                cancel_open_orders(account=self.account, bot=state.name, broker=self.broker,
+                                   uow_factory=self.uow_factory, now=now, reason=f"daily loss limit: {day.reason}",
+                                   inbox=self._inbox)
 
     def _record_bad_bar(self, bar: Bar, *, now: datetime, why: str) -> None:
         self.tally["bad_data"] += 1
@@ -268,10 +307,11 @@ class PaperSession:
                                  body=f"{self.lease.holder} no longer leads; it stops trading")
             return
         with self.uow_factory() as uow:
-            controls = {s.name: effective_control(uow, bot=s.name) for s in self._states}
+            controls = {s.name: effective_control(uow, account=self.account, bot=s.name) for s in self._states}
         for state in self._states:
             control = controls[state.name]
-            state.halted = control is not None and control.state is TradingState.HALTED
+            state.trading_state = control.state if control is not None else TradingState.ACTIVE
+            state.halted = state.trading_state is TradingState.HALTED
             if not state.halted:
                 self._halted.discard(state.name)
                 continue
@@ -289,7 +329,7 @@ class PaperSession:
         for order in resolve_unknown_outcomes(account=self.account, broker=self.broker, uow_factory=self.uow_factory,
                                               now=now, misses=self._lookup_misses):
             reason = f"order {order.client_order_id} ({order.symbol}) {order.reason}"
-            set_trading_state(ControlState(scope=order.bot, state=TradingState.HALTED, reason=reason,
+            set_trading_state(ControlState(scope=bot_scope(self.account, order.bot), state=TradingState.HALTED, reason=reason,
                                            actor="in-flight check", changed_at=now), uow_factory=self.uow_factory)
             self.notifier.notify(level=AlertLevel.CRITICAL, title=f"bot {order.bot} halted: order lost", body=reason)
 

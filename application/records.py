@@ -15,6 +15,12 @@ from domain.trading_state import TradingState
 GLOBAL_SCOPE = "*"  # a halt of this scope stops every bot of every account
 
 
+def bot_scope(account: str, bot: str) -> str:
+    """The switch of one bot of one account: a runaway halted in one simulated session
+    must not stop the same-named bot of another account."""
+    return f"{account}/{bot}"
+
+
 @attrs.frozen(kw_only=True)
 class BotAccount:
     account: str
@@ -25,7 +31,7 @@ class BotAccount:
 
 @attrs.frozen(kw_only=True)
 class ControlState:
-    """The durable trading switch of one scope (GLOBAL_SCOPE or a bot name)."""
+    """The durable trading switch of one scope (GLOBAL_SCOPE or bot_scope(account, bot))."""
 
     scope: str
     state: TradingState

@@ -60,7 +60,7 @@ def liveness(heartbeat: Heartbeat, control: ControlState | None, *, now: datetim
 def bot_statuses(uow: UnitOfWork, *, now: datetime, account: str | None = None) -> list[BotStatus]:
     result = []
     for beat in sorted(uow.heartbeats.list(account=account), key=lambda b: (b.account, b.bot)):
-        control = effective_control(uow, bot=beat.bot)
+        control = effective_control(uow, account=beat.account, bot=beat.bot)
         stored = uow.accounts.get(account=beat.account, bot=beat.bot)
         cash = stored.cash if stored else ZERO
         initial = stored.initial_cash if stored else ZERO

@@ -22,7 +22,7 @@ from application.halt import set_trading_state
 from application.lease import LeaseGuard, NotLeader
 from application.order_intent import PlannedIntent, plan_intent
 from application.ports import AlertLevel, Broker, FaultInjector, NoFaults, Notifier, UnitOfWork, UnitOfWorkFactory
-from application.records import AuditEntry, AuditKind, ControlState
+from application.records import AuditEntry, AuditKind, ControlState, bot_scope
 from domain.errors import TransientError
 from domain.market import Bar
 from domain.order import Order, OrderStatus
@@ -45,6 +45,7 @@ class CycleResult(enum.Enum):
     HALTED = "halted"  # denied, and the denial halted the bot
     SUBMITTED = "submitted"
     UNKNOWN_OUTCOME = "unknown_outcome"  # the venue did not answer; resolved by lookup later
+    DAILY_LOSS_STOP = "daily_loss_stop"  # the daily loss limit tripped: only exits until the next session
     NOT_LEADER = "not_leader"  # another instance holds the bot's lease: nothing was committed
 
 
@@ -80,6 +81,9 @@ class TradingCycle:
         planned = plan_intent(bot, signal=signal, bar=bar)
         if planned is None:
             return CycleResult.NOTHING_TO_DO
+        if bot.daily_loss_stop and not planned.intent.reduces_risk:
+            # Known stopped for the day: no intent row every bar (the engine would deny it anyway).
+            return CycleResult.DAILY_LOSS_STOP
         try:
             order, decision = self._commit_intent(bot, planned, signal=signal, now=now)
         except NotLeader:
@@ -153,7 +157,7 @@ class TradingCycle:
         since = now - _RATE_WINDOW
         return RiskContext(
             now=now,
-            trading_state=effective_state(uow, bot=bot.name),
+            trading_state=effective_state(uow, account=bot.account, bot=bot.name),
             last_price=mark[0] if mark else None,
             last_price_at=mark[1] if mark else None,
             open_orders_for_symbol=len(uow.orders.open_orders(account=bot.account, bot=bot.name, symbol=symbol)),
@@ -163,6 +167,7 @@ class TradingCycle:
             cash=bot.portfolio.cash,
             gross_exposure=bot.portfolio.exposure(marks).gross,
             position_quantity=bot.portfolio.position(symbol).quantity,
+            daily_loss_stop=bot.daily_loss_stop,
         )
 
     def _submit(self, bot: BotState, order: Order, *, now: datetime) -> CycleResult:
@@ -199,11 +204,9 @@ class TradingCycle:
         reason = f"risk {decision.check}: {decision.reason}"
         bot.halted = True
         set_trading_state(
-            ControlState(scope=bot.name, state=TradingState.HALTED, reason=reason, actor="risk-engine", changed_at=now),
+            ControlState(scope=bot_scope(bot.account, bot.name), state=TradingState.HALTED, reason=reason, actor="risk-engine", changed_at=now),
             uow_factory=self.uow_factory,
         )
-        self._audit(AuditEntry(ts=now, kind=AuditKind.HALT, severity="critical", account=bot.account,
-                               bot=bot.name, message=f"bot {bot.name} HALTED by {reason}"))
         self.notifier.notify(level=AlertLevel.CRITICAL, title=f"bot {bot.name} halted", body=reason)
         cancel_open_orders(account=bot.account, bot=bot.name, broker=self.broker,
                            uow_factory=self.uow_factory, now=now, reason=f"halt: {reason}")

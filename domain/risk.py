@@ -62,6 +62,7 @@ class RiskContext:
     cash: Decimal
     gross_exposure: Decimal
     position_quantity: Decimal
+    daily_loss_stop: str = ""  # set when the daily loss limit tripped this session: why
 
 
 @attrs.frozen(kw_only=True)
@@ -105,6 +106,18 @@ class TradingStateGate:
     def check(self, intent: OrderIntent, context: RiskContext) -> CheckResult:
         ok = context.trading_state.allows(reduces_risk=intent.reduces_risk)
         return _result(self.name, ok, f"state {context.trading_state.value}, reduces_risk={intent.reduces_risk}")
+
+
+@attrs.frozen
+class DailyLossGate:
+    """After the daily loss limit trips, only risk-reducing orders until the next session."""
+
+    name = "daily_loss"
+
+    def check(self, intent: OrderIntent, context: RiskContext) -> CheckResult:
+        if not context.daily_loss_stop:
+            return _result(self.name, True, "daily loss limit not reached")
+        return _result(self.name, intent.reduces_risk, context.daily_loss_stop)
 
 
 @attrs.frozen
@@ -225,6 +238,7 @@ class RiskEngine:
         return cls(
             policies=(
                 TradingStateGate(),
+                DailyLossGate(),
                 OrderRateThrottle("symbol", limits.max_orders_per_symbol_per_minute),
                 OrderRateThrottle("bot", limits.max_orders_per_bot_per_minute),
                 OnePendingOrderPerSymbol(),

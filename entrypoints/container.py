@@ -30,6 +30,8 @@ from adapters.simulated import (
 from adapters.simulated.journal import VenueJournal
 from adapters.sqlite import SqliteStore
 from application.bot import BotSpec
+from adapters.marketdata.calendar import nyse_session_key
+from domain.circuit_breakers import DailyLossLimit, DrawdownBreaker, crypto_session_key
 from domain.errors import ConfigurationError
 from domain.instrument import Instrument, crypto, equity
 from domain.risk import RiskLimits
@@ -104,8 +106,21 @@ def risk_limits(settings: Settings) -> RiskLimits:
         raise ConfigurationError(f"bad configuration: {exc}") from exc
 
 
+def loss_limits(settings: Settings) -> tuple[DrawdownBreaker | None, DailyLossLimit | None]:
+    r = settings.risk
+    try:
+        drawdown = DrawdownBreaker(warning=r.drawdown_warning, limit=r.drawdown_limit) if r.drawdown_breaker else None
+        daily = None
+        if r.daily_loss_percent is not None or r.daily_loss_amount is not None:
+            daily = DailyLossLimit(max_loss_amount=r.daily_loss_amount, max_loss_percent=r.daily_loss_percent)
+    except ValueError as exc:
+        raise ConfigurationError(f"bad configuration in [risk]: {exc}") from exc
+    return drawdown, daily
+
+
 def bot_specs(settings: Settings) -> list[BotSpec]:
     limits = risk_limits(settings)
+    drawdown, daily_loss = loss_limits(settings)
     specs = []
     for index, bot in enumerate(settings.bots):
         where = f"bots[{index}]"
@@ -120,6 +135,9 @@ def bot_specs(settings: Settings) -> list[BotSpec]:
             sizing=sizing,
             capital=bot.capital,
             limits=limits,
+            drawdown=drawdown,
+            daily_loss=daily_loss,
+            session_key=crypto_session_key if bot.asset_class == "crypto" else nyse_session_key,
         ))
     return specs
 

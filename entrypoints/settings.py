@@ -82,6 +82,15 @@ class RiskSettings:
     max_orders_per_symbol_per_minute: int = 10
     max_orders_per_bot_per_minute: int = 30
     max_data_age_minutes: int = 60
+    # Drawdown from the equity PEAK: at the warning only risk-reducing orders (REDUCING), at
+    # the limit HALTED with open orders cancelled. Re-arming needs `quantshift resume`.
+    drawdown_breaker: bool = True
+    drawdown_warning: Decimal = Decimal("0.10")
+    drawdown_limit: Decimal = Decimal("0.20")
+    # A hard stop for the rest of the session (NYSE day for equities, UTC day for crypto):
+    # a loss from the session's starting equity, as a fraction and/or an amount (tighter wins).
+    daily_loss_percent: Decimal | None = Decimal("0.05")
+    daily_loss_amount: Decimal | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import functools
 from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -110,3 +111,14 @@ def next_nyse_open(after: datetime) -> datetime:
             f"no NYSE session opens after {after.isoformat()} within the supported range {schedule.range_text()}"
         )
     return schedule.opens[index]
+
+
+_NEW_YORK = ZoneInfo("America/New_York")
+
+
+def nyse_session_key(at: datetime) -> str:
+    """The NYSE trading day a time belongs to: its date in New York (sessions never cross
+    midnight there), for limits that reset at the session boundary."""
+    if at.tzinfo is None:
+        raise ValueError("nyse_session_key needs a timezone-aware time")
+    return at.astimezone(_NEW_YORK).date().isoformat()

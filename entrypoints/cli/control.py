@@ -8,16 +8,18 @@ from typing import Annotated
 import typer
 
 from application.halt import HaltCommand, ResumeCommand, halt, resume
-from application.records import GLOBAL_SCOPE
+from application.records import GLOBAL_SCOPE, bot_scope
 from entrypoints.cli.common import ConfigOption, JsonOption, actor, cli_errors, container_for
 from entrypoints.cli.output import make_output_converter, print_json
 
 ScopeOption = Annotated[str | None, typer.Option("--bot", help="Only this bot (default: every bot).")]
+AccountOption = Annotated[str, typer.Option("--account", help="The bot's account, with --bot (paper, sim-0001, ...).")]
 
 
 def halt_command(
     reason: Annotated[str, typer.Option("--reason", help="Why: recorded in the audit trail and the alert.")],
     bot: ScopeOption = None,
+    account: AccountOption = "paper",
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -27,7 +29,7 @@ def halt_command(
     """
     with cli_errors():
         container = container_for(config)
-        state = halt(HaltCommand(reason=reason, actor=actor(), scope=bot or GLOBAL_SCOPE),
+        state = halt(HaltCommand(reason=reason, actor=actor(), scope=bot_scope(account, bot) if bot else GLOBAL_SCOPE),
                      uow_factory=container.store(), clock=container.clock(), notifier=container.notifier())
     if json_output:
         print_json(make_output_converter().unstructure(state))
@@ -37,6 +39,7 @@ def halt_command(
 
 def resume_command(
     bot: ScopeOption = None,
+    account: AccountOption = "paper",
     reason: Annotated[str, typer.Option("--reason", help="Why trading may go on.")] = "resumed by operator",
     config: ConfigOption = None,
     json_output: JsonOption = False,
@@ -44,7 +47,7 @@ def resume_command(
     """Lift a halt (every bot's, or one bot's with --bot) and re-arm trading."""
     with cli_errors():
         container = container_for(config)
-        states = resume(ResumeCommand(actor=actor(), scope=bot or GLOBAL_SCOPE, reason=reason),
+        states = resume(ResumeCommand(actor=actor(), scope=bot_scope(account, bot) if bot else GLOBAL_SCOPE, reason=reason),
                         uow_factory=container.store(), clock=container.clock(), notifier=container.notifier())
     if json_output:
         print_json([make_output_converter().unstructure(s) for s in states])

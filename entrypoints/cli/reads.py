@@ -26,7 +26,7 @@ def status(config: ConfigOption = None, json_output: JsonOption = False, account
         with store.unit_of_work(read_only=True) as uow:
             statuses = bot_statuses(uow, now=now, account=account)
             instances = instance_statuses(uow, now=now, account=account)
-            global_halt = effective_control(uow, bot=GLOBAL_SCOPE)
+            global_halt = uow.control.get(GLOBAL_SCOPE)
         database = str(store.path)
     if json_output:
         converter = make_output_converter()

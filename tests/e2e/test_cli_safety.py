@@ -151,7 +151,7 @@ strategy = "{strategies}:FlipFlop"
 ''')
     report = cli.json("paper", "--days", "1", "--config", str(config))
     assert report["orders"] == 10, "the 11th order within a minute must be stopped"
-    halt = cli.query("SELECT state, actor, reason FROM control WHERE scope='btc'")
+    halt = cli.query("SELECT state, actor, reason FROM control WHERE scope='sim-0002/btc'")
     assert halt and halt[0][0] == "halted" and halt[0][1] == "risk-engine" and "order_rate_symbol" in halt[0][2]
     assert report["critical_errors"] >= 1 and report["go_live"] is False
     ids = cli.query("SELECT client_order_id FROM orders WHERE account='sim-0002'")

@@ -65,5 +65,5 @@ def test_reconcile_agrees_after_a_session_and_halts_on_what_it_cannot_explain(cl
     assert mismatch["ok"] is False and any("BTC-USD" in m and "123" in m for m in mismatch["mismatches"])
     # ...and a bot started on it is halted before it trades.
     cli.run("paper", "--bar-seconds", "0.1", "--duration", "1.5", "--config", str(bots))
-    halt = cli.query("SELECT state, actor, reason FROM control WHERE scope='btc'")
+    halt = cli.query("SELECT state, actor, reason FROM control WHERE scope='paper/btc'")
     assert halt[0][0] == "halted" and halt[0][1] == "reconciliation" and "BTC-USD" in halt[0][2]

@@ -30,7 +30,7 @@ def _cli_halt(h: Harness, *, scope: str = GLOBAL_SCOPE, reason: str = "fat finge
                 clock=FixedClock(h.wall.now()), notifier=RecordingNotifier())
 
 
-@pytest.mark.parametrize("scope", [GLOBAL_SCOPE, "bot1"])
+@pytest.mark.parametrize("scope", [GLOBAL_SCOPE, "paper-test/bot1"])
 def test_after_a_halt_the_next_intent_is_denied_and_resume_lifts_it(scope):
     h = Harness()
     bot = h.bot(spec(strategy=always(Target.LONG)))
@@ -49,7 +49,7 @@ def test_after_a_halt_the_next_intent_is_denied_and_resume_lifts_it(scope):
     assert denied.reason == "trading_state: state halted, reduces_risk=False"
     halt_entries = h.audit(AuditKind.HALT, severity="critical")
     assert [e.message for e in halt_entries] == [
-        f"halted ({'all bots' if scope == GLOBAL_SCOPE else 'bot bot1'}): fat finger (by ops)"]
+        f"halted ({'all bots' if scope == GLOBAL_SCOPE else 'bot paper-test/bot1'}): fat finger (by ops)"]
 
     lifted = resume(ResumeCommand(actor="ops", scope=scope), uow_factory=h.store.unit_of_work,
                     clock=FixedClock(h.wall.now()), notifier=RecordingNotifier())
@@ -70,11 +70,11 @@ def test_a_halt_needs_a_reason_and_writes_nothing_without_one():
 def test_a_global_halt_wins_over_a_bot_resume_and_a_global_resume_lifts_every_halt():
     h = Harness()
     bot = h.bot(spec(strategy=always(Target.LONG)))
-    _cli_halt(h, scope="bot1", reason="bot issue")
+    _cli_halt(h, scope="paper-test/bot1", reason="bot issue")
     _cli_halt(h, scope=GLOBAL_SCOPE, reason="market issue")
     clock, quiet = FixedClock(T0), RecordingNotifier()
 
-    resume(ResumeCommand(actor="ops", scope="bot1"), uow_factory=h.store, clock=clock, notifier=quiet)
+    resume(ResumeCommand(actor="ops", scope="paper-test/bot1"), uow_factory=h.store, clock=clock, notifier=quiet)
     b0 = bar("SPY", T0, 100)
     assert h.cycle.on_bar(bot, b0, now=b0.end) == [CycleResult.DENIED]  # the global halt still holds
 
@@ -92,7 +92,7 @@ def test_a_reducing_state_lets_an_exit_through_and_blocks_a_new_entry():
     b0 = bar("SPY", T0, 100)
     assert h.cycle.on_bar(bot, b0, now=b0.end) == [CycleResult.SUBMITTED]
     assert bot.portfolio.position("SPY").quantity == 500
-    set_trading_state(ControlState(scope="bot1", state=TradingState.REDUCING, reason="wind down", actor="ops",
+    set_trading_state(ControlState(scope="paper-test/bot1", state=TradingState.REDUCING, reason="wind down", actor="ops",
                                    changed_at=T0), uow_factory=h.store)
     target["SPY"] = Target.FLAT
     b1 = bar("SPY", T0 + MINUTE, 100)
@@ -169,7 +169,7 @@ def test_a_halt_survives_a_restart_and_open_orders_are_cancelled_at_start():
     b0 = bar("SPY", T0, 100)
     first.process_bar(b0, now=b0.end)
     [cid] = h.broker.created
-    _cli_halt(h, scope="bot1", reason="overnight")  # the process dies before it sees the halt
+    _cli_halt(h, scope="paper-test/bot1", reason="overnight")  # the process dies before it sees the halt
 
     second = h.session([bot_spec])  # a new process on the same store and venue
     second.start(now=b0.end + MINUTE)

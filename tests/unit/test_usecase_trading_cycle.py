@@ -26,7 +26,7 @@ from tests.fakes.builders import ACCOUNT, T0, ScriptedStrategy, always, bar, bar
 from tests.fakes.harness import Harness
 
 ALL_CHECKS = [
-    "trading_state", "order_rate_symbol", "order_rate_bot", "pending_order", "fresh_data",
+    "trading_state", "daily_loss", "order_rate_symbol", "order_rate_bot", "pending_order", "fresh_data",
     "max_order_quantity", "max_order_notional", "price_collar", "buying_power", "gross_exposure",
 ]
 
@@ -139,14 +139,14 @@ def test_a_flip_flopping_strategy_is_halted_by_the_order_rate_throttle():
     assert set(results[31:]) == {CycleResult.HALTED}
     assert flip.calls == 31  # a halted bot does not even evaluate
 
-    control = h.control("bot1")
+    control = h.control("paper-test/bot1")
     assert control is not None and control.state is TradingState.HALTED and control.actor == "risk-engine"
     assert control.reason.startswith("risk order_rate_symbol: 10 orders in the last 0:01:00")
     denied = [o for o in h.orders() if o.status is OrderStatus.DENIED]
     assert len(denied) == 1 and denied[0].reason.startswith("order_rate_symbol:")
     assert denied[0].signal_ts == T0 + 10 * second
     halts = h.audit(AuditKind.HALT, severity="critical", account=ACCOUNT)
-    assert [e.message for e in halts] == [f"bot bot1 HALTED by {control.reason}"]
+    assert [e.message for e in halts] == [f"halted (bot paper-test/bot1): {control.reason} (by risk-engine)"]
     assert AlertLevel.CRITICAL in {a.level for a in h.notifier.sent}
     assert bot.portfolio.position("SPY").quantity == 0  # 5 buys and 5 sells of 500
 
@@ -298,7 +298,7 @@ def test_a_strategy_that_raises_is_disabled_for_that_symbol_and_the_rest_trades_
     assert h.cycle.on_bar(bot1, bar("QQQ", t1, 51), now=t1 + timedelta(minutes=1)) == [CycleResult.DENIED]  # pending
     assert fragile.calls == calls + 1
     assert len(h.audit(AuditKind.ERROR, severity="critical")) == 1
-    assert h.control("bot1") is None  # a strategy failure is not a halt
+    assert h.control("paper-test/bot1") is None  # a strategy failure is not a halt
 
 
 def test_a_strategy_disabled_while_the_store_is_down_is_still_alerted():
