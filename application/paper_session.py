@@ -201,6 +201,7 @@ class PaperSession:
             for state in self._states:
                 if not state.spec.trades(bar.symbol):
                     continue
+                self._roll_session(state, at=bar.end)
                 for result in self._cycle.on_bar(state, bar, now=now, evaluations=self.settings.evaluations_per_bar):
                     self.tally[result.value] += 1
                 equity = state.equity()
@@ -210,6 +211,12 @@ class PaperSession:
         except StoreUnavailable as exc:
             self._degrade(str(exc))
         self.idle(now=now)
+
+    def _roll_session(self, state: BotState, *, at: datetime) -> None:
+        """A new trading session re-arms the daily loss limit, from the equity it starts with."""
+        key = state.spec.session_key(at)
+        if key != state.session_key:
+            state.session_key, state.session_start_equity, state.daily_loss_stop = key, state.equity(), ""
 
     def _apply_loss_limits(self, state: BotState, *, equity: Decimal, at: datetime, now: datetime) -> None:
         """The drawdown breaker (from the equity peak) and the daily loss limit, after each bar."""
@@ -228,9 +235,7 @@ class PaperSession:
                 if state.halted:
                     self._supervise(now=now, force=True)  # cancel its open orders now
         if spec.daily_loss is not None:
-            key = spec.session_key(at)
-            if key != state.session_key:
-                state.session_key, state.session_start_equity, state.daily_loss_stop = key, equity, ""
+            key = state.session_key
             assert state.session_start_equity is not None
             day = spec.daily_loss.assess(session_key=key, day_start_equity=state.session_start_equity, equity=equity,
                                          tripped_session=key if state.daily_loss_stop else None)
