@@ -6,7 +6,7 @@ import typer
 
 from entrypoints.cli.control import halt_command, resume_command
 from entrypoints.cli.paper import paper
-from entrypoints.cli.reads import positions, status, trades
+from entrypoints.cli.reads import positions, risk, status, trades
 from entrypoints.cli.reconcile_command import reconcile_command
 from entrypoints.cli.store_commands import audit, db_app
 
@@ -23,6 +23,7 @@ def build_app() -> typer.Typer:
     app.command("status")(status)
     app.command("trades")(trades)
     app.command("positions")(positions)
+    app.command("risk")(risk)
     app.command("halt")(halt_command)
     app.command("resume")(resume_command)
     app.command("audit")(audit)

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from application.control import effective_control
+from application.risk_report import risk_report
 from application.queries import TradeQuery, list_positions, list_trades
 from application.records import GLOBAL_SCOPE
 from application.status import bot_statuses, instance_statuses
@@ -105,5 +106,33 @@ def positions(config: ConfigOption = None, json_output: JsonOption = False, acco
         return
     print_table(f"Open positions ({len(rows)})", ["account", "bot", "symbol", "quantity", "avg cost", "last", "unrealized P&L"], [
         (r.account, r.bot, r.symbol, r.quantity, money(r.average_cost), money(r.last_price), money(r.unrealized_pnl))
+        for r in rows
+    ])
+
+
+def risk(
+    account: Annotated[str, typer.Option("--account", help="The account (paper, sim-0001, ...).")] = "paper",
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Where each bot stands: trading state, drawdown from the peak against the breaker,
+    this session's P&L against the daily loss limit, and exposures."""
+    with cli_errors():
+        container = container_for(config)
+        store = container.store()
+        with store.unit_of_work(read_only=True) as uow:
+            rows = risk_report(uow, account=account, bots=container.bots(), now=container.clock().now())
+    if json_output:
+        print_json([make_output_converter().unstructure(r) for r in rows])
+        return
+    if not rows:
+        print(f"no bot has traded in account {account} yet")
+        return
+    print_table(f"Risk ({account})", ["bot", "state", "equity", "drawdown (warn/limit)", "session P&L (limit)",
+                                      "gross", "net"], [
+        (r.bot, r.trading_state.value + (f": {r.state_reason}" if r.state_reason else ""), money(r.equity),
+         f"{r.drawdown:.2%}" + (f" ({r.drawdown_warning:.0%}/{r.drawdown_limit:.0%})" if r.drawdown_limit else ""),
+         f"{money(r.daily_pnl)} ({r.session})" + (f" (-{money(r.daily_loss_limit)})" if r.daily_loss_limit else ""),
+         money(r.exposure.gross), money(r.exposure.net))
         for r in rows
     ])

@@ -125,3 +125,21 @@ def test_csv_replay_and_a_bad_row_names_file_and_line(cli):
     assert {b["state"] for b in cli.json("status")["bots"]} == {"stopped"}
     missing = cli.run("paper", "--data", f"BTC-USD={good}", check=False)
     assert missing.returncode == 2 and "no CSV file for AAPL, SPY" in missing.stderr
+
+
+def test_risk_command_reports_drawdown_from_the_peak_and_the_breaker_state(cli):
+    cli.json("paper", "--days", "30")
+    rows = cli.json("risk", "--account", "sim-0001")
+    assert [r["bot"] for r in rows] == ["equity", "crypto"]
+    from decimal import Decimal
+
+    for row in rows:
+        peak, equity = Decimal(row["peak"]), Decimal(row["equity"])
+        assert peak >= Decimal(row["equity"]) and Decimal(row["drawdown"]) == (peak - equity) / peak
+        assert (row["drawdown_warning"], row["drawdown_limit"]) == ("0.10", "0.20")
+        # The breaker never lowers the state by itself: a bot below the warning now is REDUCING or worse.
+        if Decimal(row["drawdown"]) >= Decimal("0.10"):
+            assert row["trading_state"] in ("reducing", "halted")
+    tripped = cli.query("SELECT scope, state, actor FROM control WHERE actor = 'risk:drawdown'")
+    assert all(scope.startswith("sim-0001/") for scope, _, _ in tripped)
+    assert "drawdown" in cli.run("risk", "--account", "sim-0001").stdout

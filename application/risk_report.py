@@ -1,0 +1,64 @@
+"""`quantshift risk`: where each bot stands against its limits, from the store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+import attrs
+
+from application.bot import BotSpec
+from application.control import effective_control
+from application.ports import UnitOfWork
+from domain.numbers import ZERO
+from domain.portfolio import Exposure, Portfolio
+from domain.trading_state import TradingState
+
+
+@attrs.frozen(kw_only=True)
+class BotRisk:
+    account: str
+    bot: str
+    trading_state: TradingState
+    state_reason: str
+    equity: Decimal
+    peak: Decimal
+    drawdown: Decimal  # from the peak
+    drawdown_warning: Decimal | None
+    drawdown_limit: Decimal | None
+    session: str
+    session_start_equity: Decimal
+    daily_pnl: Decimal
+    daily_loss_limit: Decimal | None  # as an amount, for this session's starting equity
+    exposure: Exposure
+
+
+def risk_report(uow: UnitOfWork, *, account: str, bots: Sequence[BotSpec], now: datetime) -> list[BotRisk]:
+    rows = []
+    for spec in bots:
+        stored = uow.accounts.get(account=account, bot=spec.name)
+        if stored is None:
+            continue
+        positions = uow.positions.list(account=account, bot=spec.name)
+        marks = {p.symbol: last for _, p, last in positions if last is not None}
+        portfolio = Portfolio(bot=spec.name, cash=stored.cash, positions={p.symbol: p for _, p, _ in positions})
+        equity = portfolio.equity(marks)
+        curve = uow.equity.list(account=account, bot=spec.name)
+        peak = max([stored.initial_cash, equity, *(point.equity for _, point in curve)])
+        session = spec.session_key(now)
+        in_session = [point.equity for _, point in curve if spec.session_key(point.ts) == session]
+        session_start = in_session[0] if in_session else equity
+        control = effective_control(uow, account=account, bot=spec.name)
+        rows.append(BotRisk(
+            account=account, bot=spec.name,
+            trading_state=control.state if control else TradingState.ACTIVE,
+            state_reason=control.reason if control else "",
+            equity=equity, peak=peak, drawdown=(peak - equity) / peak if peak > 0 else ZERO,
+            drawdown_warning=spec.drawdown.warning if spec.drawdown else None,
+            drawdown_limit=spec.drawdown.limit if spec.drawdown else None,
+            session=session, session_start_equity=session_start, daily_pnl=equity - session_start,
+            daily_loss_limit=spec.daily_loss.limit_for(session_start) if spec.daily_loss else None,
+            exposure=portfolio.exposure(marks),
+        ))
+    return rows
