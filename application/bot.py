@@ -11,8 +11,13 @@ import attrs
 from domain.circuit_breakers import DailyLossLimit, DrawdownBreaker, crypto_session_key
 from domain.instrument import Instrument
 from domain.risk import RiskLimits
+from domain.portfolio_heat import PortfolioHeat
+from domain.position_sizing import FractionalKelly, VolatilitySizing
 from domain.sizing import FixedFraction
+from domain.stops import StopPolicy
 from domain.strategy import Strategy
+
+Sizing = FixedFraction | VolatilitySizing | FractionalKelly
 
 
 @attrs.frozen(kw_only=True)
@@ -20,13 +25,16 @@ class BotSpec:
     name: str
     instruments: Mapping[str, Instrument]
     strategy: Strategy
-    sizing: FixedFraction
+    sizing: Sizing
     capital: Decimal
     limits: RiskLimits = attrs.field(factory=RiskLimits)
     drawdown: DrawdownBreaker | None = None  # from the equity peak: REDUCING, then HALTED
     daily_loss: DailyLossLimit | None = None  # a hard stop for the rest of the trading session
     # The trading session a time belongs to (NYSE day for equities, UTC day for crypto).
     session_key: Callable[[datetime], str] = crypto_session_key
+    atr_period: int = 14  # for volatility sizing
+    stop: StopPolicy | None = None  # maintained per position, monitored bar by bar
+    heat: PortfolioHeat | None = None  # needs stops: heat is the risk to the stops
 
     def trades(self, symbol: str) -> bool:
         return symbol in self.instruments

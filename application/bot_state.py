@@ -12,10 +12,14 @@ from application.bot import BotSpec
 from application.ports import UnitOfWork
 from domain.circuit_breakers import EquityWatermark
 from domain.portfolio import Portfolio
+from domain.position import RoundTrip
+from domain.position_sizing import FractionalKelly
+from domain.stops import StopLevel
 from domain.trading_state import TradingState
 from domain.sanity import BarSanityGate
 from domain.strategy import BarWindow
 
+_KELLY_HISTORY = 100  # round trips the Kelly sizer learns from
 _WINDOW_SLACK = 50  # bars kept beyond the strategy's warm-up, for indicators that look back further
 
 
@@ -36,6 +40,8 @@ class BotState:
     session_key: str = ""  # the trading session the daily loss limit counts in
     session_start_equity: Decimal | None = None
     daily_loss_stop: str = ""  # why new risk is refused for the rest of the session ("" = not tripped)
+    stops: dict[str, StopLevel] = attrs.field(factory=dict)  # per open position
+    recent_trips: tuple[RoundTrip, ...] = ()  # for Kelly sizing, newest last
 
     @property
     def name(self) -> str:
@@ -61,6 +67,9 @@ class BotState:
             for _, position, _ in uow.positions.list(account=self.account, bot=self.name)
         }
         self.portfolio = Portfolio(bot=self.name, cash=account.cash, positions=positions)
+        if isinstance(self.spec.sizing, FractionalKelly):
+            trips = [trip for _, trip in uow.trades.list(account=self.account, bot=self.name)]
+            self.recent_trips = tuple(trips[-_KELLY_HISTORY:])
 
 
 def load_bot_state(uow: UnitOfWork, *, spec: BotSpec, account: str) -> BotState:

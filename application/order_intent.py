@@ -7,7 +7,11 @@ from decimal import Decimal
 import attrs
 
 from application.bot_state import BotState
+from domain.instrument import Instrument
 from domain.intent import OrderIntent
+from domain.position_sizing import FractionalKelly, VolatilitySizing
+from domain.sizing import SizingResult
+from domain.volatility import atr
 from domain.market import Bar
 from domain.numbers import ZERO
 from domain.order import OrderSide, OrderType
@@ -20,6 +24,19 @@ class PlannedIntent:
     sizing: str  # the arithmetic, for the audit trail
 
 
+def size_entry(bot: BotState, *, instrument: Instrument, price: Decimal) -> SizingResult:
+    """The bot's sizing model, fed what it needs: ATR for volatility, recent trips for Kelly."""
+    sizing = bot.spec.sizing
+    equity = bot.equity()
+    if isinstance(sizing, VolatilitySizing):
+        window = bot.window(instrument.symbol)
+        value = atr(window.highs, window.lows, window.closes, bot.spec.atr_period)
+        return sizing.size(instrument=instrument, equity=equity, price=price, atr=value)
+    if isinstance(sizing, FractionalKelly):
+        return sizing.size(instrument=instrument, equity=equity, price=price, trips=bot.recent_trips)
+    return sizing.size(instrument=instrument, equity=equity, price=price)
+
+
 def plan_intent(bot: BotState, *, signal: Signal, bar: Bar) -> PlannedIntent | None:
     """None when the position already matches the target (or sizing gives nothing)."""
     instrument = bot.spec.instruments[bar.symbol]
@@ -27,7 +44,7 @@ def plan_intent(bot: BotState, *, signal: Signal, bar: Bar) -> PlannedIntent | N
     price = bar.close
 
     def entry_size() -> tuple[Decimal, str]:
-        result = bot.spec.sizing.size(instrument=instrument, equity=bot.equity(), price=price)
+        result = size_entry(bot, instrument=instrument, price=price)
         return result.quantity, result.arithmetic
 
     if signal.target is Target.LONG and held <= 0:

@@ -21,12 +21,13 @@ from application.event_inbox import EventInbox
 from application.halt import set_trading_state
 from application.lease import LeaseGuard, NotLeader
 from application.order_intent import PlannedIntent, plan_intent
+from application.position_risk import heat_check, stop_exit
 from application.ports import AlertLevel, Broker, FaultInjector, NoFaults, Notifier, UnitOfWork, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind, ControlState, bot_scope
 from domain.errors import TransientError
 from domain.market import Bar
 from domain.order import Order, OrderStatus
-from domain.risk import Denied, RiskContext, RiskDecision, RiskEngine
+from domain.risk import Approved, Denied, RiskContext, RiskDecision, RiskEngine
 from domain.strategy import Signal
 from domain.trading_state import TradingState
 
@@ -45,6 +46,7 @@ class CycleResult(enum.Enum):
     HALTED = "halted"  # denied, and the denial halted the bot
     SUBMITTED = "submitted"
     UNKNOWN_OUTCOME = "unknown_outcome"  # the venue did not answer; resolved by lookup later
+    REDUCING = "reducing"  # the bot may only reduce risk (drawdown warning or an operator's choice)
     DAILY_LOSS_STOP = "daily_loss_stop"  # the daily loss limit tripped: only exits until the next session
     NOT_LEADER = "not_leader"  # another instance holds the bot's lease: nothing was committed
 
@@ -68,6 +70,10 @@ class TradingCycle:
             return [CycleResult.BAD_DATA]
         bot.window(bar.symbol).append(bar)
         bot.marks[bar.symbol] = (bar.close, bar.end)
+        exit_plan = stop_exit(bot, bar)
+        if exit_plan is not None and not bot.halted:
+            planned, signal = exit_plan
+            return [self._act(bot, planned, signal=signal, now=now)]  # the stop goes before the strategy
         return [self._evaluate(bot, bar, now=now) for _ in range(evaluations)]
 
     def _evaluate(self, bot: BotState, bar: Bar, *, now: datetime) -> CycleResult:
@@ -84,6 +90,12 @@ class TradingCycle:
         if bot.daily_loss_stop and not planned.intent.reduces_risk:
             # Known stopped for the day: no intent row every bar (the engine would deny it anyway).
             return CycleResult.DAILY_LOSS_STOP
+        if bot.trading_state is TradingState.REDUCING and not planned.intent.reduces_risk:
+            return CycleResult.REDUCING  # likewise: only exits while reducing
+        return self._act(bot, planned, signal=signal, now=now)
+
+    def _act(self, bot: BotState, planned: PlannedIntent, *, signal: Signal, now: datetime) -> CycleResult:
+        """Intent -> risk -> committed -> submitted, for a strategy's intent or a stop's exit."""
         try:
             order, decision = self._commit_intent(bot, planned, signal=signal, now=now)
         except NotLeader:
@@ -126,6 +138,12 @@ class TradingCycle:
             if self.lease is not None and not self.lease.hold(uow, account=bot.account, bot=bot.name):
                 raise NotLeader(bot.name)  # the fence: leaves the transaction without writing
             decision = RiskEngine.standard(bot.spec.limits).evaluate(intent, self._risk_context(uow, bot, intent.symbol, now))
+            if isinstance(decision, Approved):
+                intent, heat = heat_check(bot, intent)  # may resize the entry down
+                if heat is not None and not heat.passed:
+                    decision = Denied(check=heat.check, reason=heat.detail, halt=False, checks=(*decision.checks, heat))
+                elif heat is not None:
+                    decision = Approved(checks=(*decision.checks, heat))
             order = Order(
                 client_order_id=intent.client_order_id, account=intent.account, bot=intent.bot,
                 strategy=intent.strategy, symbol=intent.symbol, side=intent.side,

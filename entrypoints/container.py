@@ -29,13 +29,16 @@ from adapters.simulated import (
 )
 from adapters.simulated.journal import VenueJournal
 from adapters.sqlite import SqliteStore
-from application.bot import BotSpec
+from application.bot import BotSpec, Sizing
 from adapters.marketdata.calendar import nyse_session_key
 from domain.circuit_breakers import DailyLossLimit, DrawdownBreaker, crypto_session_key
 from domain.errors import ConfigurationError
 from domain.instrument import Instrument, crypto, equity
 from domain.risk import RiskLimits
+from domain.portfolio_heat import PortfolioHeat
+from domain.position_sizing import FractionalKelly, VolatilitySizing
 from domain.sizing import FixedFraction
+from domain.stops import ChandelierExit, FixedPercentStop, ParabolicSar, StopPolicy, TrailingAtrStop
 from entrypoints.settings import BotSettings, Settings
 from entrypoints.strategies import build_strategy
 
@@ -121,13 +124,15 @@ def loss_limits(settings: Settings) -> tuple[DrawdownBreaker | None, DailyLossLi
 def bot_specs(settings: Settings) -> list[BotSpec]:
     limits = risk_limits(settings)
     drawdown, daily_loss = loss_limits(settings)
+    try:
+        heat = PortfolioHeat(max_fraction=settings.risk.max_heat)
+    except ValueError as exc:
+        raise ConfigurationError(f"bad configuration in [risk]: max_heat: {exc}") from exc
     specs = []
     for index, bot in enumerate(settings.bots):
         where = f"bots[{index}]"
-        try:
-            sizing = FixedFraction(fraction=bot.position_fraction)
-        except ValueError as exc:
-            raise ConfigurationError(f"{where}.position_fraction: {exc}") from exc
+        sizing = _sizing(bot, where=where)
+        stop = _stop(bot, where=where)
         specs.append(BotSpec(
             name=bot.name,
             instruments={s: instrument_for(s, bot=bot) for s in bot.symbols},
@@ -138,8 +143,45 @@ def bot_specs(settings: Settings) -> list[BotSpec]:
             drawdown=drawdown,
             daily_loss=daily_loss,
             session_key=crypto_session_key if bot.asset_class == "crypto" else nyse_session_key,
+            atr_period=bot.atr_period,
+            stop=stop,
+            heat=heat if stop is not None else None,
         ))
     return specs
+
+
+def _sizing(bot: BotSettings, *, where: str) -> Sizing:
+    try:
+        fixed = FixedFraction(fraction=bot.position_fraction)
+    except ValueError as exc:
+        raise ConfigurationError(f"{where}.position_fraction: {exc}") from exc
+    try:
+        if bot.sizing == "volatility":
+            return VolatilitySizing(risk_fraction=bot.risk_fraction, atr_multiple=bot.atr_multiple,
+                                    max_fraction=bot.position_fraction)
+        if bot.sizing == "kelly":
+            return FractionalKelly(kelly_fraction=bot.kelly_fraction, cap=bot.kelly_cap,
+                                   min_trades=bot.kelly_min_trades, fallback=fixed)
+        return fixed
+    except ValueError as exc:
+        raise ConfigurationError(f"{where} sizing ({bot.sizing}): {exc}") from exc
+
+
+def _stop(bot: BotSettings, *, where: str) -> StopPolicy | None:
+    try:
+        match bot.stop:
+            case "fixed":
+                return FixedPercentStop(percent=bot.stop_percent)
+            case "atr":
+                return TrailingAtrStop(period=bot.stop_period, multiple=bot.stop_atr_multiple)
+            case "chandelier":
+                return ChandelierExit(period=bot.stop_period, multiple=bot.stop_atr_multiple)
+            case "sar":
+                return ParabolicSar()
+            case _:
+                return None
+    except ValueError as exc:
+        raise ConfigurationError(f"{where} stop ({bot.stop}): {exc}") from exc
 
 
 def simulated_broker_config(settings: Settings) -> SimulatedBrokerConfig:

@@ -91,6 +91,9 @@ class RiskSettings:
     # a loss from the session's starting equity, as a fraction and/or an amount (tighter wins).
     daily_loss_percent: Decimal | None = Decimal("0.05")
     daily_loss_amount: Decimal | None = None
+    # Portfolio heat: the summed risk to the stops of open positions stays within this fraction
+    # of equity (entries are resized down or denied). Applies to bots with stops.
+    max_heat: Decimal = Decimal("0.10")
 
 
 @attrs.frozen(kw_only=True)
@@ -103,6 +106,22 @@ class BotSettings:
     params: Mapping[str, int | float | str | bool] = attrs.field(factory=dict)
     position_fraction: Decimal = Decimal("0.25")
     fractional: bool = False
+    # Sizing: "fixed" (position_fraction of equity), "volatility" (risk_fraction of equity to a
+    # stop atr_multiple ATRs away), or "kelly" (kelly_fraction of the Kelly bet from the recent
+    # round trips, capped at kelly_cap, fixed fraction until kelly_min_trades trips).
+    sizing: Literal["fixed", "volatility", "kelly"] = "fixed"
+    risk_fraction: Decimal = Decimal("0.01")
+    atr_multiple: Decimal = Decimal(2)
+    atr_period: int = 14
+    kelly_fraction: Decimal = Decimal("0.5")
+    kelly_cap: Decimal = Decimal("0.25")
+    kelly_min_trades: int = 20
+    # Stops per position, moved only in its favour: "none", "fixed" (stop_percent from entry),
+    # "atr" (trailing, stop_atr_multiple ATRs), "chandelier", "sar" (Parabolic SAR).
+    stop: Literal["none", "fixed", "atr", "chandelier", "sar"] = "none"
+    stop_percent: Decimal = Decimal(5)
+    stop_atr_multiple: Decimal = Decimal(3)
+    stop_period: int = 14
 
 
 @attrs.frozen(kw_only=True)

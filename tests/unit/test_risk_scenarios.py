@@ -103,3 +103,41 @@ def test_the_daily_loss_limit_stops_new_risk_for_the_rest_of_the_session_and_rea
     assert state.daily_loss_stop == ""
     assert state.portfolio.position("BTC-USD").quantity > 0
     assert all(o.status is not OrderStatus.DENIED for o in h.orders())
+
+
+def test_a_stop_follows_the_price_up_never_down_and_exits_when_the_crash_reaches_it():
+    from domain.stops import FixedPercentStop
+
+    h = Harness()
+    bot_spec = attrs.evolve(spec("btc", strategy=always(Target.LONG), instruments={"BTC-USD": BTC}, fraction="0.5",
+                                 capital=10_000),
+                            stop=FixedPercentStop(percent=Decimal(5)))
+    s = session(h, bot_spec)
+    run(s, price_bars([100, 101, 99]))  # long 50 at 100; the stop sits at 95
+    state = s.states[0]
+    assert state.portfolio.position("BTC-USD").quantity == 50
+    assert state.stops["BTC-USD"].price == Decimal("95.00")
+    run(s, price_bars([94], start=START + timedelta(hours=1)))  # reached: the exit goes out at once
+    exits = [o for o in h.orders() if o.strategy == "stop:fixed_percent"]
+    assert len(exits) == 1 and exits[0].status is OrderStatus.FILLED
+    assert state.portfolio.position("BTC-USD").quantity == 0
+    audit = [e for e in h.audit() if e.client_order_id == exits[0].client_order_id and e.message.startswith("intent")]
+    assert "fixed_percent stop 95.00 hit" in audit[0].data["signal"]["reason"]
+
+
+def test_portfolio_heat_resizes_an_entry_to_the_risk_left_to_the_stops():
+    from domain.portfolio_heat import PortfolioHeat
+    from domain.stops import FixedPercentStop
+
+    h = Harness()
+    bot_spec = attrs.evolve(spec("btc", strategy=always(Target.LONG), instruments={"BTC-USD": BTC}, fraction="1",
+                                 capital=10_000),
+                            stop=FixedPercentStop(percent=Decimal(10)), heat=PortfolioHeat(max_fraction=Decimal("0.02")))
+    s = session(h, bot_spec)
+    run(s, price_bars([100]))
+    # Asked: all in, 100 coins with a stop 10 below = 1,000 at risk; allowed: 2 % of 10,000 = 200.
+    (order,) = [o for o in h.orders() if o.submitted_at is not None]
+    assert order.quantity == Decimal(20)
+    intent = [e for e in h.audit() if e.client_order_id == order.client_order_id and e.message.startswith("intent")][0]
+    heat = [c for c in intent.data["checks"] if c["check"] == "portfolio_heat"][0]
+    assert heat["passed"] is True and "resized" in heat["detail"]

@@ -1,0 +1,83 @@
+"""Per-position risk in the cycle: stops maintained bar by bar (an exit when one is hit)
+and portfolio heat on entries (the risk to the stops, resized or denied)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+
+from application.bot_state import BotState
+from application.order_intent import PlannedIntent
+from domain.intent import OrderIntent
+from domain.market import Bar
+from domain.order import OrderSide, OrderType
+from domain.portfolio_heat import HeatVerdict
+from domain.position import Direction
+from domain.risk import CheckResult
+from domain.stops import stop_hit
+from domain.strategy import Signal, Target
+
+
+def stop_exit(bot: BotState, bar: Bar) -> tuple[PlannedIntent, Signal] | None:
+    """Move the position's stop (only in its favour) and, when this bar reached it, plan the exit.
+
+    Expressed bar by bar here (the simulated venue would take a stop order too; a venue
+    adapter may place one instead)."""
+    policy = bot.spec.stop
+    if policy is None or not bot.spec.trades(bar.symbol):
+        return None
+    position = bot.portfolio.position(bar.symbol)
+    if position.is_flat:
+        bot.stops.pop(bar.symbol, None)
+        return None
+    direction = Direction.LONG if position.quantity > 0 else Direction.SHORT
+    instrument = bot.spec.instruments[bar.symbol]
+    window = bot.window(bar.symbol)
+    current = bot.stops.get(bar.symbol)
+    try:
+        if current is None:
+            level = policy.initial(direction=direction, entry_price=position.average_cost, window=window,
+                                   instrument=instrument)
+        else:
+            level = policy.update(current=current, direction=direction, window=window, instrument=instrument)
+    except ValueError:
+        return None  # not enough bars for the policy's indicator yet
+    bot.stops[bar.symbol] = level
+    if not stop_hit(level=level, direction=direction, bar=bar):
+        return None
+    intent = OrderIntent(
+        account=bot.account, bot=bot.name, strategy=f"stop:{level.kind}", instrument=instrument,
+        side=OrderSide.SELL if direction is Direction.LONG else OrderSide.BUY, quantity=abs(position.quantity),
+        order_type=OrderType.MARKET, signal_ts=bar.ts, reference_price=bar.close, reduces_risk=True,
+    )
+    signal = Signal(target=Target.FLAT, bar_ts=bar.ts, values={"stop": float(level.price)},
+                    reason=f"{level.kind} stop {level.price} hit ({level.reason})")
+    return PlannedIntent(intent=intent, sizing=f"close the whole position of {position.quantity}"), signal
+
+
+def heat_check(bot: BotState, intent: OrderIntent) -> tuple[OrderIntent, CheckResult | None]:
+    """Portfolio heat for an entry: approved, resized down (the returned intent) or denied."""
+    heat, policy = bot.spec.heat, bot.spec.stop
+    if heat is None or policy is None or intent.reduces_risk:
+        return intent, None
+    direction = Direction.LONG if intent.side is OrderSide.BUY else Direction.SHORT
+    try:
+        stop = policy.initial(direction=direction, entry_price=intent.reference_price,
+                              window=bot.window(intent.symbol), instrument=intent.instrument)
+    except ValueError as exc:
+        return intent, CheckResult(check="portfolio_heat", passed=False, detail=f"no stop yet, heat unknown: {exc}")
+    marks = bot.mark_prices()
+    held = [
+        (p.quantity, marks.get(symbol, p.average_cost), bot.stops[symbol].price)
+        for symbol, p in bot.portfolio.positions.items()
+        if not p.is_flat and symbol in bot.stops
+    ]
+    signed = intent.quantity if direction is Direction.LONG else -intent.quantity
+    decision = heat.check(positions=held, equity=bot.portfolio.equity(marks), candidate_quantity=signed,
+                          candidate_price=intent.reference_price, candidate_stop=stop.price,
+                          lot_size=intent.instrument.lot_size)
+    result = CheckResult(check="portfolio_heat", passed=decision.approved, detail=decision.reason)
+    if decision.verdict is HeatVerdict.RESIZED:
+        return attrs.evolve(intent, quantity=abs(Decimal(decision.quantity))), result
+    return intent, result
