@@ -11,6 +11,7 @@ import attrs
 from domain.circuit_breakers import DailyLossLimit, DrawdownBreaker, crypto_session_key
 from domain.instrument import Instrument
 from domain.risk import RiskLimits
+from domain.exposure_limits import CorrelationLimit, SectorLimits
 from domain.portfolio_heat import PortfolioHeat
 from domain.position_sizing import FractionalKelly, VolatilitySizing
 from domain.sizing import FixedFraction
@@ -35,6 +36,16 @@ class BotSpec:
     atr_period: int = 14  # for volatility sizing
     stop: StopPolicy | None = None  # maintained per position, monitored bar by bar
     heat: PortfolioHeat | None = None  # needs stops: heat is the risk to the stops
+    correlation: CorrelationLimit | None = None  # correlated exposure of an entry and the holdings
+    sectors: SectorLimits | None = None  # sector and asset-class exposure limits
+
+    @property
+    def history_bars(self) -> int:
+        """Bars to keep per symbol: enough for the strategy and for every risk indicator."""
+        needed = [self.strategy.warmup, self.atr_period + 1]
+        if self.correlation is not None:
+            needed.append(self.correlation.window + 1)
+        return max(needed)
 
     def trades(self, symbol: str) -> bool:
         return symbol in self.instruments

@@ -49,7 +49,7 @@ class BotState:
 
     def window(self, symbol: str) -> BarWindow:
         if symbol not in self.windows:
-            self.windows[symbol] = BarWindow(capacity=max(self.spec.strategy.warmup, 1) + _WINDOW_SLACK)
+            self.windows[symbol] = BarWindow(capacity=max(self.spec.history_bars, 1) + _WINDOW_SLACK)
         return self.windows[symbol]
 
     def mark_prices(self) -> dict[str, Decimal]:

@@ -81,3 +81,25 @@ def heat_check(bot: BotState, intent: OrderIntent) -> tuple[OrderIntent, CheckRe
     if decision.verdict is HeatVerdict.RESIZED:
         return attrs.evolve(intent, quantity=abs(Decimal(decision.quantity))), result
     return intent, result
+
+
+def exposure_checks(bot: BotState, intent: OrderIntent) -> list[CheckResult]:
+    """Correlated exposure and sector / asset-class exposure of an entry, with the holdings."""
+    if intent.reduces_risk:
+        return []
+    marks = bot.mark_prices()
+    held = {s: p.market_value(marks.get(s, p.average_cost)) for s, p in bot.portfolio.positions.items() if not p.is_flat}
+    equity = bot.portfolio.equity(marks)
+    results = []
+    if bot.spec.correlation is not None:
+        closes = {s: bot.window(s).closes for s in {*held, intent.symbol}}
+        results.append(bot.spec.correlation.check(candidate=intent.symbol, candidate_notional=intent.notional,
+                                                  held={s: abs(v) for s, v in held.items()}, closes=closes,
+                                                  equity=equity))
+    if bot.spec.sectors is not None:
+        classes = {s: bot.spec.instruments[s].asset_class for s in held if s in bot.spec.instruments}
+        results.append(bot.spec.sectors.check(
+            candidate=intent.symbol, candidate_asset_class=intent.instrument.asset_class,
+            candidate_notional=intent.notional,
+            held={s: (classes[s], abs(v)) for s, v in held.items() if s in classes}, equity=equity))
+    return results

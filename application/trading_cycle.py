@@ -21,7 +21,7 @@ from application.event_inbox import EventInbox
 from application.halt import set_trading_state
 from application.lease import LeaseGuard, NotLeader
 from application.order_intent import PlannedIntent, plan_intent
-from application.position_risk import heat_check, stop_exit
+from application.position_risk import exposure_checks, heat_check, stop_exit
 from application.ports import AlertLevel, Broker, FaultInjector, NoFaults, Notifier, UnitOfWork, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind, ControlState, bot_scope
 from domain.errors import TransientError
@@ -140,10 +140,11 @@ class TradingCycle:
             decision = RiskEngine.standard(bot.spec.limits).evaluate(intent, self._risk_context(uow, bot, intent.symbol, now))
             if isinstance(decision, Approved):
                 intent, heat = heat_check(bot, intent)  # may resize the entry down
-                if heat is not None and not heat.passed:
-                    decision = Denied(check=heat.check, reason=heat.detail, halt=False, checks=(*decision.checks, heat))
-                elif heat is not None:
-                    decision = Approved(checks=(*decision.checks, heat))
+                extra = ([heat] if heat is not None else []) + exposure_checks(bot, intent)
+                failed = [c for c in extra if not c.passed]
+                checks = (*decision.checks, *extra)
+                decision = (Denied(check=failed[0].check, reason=failed[0].detail, halt=False, checks=checks)
+                            if failed else Approved(checks=checks))
             order = Order(
                 client_order_id=intent.client_order_id, account=intent.account, bot=intent.bot,
                 strategy=intent.strategy, symbol=intent.symbol, side=intent.side,

@@ -33,8 +33,9 @@ from application.bot import BotSpec, Sizing
 from adapters.marketdata.calendar import nyse_session_key
 from domain.circuit_breakers import DailyLossLimit, DrawdownBreaker, crypto_session_key
 from domain.errors import ConfigurationError
-from domain.instrument import Instrument, crypto, equity
+from domain.instrument import AssetClass, Instrument, crypto, equity
 from domain.risk import RiskLimits
+from domain.exposure_limits import CorrelationLimit, SectorLimits
 from domain.portfolio_heat import PortfolioHeat
 from domain.position_sizing import FractionalKelly, VolatilitySizing
 from domain.sizing import FixedFraction
@@ -124,10 +125,7 @@ def loss_limits(settings: Settings) -> tuple[DrawdownBreaker | None, DailyLossLi
 def bot_specs(settings: Settings) -> list[BotSpec]:
     limits = risk_limits(settings)
     drawdown, daily_loss = loss_limits(settings)
-    try:
-        heat = PortfolioHeat(max_fraction=settings.risk.max_heat)
-    except ValueError as exc:
-        raise ConfigurationError(f"bad configuration in [risk]: max_heat: {exc}") from exc
+    heat, correlation, sectors = exposure_limits(settings)
     specs = []
     for index, bot in enumerate(settings.bots):
         where = f"bots[{index}]"
@@ -146,8 +144,31 @@ def bot_specs(settings: Settings) -> list[BotSpec]:
             atr_period=bot.atr_period,
             stop=stop,
             heat=heat if stop is not None else None,
+            correlation=correlation,
+            sectors=sectors,
         ))
     return specs
+
+
+def exposure_limits(settings: Settings) -> tuple[PortfolioHeat, CorrelationLimit, SectorLimits | None]:
+    r = settings.risk
+    try:
+        heat = PortfolioHeat(max_fraction=r.max_heat)
+        correlation = CorrelationLimit(threshold=r.correlation_threshold,
+                                       max_correlated_fraction=r.max_correlated_fraction, window=r.correlation_window)
+        classes = {}
+        for name, fraction in r.asset_class_limits.items():
+            try:
+                classes[AssetClass(name)] = fraction
+            except ValueError:
+                raise ValueError(f"asset_class_limits: unknown asset class {name!r} (equity or crypto)") from None
+        sectors = None
+        if r.sectors or r.sector_limits or classes:
+            sectors = SectorLimits(sector_of=r.sectors, max_sector_fraction=r.sector_limits,
+                                   max_asset_class_fraction=classes)
+    except ValueError as exc:
+        raise ConfigurationError(f"bad configuration in [risk]: {exc}") from exc
+    return heat, correlation, sectors
 
 
 def _sizing(bot: BotSettings, *, where: str) -> Sizing:

@@ -94,6 +94,16 @@ class RiskSettings:
     # Portfolio heat: the summed risk to the stops of open positions stays within this fraction
     # of equity (entries are resized down or denied). Applies to bots with stops.
     max_heat: Decimal = Decimal("0.10")
+    # Correlation: an entry whose returns correlate >= correlation_threshold with holdings may
+    # not push that correlated exposure past max_correlated_fraction of equity.
+    correlation_threshold: float = 0.7
+    max_correlated_fraction: Decimal = Decimal("0.6")
+    correlation_window: int = 60
+    # Sector and asset-class limits: [risk.sectors] AAPL = "tech"; [risk.sector_limits]
+    # tech = 0.4 ("*" for any other sector); [risk.asset_class_limits] crypto = 0.5.
+    sectors: dict[str, str] = attrs.field(factory=dict)
+    sector_limits: dict[str, Decimal] = attrs.field(factory=dict)
+    asset_class_limits: dict[str, Decimal] = attrs.field(factory=dict)
 
 
 @attrs.frozen(kw_only=True)

@@ -18,7 +18,7 @@ from domain.market import Bar
 from domain.order import OrderStatus
 from domain.strategy import Target
 from domain.trading_state import TradingState
-from tests.fakes.builders import ACCOUNT, always, spec
+from tests.fakes.builders import ACCOUNT, ScriptedStrategy, always, spec
 from tests.fakes.harness import Harness
 
 BTC = crypto("BTC-USD")
@@ -141,3 +141,37 @@ def test_portfolio_heat_resizes_an_entry_to_the_risk_left_to_the_stops():
     intent = [e for e in h.audit() if e.client_order_id == order.client_order_id and e.message.startswith("intent")][0]
     heat = [c for c in intent.data["checks"] if c["check"] == "portfolio_heat"][0]
     assert heat["passed"] is True and "resized" in heat["detail"]
+
+
+def test_an_entry_correlated_with_a_holding_is_denied_with_the_correlation_in_the_reason():
+    from domain.exposure_limits import CorrelationLimit
+    from domain.instrument import equity
+
+    h = Harness()
+    # Two symbols moving in lockstep; the strategy goes long both, half the account each.
+    # AAA is bought at once; BBB only once there is history enough to measure the correlation.
+    late = ScriptedStrategy(decide=lambda symbol, n: Target.LONG if symbol == "AAA" or n >= 7 else None)
+    bot_spec = attrs.evolve(spec("pair", strategy=late, symbols=("AAA", "BBB"), fraction="0.4",
+                                 capital=10_000),
+                            correlation=CorrelationLimit(threshold=0.7, max_correlated_fraction=Decimal("0.5"),
+                                                         window=5))
+    broker = build_simulated_broker(
+        config=SimulatedBrokerConfig(market_fill=MarketFill.THIS_CLOSE, slippage_bps=Decimal(0),
+                                     max_volume_share=Decimal(1)),
+        instruments={"AAA": equity("AAA"), "BBB": equity("BBB")},
+    )
+    s = PaperSession(settings=SessionSettings(account=ACCOUNT, mode="simulation"), bots=[bot_spec],
+                     uow_factory=h.store, broker=broker, venue=broker, notifier=h.notifier, wall_clock=h.wall,
+                     process=ProcessInfo(pid=1, host="h"))
+    s.start(now=START)
+    closes = [100, 101, 99, 102, 103, 101, 104, 102]
+    for i, close in enumerate(closes):
+        for symbol in ("AAA", "BBB"):
+            c = Decimal(close)
+            b = Bar(symbol=symbol, ts=START + timedelta(minutes=i), open=c, high=c, low=c, close=c,
+                    volume=Decimal(1_000_000))
+            s.process_bar(b, now=b.end)
+    denied = [o for o in h.orders() if o.status is OrderStatus.DENIED]
+    assert denied and all(o.symbol == "BBB" for o in denied)
+    assert "correlation" in denied[-1].reason and "AAA corr 1.00" in denied[-1].reason
+    assert s.states[0].portfolio.position("BBB").quantity == 0
