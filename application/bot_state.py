@@ -80,6 +80,9 @@ def load_bot_state(uow: UnitOfWork, *, spec: BotSpec, account: str) -> BotState:
     # The peak survives restarts: a breaker measured from a fresh start would forget the fall.
     curve = [point.equity for _, point in uow.equity.list(account=account, bot=spec.name)]
     state.watermark = EquityWatermark(max([stored.initial_cash, *curve]))
+    # Stops resume where they were: a restart must never loosen one.
+    state.stops = {symbol: level for (_, symbol), level in uow.stops.list(account=account, bot=spec.name).items()
+                   if not state.portfolio.position(symbol).is_flat}
     # Marks from the store let status and sizing start from the last known prices.
     for _, position, last_price in uow.positions.list(account=account, bot=spec.name):
         if last_price is not None and position.updated_at is not None:

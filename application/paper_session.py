@@ -370,6 +370,13 @@ class PaperSession:
             beat_at=wall, interval_seconds=self.settings.heartbeat_seconds,
         ))
         for state in self._states:
+            # Stops go to the store with the beat: a restart resumes them, `risk` measures heat.
+            stored = uow.stops.list(account=self.account, bot=state.name)
+            for symbol, level in state.stops.items():
+                if stored.get((state.name, symbol)) != level:
+                    uow.stops.upsert(account=self.account, bot=state.name, symbol=symbol, level=level, updated_at=wall)
+            for (_, symbol) in stored.keys() - {(state.name, s) for s in state.stops}:
+                uow.stops.delete(account=self.account, bot=state.name, symbol=symbol)
             # Marks go to the store with the beat, so status values positions at recent prices.
             for symbol, position in state.portfolio.positions.items():
                 if not position.is_flat and symbol in state.marks:

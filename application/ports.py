@@ -28,6 +28,7 @@ from domain.fill import Fill
 from domain.market import Bar
 from domain.order import Order
 from domain.position import Position, RoundTrip
+from domain.stops import StopLevel
 
 
 class Clock(Protocol):
@@ -299,6 +300,19 @@ class InstanceRepository(Protocol):
         ...
 
 
+class StopRepository(Protocol):
+    """Each open position's current stop, so it survives restarts (a stop must never loosen
+    because a process restarted) and `quantshift risk` can measure heat."""
+
+    def upsert(self, *, account: str, bot: str, symbol: str, level: StopLevel, updated_at: datetime) -> None: ...
+
+    def delete(self, *, account: str, bot: str, symbol: str) -> None: ...
+
+    def list(self, *, account: str, bot: str | None = None) -> dict[tuple[str, str], StopLevel]:
+        """(bot, symbol) -> stop."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository. Leaving the `with` block without
     commit() rolls back. Raises StoreUnavailable when the store cannot be reached."""
@@ -315,6 +329,7 @@ class UnitOfWork(Protocol):
     sessions: SessionRepository
     leases: LeaseRepository
     instances: InstanceRepository
+    stops: StopRepository
 
     def __enter__(self) -> Self: ...
 

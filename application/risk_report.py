@@ -13,6 +13,7 @@ from application.control import effective_control
 from application.ports import UnitOfWork
 from domain.numbers import ZERO
 from domain.portfolio import Exposure, Portfolio
+from domain.portfolio_heat import portfolio_heat
 from domain.trading_state import TradingState
 
 
@@ -32,6 +33,8 @@ class BotRisk:
     daily_pnl: Decimal
     daily_loss_limit: Decimal | None  # as an amount, for this session's starting equity
     exposure: Exposure
+    heat: Decimal | None  # summed risk to the stops of open positions (None: the bot uses no stops)
+    heat_limit: Decimal | None
 
 
 def risk_report(uow: UnitOfWork, *, account: str, bots: Sequence[BotSpec], now: datetime) -> list[BotRisk]:
@@ -50,6 +53,13 @@ def risk_report(uow: UnitOfWork, *, account: str, bots: Sequence[BotSpec], now: 
         in_session = [point.equity for _, point in curve if spec.session_key(point.ts) == session]
         session_start = in_session[0] if in_session else equity
         control = effective_control(uow, account=account, bot=spec.name)
+        stops = uow.stops.list(account=account, bot=spec.name)
+        heat = None
+        if spec.stop is not None:
+            heat = portfolio_heat([
+                (p.quantity, marks.get(p.symbol, p.average_cost), stops[(spec.name, p.symbol)].price)
+                for _, p, _ in positions if not p.is_flat and (spec.name, p.symbol) in stops
+            ])
         rows.append(BotRisk(
             account=account, bot=spec.name,
             trading_state=control.state if control else TradingState.ACTIVE,
@@ -60,5 +70,6 @@ def risk_report(uow: UnitOfWork, *, account: str, bots: Sequence[BotSpec], now: 
             session=session, session_start_equity=session_start, daily_pnl=equity - session_start,
             daily_loss_limit=spec.daily_loss.limit_for(session_start) if spec.daily_loss else None,
             exposure=portfolio.exposure(marks),
+            heat=heat, heat_limit=spec.heat.max_fraction * equity if heat is not None and spec.heat else None,
         ))
     return rows

@@ -31,6 +31,7 @@ from adapters.postgres.repositories import (
     PostgresPositions,
     PostgresSessions,
     PostgresTrades,
+    PostgresStops,
 )
 from domain.errors import StoreUnavailable
 
@@ -72,6 +73,7 @@ class PostgresUnitOfWork:
         self.sessions = PostgresSessions(db)
         self.leases = PostgresLeases(db)
         self.instances = PostgresInstances(db)
+        self.stops = PostgresStops(db)
 
     @property
     def read_only(self) -> bool:

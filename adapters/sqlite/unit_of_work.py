@@ -33,6 +33,7 @@ from adapters.sqlite.repositories import (
     SqlitePositions,
     SqliteSessions,
     SqliteTrades,
+    SqliteStops,
 )
 from domain.errors import StoreUnavailable
 
@@ -76,6 +77,7 @@ class SqliteUnitOfWork:
         self.sessions = SqliteSessions(db)
         self.leases = SqliteLeases(db, wall_clock=wall_clock)
         self.instances = SqliteInstances(db)
+        self.stops = SqliteStops(db)
 
     @property
     def read_only(self) -> bool:

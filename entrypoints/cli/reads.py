@@ -129,10 +129,11 @@ def risk(
         print(f"no bot has traded in account {account} yet")
         return
     print_table(f"Risk ({account})", ["bot", "state", "equity", "drawdown (warn/limit)", "session P&L (limit)",
-                                      "gross", "net"], [
+                                      "heat (limit)", "gross", "net"], [
         (r.bot, r.trading_state.value + (f": {r.state_reason}" if r.state_reason else ""), money(r.equity),
          f"{r.drawdown:.2%}" + (f" ({r.drawdown_warning:.0%}/{r.drawdown_limit:.0%})" if r.drawdown_limit else ""),
          f"{money(r.daily_pnl)} ({r.session})" + (f" (-{money(r.daily_loss_limit)})" if r.daily_loss_limit else ""),
+         "no stops" if r.heat is None else f"{money(r.heat)} ({money(r.heat_limit)})",
          money(r.exposure.gross), money(r.exposure.net))
         for r in rows
     ])

@@ -42,6 +42,7 @@ from domain.errors import StoreUnavailable
 from domain.fill import Fill
 from domain.order import Order
 from domain.position import Position, RoundTrip
+from domain.stops import StopLevel
 
 _SIMULATION_ACCOUNT = re.compile(r"^sim-(\d+)$")
 
@@ -67,6 +68,7 @@ class _State:
     sessions: dict[str, SessionRecord] = attrs.field(factory=dict)
     leases: dict[tuple[str, str], Lease] = attrs.field(factory=dict)
     instances: dict[str, InstanceBeat] = attrs.field(factory=dict)
+    stops: dict[tuple[str, str, str], StopLevel] = attrs.field(factory=dict)
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -79,7 +81,7 @@ class _State:
             seq=self.seq, orders=dict(self.orders), fills=dict(self.fills), positions=dict(self.positions),
             accounts=dict(self.accounts), trades=dict(self.trades), heartbeats=dict(self.heartbeats),
             control=dict(self.control), audit=list(self.audit), equity=dict(self.equity),
-            sessions=dict(self.sessions), leases=dict(self.leases), instances=dict(self.instances),
+            sessions=dict(self.sessions), leases=dict(self.leases), instances=dict(self.instances), stops=dict(self.stops),
         )
 
 
@@ -165,6 +167,7 @@ class InMemoryUnitOfWork:
         self.sessions = _Sessions(self)
         self.leases = _Leases(self)
         self.instances = _Instances(self)
+        self.stops = _Stops(self)
 
     @property
     def read_only(self) -> bool:
@@ -494,3 +497,15 @@ class _Instances(_Repo):
     def list(self, *, account: str | None = None) -> list[InstanceBeat]:
         rows = [i for i in self._r.instances.values() if account is None or i.account == account]
         return sorted(rows, key=lambda i: (i.account, i.instance))
+
+
+class _Stops(_Repo):
+    def upsert(self, *, account: str, bot: str, symbol: str, level: StopLevel, updated_at: datetime) -> None:
+        self._w.stops[(account, bot, symbol)] = level
+
+    def delete(self, *, account: str, bot: str, symbol: str) -> None:
+        self._w.stops.pop((account, bot, symbol), None)
+
+    def list(self, *, account: str, bot: str | None = None) -> dict[tuple[str, str], StopLevel]:
+        return {(b, s): level for (a, b, s), level in sorted(self._r.stops.items())
+                if a == account and (bot is None or b == bot)}

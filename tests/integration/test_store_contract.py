@@ -48,7 +48,7 @@ Store = SqliteStore | PostgresStore
 
 T0 = datetime(2024, 3, 1, 14, 30, tzinfo=timezone.utc)
 NEW_YORK = timezone(timedelta(hours=-5))  # a non-UTC zone: stored as the instant, read back in UTC
-LATEST = 3
+LATEST = 4
 RAW_SQL_ERRORS = (sqlite3.DatabaseError, psycopg.Error)
 
 
@@ -113,10 +113,10 @@ def test_both_engines_ship_the_same_migrations() -> None:
 def test_migrate_is_idempotent_and_recorded(store: Store, raw_sql) -> None:
     assert store.schema_version() == 0
     assert store.latest_version() == LATEST
-    assert store.migrate() == [1, 2, 3]
+    assert store.migrate() == [1, 2, 3, 4]
     assert store.migrate() == []
     assert store.schema_version() == LATEST
-    assert raw_sql("SELECT version, name FROM schema_migrations ORDER BY version") == [(1, "initial"), (2, "leases"), (3, "instances")]
+    assert raw_sql("SELECT version, name FROM schema_migrations ORDER BY version") == [(1, "initial"), (2, "leases"), (3, "instances"), (4, "stops")]
 
 
 def test_first_unit_of_work_migrates_an_empty_store(store: Store) -> None:
@@ -132,7 +132,7 @@ def test_stores_migrating_at_once_apply_once(store: Store, reopen_store) -> None
     # PRAGMA journal_mode = WAL with "database is locked", busy timeout or not.)
     assert [other.schema_version() for other in stores] == [0, 0, 0, 0]
     results = run_threads(4, lambda i: stores[i].migrate())
-    assert sorted(results, key=len) == [[], [], [], [1, 2, 3]]
+    assert sorted(results, key=len) == [[], [], [], [1, 2, 3, 4]]
     assert store.schema_version() == LATEST
 
 
@@ -821,3 +821,23 @@ def test_instances_are_upserted_and_listed(store):
     with store() as uow:
         assert uow.instances.list(account="paper") == [attrs.evolve(beat, role=InstanceRole.LIVE)]
         assert [i.instance for i in uow.instances.list()] == ["13@h", "12@h"]  # by account, then instance
+
+
+def test_stops_round_trip_upsert_and_delete(store):
+    from domain.stops import SarState, StopLevel
+
+    when = datetime(2025, 1, 2, 15, tzinfo=timezone.utc)
+    sar = SarState(sar=Decimal("8.4704"), extreme=Decimal("12.5"), af=Decimal("0.04"), bar_ts=when)
+    level = StopLevel(price=Decimal("95.05"), kind="parabolic_sar", reason="r", sar=sar)
+    with store() as uow:
+        uow.stops.upsert(account="a", bot="b", symbol="X", level=level, updated_at=when)
+        uow.stops.upsert(account="a", bot="c", symbol="Y", level=attrs.evolve(level, sar=None, kind="fixed"),
+                         updated_at=when)
+        uow.commit()
+    with store() as uow:
+        uow.stops.upsert(account="a", bot="b", symbol="X", level=attrs.evolve(level, price=Decimal("96")), updated_at=when)
+        uow.stops.delete(account="a", bot="c", symbol="Y")
+        uow.commit()
+    with store() as uow:
+        assert uow.stops.list(account="a") == {("b", "X"): attrs.evolve(level, price=Decimal("96"))}
+        assert uow.stops.list(account="a", bot="c") == {} and uow.stops.list(account="other") == {}

@@ -175,3 +175,18 @@ def test_an_entry_correlated_with_a_holding_is_denied_with_the_correlation_in_th
     assert denied and all(o.symbol == "BBB" for o in denied)
     assert "correlation" in denied[-1].reason and "AAA corr 1.00" in denied[-1].reason
     assert s.states[0].portfolio.position("BBB").quantity == 0
+
+
+def test_a_restarted_bot_resumes_its_stop_where_it_was_never_looser():
+    from domain.stops import FixedPercentStop
+
+    h = Harness()
+    bot_spec = attrs.evolve(spec("btc", strategy=always(Target.LONG), instruments={"BTC-USD": BTC}, fraction="0.5",
+                                 capital=10_000),
+                            stop=FixedPercentStop(percent=Decimal(5)))
+    first = session(h, bot_spec)
+    run(first, price_bars([100, 101]))
+    first.stop(now=START + timedelta(hours=1))
+    second = session(h, attrs.evolve(bot_spec, stop=FixedPercentStop(percent=Decimal(20))))
+    # The new process would have put a 20 % stop from entry (80); the stored 95 is kept.
+    assert second.states[0].stops["BTC-USD"].price == Decimal("95.00")

@@ -3,6 +3,7 @@
 from adapters.postgres.repositories.book import PostgresAccounts, PostgresEquity, PostgresPositions
 from adapters.postgres.repositories.instances import PostgresInstances
 from adapters.postgres.repositories.leases import PostgresLeases
+from adapters.postgres.repositories.stops import PostgresStops
 from adapters.postgres.repositories.orders import PostgresFills, PostgresOrders, PostgresTrades
 from adapters.postgres.repositories.records import (
     PostgresAuditLog,
@@ -12,6 +13,7 @@ from adapters.postgres.repositories.records import (
 )
 
 __all__ = [
+    "PostgresStops",
     "PostgresAccounts",
     "PostgresAuditLog",
     "PostgresControl",

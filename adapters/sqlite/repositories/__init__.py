@@ -3,10 +3,12 @@
 from adapters.sqlite.repositories.book import SqliteAccounts, SqliteEquity, SqlitePositions
 from adapters.sqlite.repositories.instances import SqliteInstances
 from adapters.sqlite.repositories.leases import SqliteLeases
+from adapters.sqlite.repositories.stops import SqliteStops
 from adapters.sqlite.repositories.orders import SqliteFills, SqliteOrders, SqliteTrades
 from adapters.sqlite.repositories.records import SqliteAuditLog, SqliteControl, SqliteHeartbeats, SqliteSessions
 
 __all__ = [
+    "SqliteStops",
     "SqliteAccounts",
     "SqliteAuditLog",
     "SqliteControl",
