@@ -56,6 +56,22 @@ def stop_exit(bot: BotState, bar: Bar) -> tuple[PlannedIntent, Signal] | None:
     return PlannedIntent(intent=intent, sizing=f"close the whole position of {position.quantity}"), signal
 
 
+def _stop_price(bot: BotState, symbol: str) -> Decimal:
+    """The position's stop; one filled this bar has none yet: its initial stop from the
+    average cost, or (no indicator yet) zero, i.e. the whole position at risk."""
+    if symbol in bot.stops:
+        return bot.stops[symbol].price
+    policy = bot.spec.stop
+    position = bot.portfolio.position(symbol)
+    assert policy is not None
+    try:
+        return policy.initial(direction=Direction.LONG if position.quantity > 0 else Direction.SHORT,
+                              entry_price=position.average_cost, window=bot.window(symbol),
+                              instrument=bot.spec.instruments[symbol]).price
+    except ValueError:
+        return Decimal(0) if position.quantity > 0 else position.average_cost * 2
+
+
 def heat_check(bot: BotState, intent: OrderIntent) -> tuple[OrderIntent, CheckResult | None]:
     """Portfolio heat for an entry: approved, resized down (the returned intent) or denied."""
     heat, policy = bot.spec.heat, bot.spec.stop
@@ -69,9 +85,9 @@ def heat_check(bot: BotState, intent: OrderIntent) -> tuple[OrderIntent, CheckRe
         return intent, CheckResult(check="portfolio_heat", passed=False, detail=f"no stop yet, heat unknown: {exc}")
     marks = bot.mark_prices()
     held = [
-        (p.quantity, marks.get(symbol, p.average_cost), bot.stops[symbol].price)
+        (p.quantity, marks.get(symbol, p.average_cost), _stop_price(bot, symbol))
         for symbol, p in bot.portfolio.positions.items()
-        if not p.is_flat and symbol in bot.stops
+        if not p.is_flat
     ]
     signed = intent.quantity if direction is Direction.LONG else -intent.quantity
     decision = heat.check(positions=held, equity=bot.portfolio.equity(marks), candidate_quantity=signed,
