@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 from datetime import datetime, timedelta
 
 import pytest
 
 pytestmark = pytest.mark.e2e
 
+USER_STRATEGIES = Path(__file__).with_name("user_strategies.py")
 OPEN = "('initialized','submitted','accepted','partially_filled','pending_cancel')"
 
 
@@ -85,39 +87,8 @@ def test_clean_stop_shows_stopped(cli):
     assert {b["state"] for b in cli.json("status")["bots"]} == {"stopped"}
 
 
-STRATEGIES = '''
-from domain.strategy import Signal, Target
-
-
-class AlwaysLong:
-    """The Feb 13 incident: the same BUY signal, re-evaluated again and again."""
-
-    name = "always_long"
-    warmup = 1
-
-    def on_bar(self, window):
-        return Signal(target=Target.LONG, bar_ts=window.last.ts, reason="always")
-
-
-class FlipFlop:
-    """A runaway: a new intent on every bar."""
-
-    name = "flip_flop"
-    warmup = 1
-
-    def __init__(self):
-        self.bars = 0  # the window is bounded: its length stops changing, this count does not
-
-    def on_bar(self, window):
-        self.bars += 1
-        long = self.bars % 2 == 0
-        return Signal(target=Target.LONG if long else Target.FLAT, bar_ts=window.last.ts, reason="flip")
-'''
-
-
 def test_runaway_signals_reach_the_venue_once_and_the_throttle_halts(cli):
-    strategies = cli.tmp / "runaway.py"
-    strategies.write_text(STRATEGIES)
+    strategies = USER_STRATEGIES
     config = cli.config(f'''
 [engine]
 evaluations_per_bar = 500

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from application.ports import CRASH_POINTS
+from tests.e2e.test_cli_safety import USER_STRATEGIES
 from tests.e2e.conftest import QUANTSHIFT
 
 pytestmark = pytest.mark.e2e
@@ -33,29 +34,12 @@ CAPITAL = Decimal(10_000)
 CRASH_TIMEOUT = 60.0  # "cycle" at p=0.02 needs up to ~150 bars (15 s) for the seeds below 30
 ACCOUNT = "paper"
 
-STRATEGY = '''
-from domain.strategy import Signal, Target
-
-
-class FlipFlop:
-    """LONG on odd bars, FLAT on even ones: every bar makes an intent."""
-
-    name = "flip_flop"
-    warmup = 1
-
-    def on_bar(self, window):
-        long = len(window) % 2 == 1
-        return Signal(target=Target.LONG if long else Target.FLAT, bar_ts=window.last.ts, reason="flip")
-'''
-
-
 def crash_spec(point: str, run: int) -> str:
     return f"cycle:p=0.02:seed={run}" if point == "cycle" else f"{point}:{run + 2}"
 
 
 def write_config(tmp: Path) -> Path:
-    strategy = tmp / "flipflop.py"
-    strategy.write_text(STRATEGY)
+    strategy = USER_STRATEGIES
     config = tmp / "bots.toml"
     # position_fraction 0.05 (about 0.008 BTC): most orders fill whole on the next bar, some
     # take two or more bars (0.1 s bars have little volume), so partial fills are exercised too.

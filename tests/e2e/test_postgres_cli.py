@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.e2e.test_cli_safety import wait_for
+from tests.e2e.test_cli_safety import USER_STRATEGIES, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -72,26 +72,8 @@ def sent_orders(cli) -> int:
         return 0
 
 
-FLIP = '''
-from domain.strategy import Signal, Target
-
-
-class FlipFlop:
-    name = "flip_flop"
-    warmup = 1
-
-    def __init__(self):
-        self.bars = 0  # the window is bounded: its length stops changing, this count does not
-
-    def on_bar(self, window):
-        self.bars += 1
-        return Signal(target=Target.LONG if self.bars % 2 == 0 else Target.FLAT, bar_ts=window.last.ts)
-'''
-
-
 def test_hot_standby_takes_over_within_seconds_and_never_two_leaders(pg_cli):
-    strategy = pg_cli.tmp / "flip.py"
-    strategy.write_text(FLIP)
+    strategy = USER_STRATEGIES
     config = pg_cli.config(f'''
 [engine]
 heartbeat_seconds = 0.5

@@ -37,7 +37,8 @@ from domain.strategy import Target
 from tests.e2e.conftest import QUANTSHIFT
 from tests.e2e.tcp_proxy import TcpProxy
 from tests.e2e.test_cli_safety import wait_for
-from tests.e2e.test_postgres_cli import FLIP, pg, pg_cli, sent_orders  # noqa: F401 - pg_cli is a fixture
+from tests.e2e.test_cli_safety import USER_STRATEGIES
+from tests.e2e.test_postgres_cli import pg, pg_cli, sent_orders  # noqa: F401 - pg_cli is a fixture
 from tests.fakes.builders import always, bar, spec
 
 pytestmark = pytest.mark.e2e
@@ -141,8 +142,7 @@ def proxy_to(stack: contextlib.ExitStack, url: str) -> tuple[TcpProxy, str]:
 
 
 def test_store_outage_sends_nothing_while_down_and_loses_nothing(pg_cli, stack):  # noqa: F811 - fixture
-    strategy = pg_cli.tmp / "flip.py"
-    strategy.write_text(FLIP)  # LONG, FLAT, LONG, ...: an intent on every bar
+    strategy = USER_STRATEGIES  # FlipFlop: LONG, FLAT, LONG, ...: an intent on every bar
     config = pg_cli.config(f'''
 [engine]
 heartbeat_seconds = 0.3

@@ -6,30 +6,12 @@ import json
 
 import pytest
 
-from tests.e2e.test_cli_safety import count
+from tests.e2e.test_cli_safety import USER_STRATEGIES, count
 
 pytestmark = pytest.mark.e2e
 
-FLIP = '''
-from domain.strategy import Signal, Target
-
-
-class FlipFlop:
-    name = "flip_flop"
-    warmup = 1
-
-    def __init__(self):
-        self.bars = 0
-
-    def on_bar(self, window):
-        self.bars += 1
-        return Signal(target=Target.LONG if self.bars % 2 == 0 else Target.FLAT, bar_ts=window.last.ts)
-'''
-
-
 def config(cli):
-    strategy = cli.tmp / "flip.py"
-    strategy.write_text(FLIP)
+    strategy = USER_STRATEGIES
     return cli.config(f'''
 [engine]
 heartbeat_seconds = 0.3
