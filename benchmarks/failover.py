@@ -22,21 +22,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-STRATEGY = '''
-from domain.strategy import Signal, Target
-
-
-class FlipFlop:
-    name = "flip_flop"
-    warmup = 1
-
-    def __init__(self):
-        self.bars = 0
-
-    def on_bar(self, window):
-        self.bars += 1
-        return Signal(target=Target.LONG if self.bars % 2 == 0 else Target.FLAT, bar_ts=window.last.ts)
-'''
+# The same user strategy the end-to-end tests load (an intent on every bar).
+STRATEGY_FILE = Path(__file__).resolve().parents[1] / "tests" / "e2e" / "user_strategies.py"
 
 CONFIG = '''
 [engine]
@@ -79,8 +66,7 @@ def one_run(admin_url: str, lease: float) -> float:
     processes: list[subprocess.Popen] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            strategy = Path(tmp) / "flip.py"
-            strategy.write_text(STRATEGY)
+            strategy = STRATEGY_FILE
             config = Path(tmp) / "bots.toml"
             config.write_text(CONFIG.format(lease=lease, strategy=strategy))
             env = {**os.environ, "QUANTSHIFT_DATABASE_URL": url, "QUANTSHIFT_VENUE_DIR": tmp}
