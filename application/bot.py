@@ -30,6 +30,7 @@ class BotSpec:
     capital: Decimal
     limits: RiskLimits = attrs.field(factory=RiskLimits)
     drawdown: DrawdownBreaker | None = None  # from the equity peak: REDUCING, then HALTED
+    flatten_on_halt: bool = False  # when the breaker halts: close every position first
     daily_loss: DailyLossLimit | None = None  # a hard stop for the rest of the trading session
     # The trading session a time belongs to (NYSE day for equities, UTC day for crypto).
     session_key: Callable[[datetime], str] = crypto_session_key

@@ -11,6 +11,9 @@ from domain.errors import TransientError
 from domain.order import OrderStatus
 
 
+FLATTEN = "flatten"  # the strategy name of the exits a breaker sends when it halts a bot
+
+
 def cancel_open_orders(
     *,
     account: str,
@@ -29,7 +32,8 @@ def cancel_open_orders(
     """
     inbox = inbox if inbox is not None else EventInbox()
     with uow_factory() as uow:
-        orders = uow.orders.open_orders(account=account, bot=bot)
+        # A breaker's flattening exits are the halt's own work: they are not cancelled by it.
+        orders = [o for o in uow.orders.open_orders(account=account, bot=bot) if o.strategy != FLATTEN]
     failures: list[str] = []
     for order in orders:
         at_venue = True

@@ -18,7 +18,8 @@ import attrs
 
 from application.bot import BotSpec
 from application.bot_state import BotState, load_bot_state
-from application.cancel_orders import cancel_open_orders
+from application.cancel_orders import FLATTEN, cancel_open_orders
+from application.order_intent import PlannedIntent
 from application.control import effective_control
 from application.event_inbox import EventInbox
 from application.halt import set_trading_state
@@ -50,7 +51,10 @@ from application.records import (
 )
 from application.trading_cycle import CycleResult, TradingCycle
 from domain.errors import ConfigurationError, InvalidMarketData, StoreUnavailable, TransientError
+from domain.intent import OrderIntent
 from domain.market import Bar
+from domain.order import OrderSide, OrderType
+from domain.strategy import Signal, Target
 from domain.trading_state import TradingState
 
 log = logging.getLogger(__name__)
@@ -212,6 +216,25 @@ class PaperSession:
             self._degrade(str(exc))
         self.idle(now=now)
 
+    def _flatten(self, state: BotState, *, at: datetime, now: datetime, why: str) -> None:
+        """Close every position before the halt lands (exits are allowed while not yet halted)."""
+        assert self._cycle is not None
+        cancel_open_orders(account=self.account, bot=state.name, broker=self.broker, uow_factory=self.uow_factory,
+                           now=now, reason=f"flatten before halt: {why}", inbox=self._inbox)
+        self._drain_events()
+        for symbol, position in list(state.portfolio.positions.items()):
+            if position.is_flat:
+                continue
+            intent = OrderIntent(
+                account=self.account, bot=state.name, strategy=FLATTEN, instrument=state.spec.instruments[symbol],
+                side=OrderSide.SELL if position.quantity > 0 else OrderSide.BUY, quantity=abs(position.quantity),
+                order_type=OrderType.MARKET, signal_ts=at, reference_price=state.marks[symbol][0], reduces_risk=True,
+            )
+            signal = Signal(target=Target.FLAT, bar_ts=at, reason=f"flatten on halt: {why}")
+            result = self._cycle.submit_exit(state, PlannedIntent(intent=intent, sizing=f"close {position.quantity}"),
+                                             signal=signal, now=now)
+            self.tally[f"flatten_{result.value}"] += 1
+
     def _roll_session(self, state: BotState, *, at: datetime) -> None:
         """A new trading session re-arms the daily loss limit, from the equity it starts with."""
         key = state.spec.session_key(at)
@@ -226,6 +249,8 @@ class PaperSession:
         if spec.drawdown is not None and state.watermark is not None:
             decision = spec.drawdown.assess(watermark=state.watermark, equity=equity, current=state.trading_state)
             if decision.state is not state.trading_state:
+                if decision.state is TradingState.HALTED and spec.flatten_on_halt:
+                    self._flatten(state, at=at, now=now, why=decision.reason)
                 set_trading_state(ControlState(scope=bot_scope(self.account, state.name), state=decision.state, reason=decision.reason,
                                                actor="risk:drawdown", changed_at=now), uow_factory=self.uow_factory)
                 state.trading_state = decision.state

@@ -94,6 +94,11 @@ class TradingCycle:
             return CycleResult.REDUCING  # likewise: only exits while reducing
         return self._act(bot, planned, signal=signal, now=now)
 
+    def submit_exit(self, bot: BotState, planned: PlannedIntent, *, signal: Signal, now: datetime) -> CycleResult:
+        """An exit decided outside the strategy (a breaker flattening): the same path, the same checks."""
+        assert planned.intent.reduces_risk, "only exits come this way"
+        return self._act(bot, planned, signal=signal, now=now)
+
     def _act(self, bot: BotState, planned: PlannedIntent, *, signal: Signal, now: datetime) -> CycleResult:
         """Intent -> risk -> committed -> submitted, for a strategy's intent or a stop's exit."""
         try:

@@ -139,6 +139,7 @@ def bot_specs(settings: Settings) -> list[BotSpec]:
             capital=bot.capital,
             limits=limits,
             drawdown=drawdown,
+            flatten_on_halt=settings.risk.flatten_on_halt,
             daily_loss=daily_loss,
             session_key=crypto_session_key if bot.asset_class == "crypto" else nyse_session_key,
             atr_period=bot.atr_period,

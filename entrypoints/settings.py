@@ -87,6 +87,7 @@ class RiskSettings:
     drawdown_breaker: bool = True
     drawdown_warning: Decimal = Decimal("0.10")
     drawdown_limit: Decimal = Decimal("0.20")
+    flatten_on_halt: bool = False  # at the limit, close every position before halting
     # A hard stop for the rest of the session (NYSE day for equities, UTC day for crypto):
     # a loss from the session's starting equity, as a fraction and/or an amount (tighter wins).
     daily_loss_percent: Decimal | None = Decimal("0.05")

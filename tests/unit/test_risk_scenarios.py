@@ -190,3 +190,29 @@ def test_a_restarted_bot_resumes_its_stop_where_it_was_never_looser():
     second = session(h, attrs.evolve(bot_spec, stop=FixedPercentStop(percent=Decimal(20))))
     # The new process would have put a 20 % stop from entry (80); the stored 95 is kept.
     assert second.states[0].stops["BTC-USD"].price == Decimal("95.00")
+
+
+def test_flatten_on_halt_closes_the_position_and_the_halt_does_not_cancel_that_exit():
+    h = Harness()
+    bot_spec = attrs.evolve(spec("btc", strategy=always(Target.LONG), instruments={"BTC-USD": BTC}, fraction="1",
+                                 capital=10_000),
+                            drawdown=DrawdownBreaker(warning=Decimal("0.10"), limit=Decimal("0.20")),
+                            flatten_on_halt=True)
+    broker = build_simulated_broker(  # next-open fills: the exit rests for a bar while the halt lands
+        config=SimulatedBrokerConfig(market_fill=MarketFill.NEXT_OPEN, slippage_bps=Decimal(0),
+                                     max_volume_share=Decimal(1), crypto_commission=NoCommission()),
+        instruments={"BTC-USD": BTC},
+    )
+    s = PaperSession(settings=SessionSettings(account=ACCOUNT, mode="simulation", supervise_seconds=0.0),
+                     bots=[bot_spec], uow_factory=h.store, broker=broker, venue=broker, notifier=h.notifier,
+                     wall_clock=h.wall, process=ProcessInfo(pid=1, host="h"))
+    s.start(now=START)
+    for b in price_bars([100, 100, 120, 95, 90, 90]):  # peak 12,000 at 120 (bought at 100), then -25 %
+        h.wall.advance(timedelta(seconds=1))
+        s.process_bar(b, now=b.end)
+    state = s.states[0]
+    assert h.control(bot_scope(ACCOUNT, "btc")).state is TradingState.HALTED
+    flatten = [o for o in h.orders() if o.strategy == "flatten"]
+    assert len(flatten) == 1 and flatten[0].status is OrderStatus.FILLED
+    assert state.portfolio.position("BTC-USD").quantity == 0
+
