@@ -18,12 +18,13 @@ import attrs
 
 from application.bot import BotSpec
 from application.bot_state import BotState, load_bot_state
-from application.cancel_orders import FLATTEN, cancel_open_orders
-from application.order_intent import PlannedIntent
+from application.cancel_orders import cancel_open_orders
 from application.control import effective_control
 from application.event_inbox import EventInbox
 from application.halt import set_trading_state
 from application.lease import LeaseGuard
+from application.liveness import instance_role, refuse_if_running_elsewhere, write_beats
+from application.loss_limits import daily_loss_trip, drawdown_change, flatten_plans, roll_session
 from application.in_flight import resolve_open_orders_at_start, resolve_unknown_outcomes
 from application.ports import (
     AlertLevel,
@@ -44,24 +45,15 @@ from application.records import (
     BotRunState,
     ControlState,
     EquityPoint,
-    Heartbeat,
     InstanceBeat,
-    InstanceRole,
     bot_scope,
 )
-from application.trading_cycle import CycleResult, TradingCycle
-from domain.errors import ConfigurationError, InvalidMarketData, StoreUnavailable, TransientError
-from domain.intent import OrderIntent
+from application.trading_cycle import TradingCycle
+from domain.errors import InvalidMarketData, StoreUnavailable, TransientError
 from domain.market import Bar
-from domain.order import OrderSide, OrderType
-from domain.strategy import Signal, Target
 from domain.trading_state import TradingState
 
 log = logging.getLogger(__name__)
-
-
-class BotAlreadyRunning(ConfigurationError):
-    """Another live process trades this bot: refuse to start a second one."""
 
 
 @attrs.frozen(kw_only=True)
@@ -131,7 +123,8 @@ class PaperSession:
         self._started_at = self.wall_clock.now()
         with self.uow_factory() as uow:
             if self.lease is None:  # with leases, the lease decides who runs
-                self._refuse_if_running_elsewhere(uow)
+                refuse_if_running_elsewhere(uow, account=self.account, bots=[b.name for b in self.bots],
+                                            pid=self.process.pid, host=self.process.host, now=self._started_at)
             self._states = [load_bot_state(uow, spec=spec, account=self.account) for spec in self.bots]
             # Claimed in the same transaction as the check, so two starting instances cannot both pass.
             self._write_beats(uow, BotRunState.RUNNING, wall=self._started_at, detail="starting")
@@ -205,7 +198,7 @@ class PaperSession:
             for state in self._states:
                 if not state.spec.trades(bar.symbol):
                     continue
-                self._roll_session(state, at=bar.end)
+                roll_session(state, at=bar.end)
                 for result in self._cycle.on_bar(state, bar, now=now, evaluations=self.settings.evaluations_per_bar):
                     self.tally[result.value] += 1
                 equity = state.equity()
@@ -216,65 +209,40 @@ class PaperSession:
             self._degrade(str(exc))
         self.idle(now=now)
 
+    def _apply_loss_limits(self, state: BotState, *, equity: Decimal, at: datetime, now: datetime) -> None:
+        """The drawdown breaker and the daily loss limit, after each bar (decisions in loss_limits)."""
+        decision = drawdown_change(state, equity=equity)
+        if decision is not None:
+            if decision.state is TradingState.HALTED and state.spec.flatten_on_halt:
+                self._flatten(state, at=at, now=now, why=decision.reason)
+            set_trading_state(ControlState(scope=bot_scope(self.account, state.name), state=decision.state,
+                                           reason=decision.reason, actor="risk:drawdown", changed_at=now),
+                              uow_factory=self.uow_factory)
+            state.trading_state = decision.state
+            state.halted = decision.state is TradingState.HALTED
+            self.notifier.notify(level=AlertLevel.CRITICAL, title=f"bot {state.name} {decision.state.value}",
+                                 body=decision.reason)
+            if state.halted:
+                self._supervise(now=now, force=True)  # cancel its open orders now
+        day = daily_loss_trip(state, equity=equity)
+        if day is not None:
+            with self.uow_factory() as uow:
+                uow.audit.append(AuditEntry(ts=now, kind=AuditKind.RISK, severity="warning", account=self.account,
+                                            bot=state.name, message=f"daily loss limit: {day.reason}"))
+                uow.commit()
+            self.notifier.notify(level=AlertLevel.CRITICAL, title=f"bot {state.name}: daily loss limit", body=day.reason)
+            cancel_open_orders(account=self.account, bot=state.name, broker=self.broker, uow_factory=self.uow_factory,
+                               now=now, reason=f"daily loss limit: {day.reason}", inbox=self._inbox)
+
     def _flatten(self, state: BotState, *, at: datetime, now: datetime, why: str) -> None:
         """Close every position before the halt lands (exits are allowed while not yet halted)."""
         assert self._cycle is not None
         cancel_open_orders(account=self.account, bot=state.name, broker=self.broker, uow_factory=self.uow_factory,
                            now=now, reason=f"flatten before halt: {why}", inbox=self._inbox)
         self._drain_events()
-        for symbol, position in list(state.portfolio.positions.items()):
-            if position.is_flat:
-                continue
-            intent = OrderIntent(
-                account=self.account, bot=state.name, strategy=FLATTEN, instrument=state.spec.instruments[symbol],
-                side=OrderSide.SELL if position.quantity > 0 else OrderSide.BUY, quantity=abs(position.quantity),
-                order_type=OrderType.MARKET, signal_ts=at, reference_price=state.marks[symbol][0], reduces_risk=True,
-            )
-            signal = Signal(target=Target.FLAT, bar_ts=at, reason=f"flatten on halt: {why}")
-            result = self._cycle.submit_exit(state, PlannedIntent(intent=intent, sizing=f"close {position.quantity}"),
-                                             signal=signal, now=now)
+        for planned, signal in flatten_plans(state, at=at, why=why):
+            result = self._cycle.submit_exit(state, planned, signal=signal, now=now)
             self.tally[f"flatten_{result.value}"] += 1
-
-    def _roll_session(self, state: BotState, *, at: datetime) -> None:
-        """A new trading session re-arms the daily loss limit, from the equity it starts with."""
-        key = state.spec.session_key(at)
-        if key != state.session_key:
-            state.session_key, state.session_start_equity, state.daily_loss_stop = key, state.equity(), ""
-
-    def _apply_loss_limits(self, state: BotState, *, equity: Decimal, at: datetime, now: datetime) -> None:
-        """The drawdown breaker (from the equity peak) and the daily loss limit, after each bar."""
-        spec = state.spec
-        if state.watermark is not None:
-            state.watermark = state.watermark.observe(equity)
-        if spec.drawdown is not None and state.watermark is not None:
-            decision = spec.drawdown.assess(watermark=state.watermark, equity=equity, current=state.trading_state)
-            if decision.state is not state.trading_state:
-                if decision.state is TradingState.HALTED and spec.flatten_on_halt:
-                    self._flatten(state, at=at, now=now, why=decision.reason)
-                set_trading_state(ControlState(scope=bot_scope(self.account, state.name), state=decision.state, reason=decision.reason,
-                                               actor="risk:drawdown", changed_at=now), uow_factory=self.uow_factory)
-                state.trading_state = decision.state
-                state.halted = decision.state is TradingState.HALTED
-                self.notifier.notify(level=AlertLevel.CRITICAL, title=f"bot {state.name} {decision.state.value}",
-                                     body=decision.reason)
-                if state.halted:
-                    self._supervise(now=now, force=True)  # cancel its open orders now
-        if spec.daily_loss is not None:
-            key = state.session_key
-            assert state.session_start_equity is not None
-            day = spec.daily_loss.assess(session_key=key, day_start_equity=state.session_start_equity, equity=equity,
-                                         tripped_session=key if state.daily_loss_stop else None)
-            if day.halt and not state.daily_loss_stop:
-                state.daily_loss_stop = day.reason
-                with self.uow_factory() as uow:
-                    uow.audit.append(AuditEntry(ts=now, kind=AuditKind.RISK, severity="warning", account=self.account,
-                                                bot=state.name, message=f"daily loss limit: {day.reason}"))
-                    uow.commit()
-                self.notifier.notify(level=AlertLevel.CRITICAL, title=f"bot {state.name}: daily loss limit",
-                                     body=day.reason)
-                cancel_open_orders(account=self.account, bot=state.name, broker=self.broker,
-                                   uow_factory=self.uow_factory, now=now, reason=f"daily loss limit: {day.reason}",
-                                   inbox=self._inbox)
 
     def _record_bad_bar(self, bar: Bar, *, now: datetime, why: str) -> None:
         self.tally["bad_data"] += 1
@@ -363,19 +331,6 @@ class PaperSession:
                                            actor="in-flight check", changed_at=now), uow_factory=self.uow_factory)
             self.notifier.notify(level=AlertLevel.CRITICAL, title=f"bot {order.bot} halted: order lost", body=reason)
 
-    def _refuse_if_running_elsewhere(self, uow: UnitOfWork) -> None:
-        """One instance per bot: another process with a fresh heartbeat holds it."""
-        assert self._started_at is not None
-        names = {spec.name for spec in self.bots}
-        for beat in uow.heartbeats.list(account=self.account):
-            mine = (beat.pid, beat.host) == (self.process.pid, self.process.host)
-            age = (self._started_at - beat.beat_at).total_seconds()
-            if beat.bot in names and not mine and beat.run_state is BotRunState.RUNNING and age <= 2 * beat.interval_seconds:
-                raise BotAlreadyRunning(
-                    f"bot {beat.bot} of account {self.account} is already running (pid {beat.pid} on {beat.host}, "
-                    f"heartbeat {age:.1f}s ago); stop it first, or wait until its heartbeat is stale"
-                )
-
     def _beat(self, run_state: BotRunState, *, force: bool = False, detail: str = "") -> None:
         wall = self.wall_clock.now()
         if not force and self._last_beat and (wall - self._last_beat).total_seconds() < self.settings.heartbeat_seconds:
@@ -388,30 +343,15 @@ class PaperSession:
 
     def _write_beats(self, uow: UnitOfWork, run_state: BotRunState, *, wall: datetime, detail: str) -> None:
         assert self._started_at is not None
-        uow.instances.beat(InstanceBeat(
-            instance=self.process.instance, account=self.account,
-            role=InstanceRole.LIVE if run_state is BotRunState.RUNNING else InstanceRole.STOPPED,
+        instance = InstanceBeat(
+            instance=self.process.instance, account=self.account, role=instance_role(run_state),
             pid=self.process.pid, host=self.process.host, bots=",".join(b.name for b in self.bots),
             beat_at=wall, interval_seconds=self.settings.heartbeat_seconds,
-        ))
-        for state in self._states:
-            # Stops go to the store with the beat: a restart resumes them, `risk` measures heat.
-            stored = uow.stops.list(account=self.account, bot=state.name)
-            for symbol, level in state.stops.items():
-                if stored.get((state.name, symbol)) != level:
-                    uow.stops.upsert(account=self.account, bot=state.name, symbol=symbol, level=level, updated_at=wall)
-            for (_, symbol) in stored.keys() - {(state.name, s) for s in state.stops}:
-                uow.stops.delete(account=self.account, bot=state.name, symbol=symbol)
-            # Marks go to the store with the beat, so status values positions at recent prices.
-            for symbol, position in state.portfolio.positions.items():
-                if not position.is_flat and symbol in state.marks:
-                    uow.positions.upsert(position, account=self.account, last_price=state.marks[symbol][0])
-            uow.heartbeats.beat(Heartbeat(
-                account=self.account, bot=state.name, pid=self.process.pid, host=self.process.host,
-                mode=self.settings.mode, started_at=self._started_at, beat_at=wall,
-                interval_seconds=self.settings.heartbeat_seconds, run_state=run_state,
-                detail=detail or self.degraded or ("halted" if state.name in self._halted else ""),
-            ))
+        )
+        write_beats(uow, states=self._states, instance=instance, mode=self.settings.mode, started_at=self._started_at,
+                    run_state=run_state,
+                    detail_of={s.name: detail or self.degraded or ("halted" if s.name in self._halted else "")
+                               for s in self._states})
 
     def _flush_equity(self) -> None:
         if not any(self._equity.values()):

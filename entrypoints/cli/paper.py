@@ -6,7 +6,7 @@ import itertools
 import os
 import signal
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -28,7 +28,6 @@ from entrypoints.cli.output import money, print_json, print_table
 from entrypoints.cli.paper_realtime import run_realtime
 from entrypoints.container import Container
 from entrypoints.faults import faults_from_environment
-from entrypoints.settings import parse_timeframe
 
 
 

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from application.control import effective_control
 from application.risk_report import risk_report
 from application.queries import TradeQuery, list_positions, list_trades
 from application.records import GLOBAL_SCOPE

@@ -1,0 +1,64 @@
+"""The loss limits' decisions for one bot after a bar: the drawdown breaker (from the
+equity peak), the daily loss limit (per trading session), and the exits a breaker's
+flatten sends. The session applies them (store, alerts, cancels)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from application.bot_state import BotState
+from application.cancel_orders import FLATTEN
+from application.order_intent import PlannedIntent
+from domain.circuit_breakers import BreakerDecision, DailyLossDecision
+from domain.intent import OrderIntent
+from domain.order import OrderSide, OrderType
+from domain.strategy import Signal, Target
+
+
+def roll_session(state: BotState, *, at: datetime) -> None:
+    """A new trading session re-arms the daily loss limit, from the equity it starts with."""
+    key = state.spec.session_key(at)
+    if key != state.session_key:
+        state.session_key, state.session_start_equity, state.daily_loss_stop = key, state.equity(), ""
+
+
+def drawdown_change(state: BotState, *, equity: Decimal) -> BreakerDecision | None:
+    """Raise the peak; the breaker's decision when it moves the trading state, else None."""
+    if state.watermark is not None:
+        state.watermark = state.watermark.observe(equity)
+    breaker = state.spec.drawdown
+    if breaker is None or state.watermark is None:
+        return None
+    decision = breaker.assess(watermark=state.watermark, equity=equity, current=state.trading_state)
+    return decision if decision.state is not state.trading_state else None
+
+
+def daily_loss_trip(state: BotState, *, equity: Decimal) -> DailyLossDecision | None:
+    """The decision when the daily loss limit trips now (it then holds for the session), else None."""
+    limit = state.spec.daily_loss
+    if limit is None or state.daily_loss_stop:
+        return None
+    assert state.session_start_equity is not None, "roll_session() first"
+    day = limit.assess(session_key=state.session_key, day_start_equity=state.session_start_equity, equity=equity,
+                       tripped_session=None)
+    if not day.halt:
+        return None
+    state.daily_loss_stop = day.reason
+    return day
+
+
+def flatten_plans(state: BotState, *, at: datetime, why: str) -> list[tuple[PlannedIntent, Signal]]:
+    """An exit for every open position, for a breaker that flattens before it halts."""
+    plans = []
+    for symbol, position in state.portfolio.positions.items():
+        if position.is_flat:
+            continue
+        intent = OrderIntent(
+            account=state.account, bot=state.name, strategy=FLATTEN, instrument=state.spec.instruments[symbol],
+            side=OrderSide.SELL if position.quantity > 0 else OrderSide.BUY, quantity=abs(position.quantity),
+            order_type=OrderType.MARKET, signal_ts=at, reference_price=state.marks[symbol][0], reduces_risk=True,
+        )
+        signal = Signal(target=Target.FLAT, bar_ts=at, reason=f"flatten on halt: {why}")
+        plans.append((PlannedIntent(intent=intent, sizing=f"close {position.quantity}"), signal))
+    return plans
