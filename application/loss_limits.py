@@ -10,10 +10,30 @@ from decimal import Decimal
 from application.bot_state import BotState
 from application.cancel_orders import FLATTEN
 from application.order_intent import PlannedIntent
+from application.ports import UnitOfWork
 from domain.circuit_breakers import BreakerDecision, DailyLossDecision
 from domain.intent import OrderIntent
 from domain.order import OrderSide, OrderType
 from domain.strategy import Signal, Target
+
+
+DAILY_LOSS_MESSAGE = "daily loss limit: "  # the audit entry a trip writes; a restart reads it back
+
+
+def resume_session(state: BotState, uow: UnitOfWork) -> None:
+    """After a restart mid-session: the session's starting equity from the stored equity
+    curve, and a trip from the audit trail, so a restart does not re-arm the daily limit."""
+    if state.spec.daily_loss is None:
+        return
+    curve = [point for _, point in uow.equity.list(account=state.account, bot=state.name)]
+    if not curve:
+        return
+    key = state.spec.session_key(curve[-1].ts)
+    in_session = [p for p in curve if state.spec.session_key(p.ts) == key]
+    state.session_key, state.session_start_equity = key, in_session[0].equity
+    trips = [e for e in uow.audit.list(account=state.account, kind="risk", since=in_session[0].ts, limit=100_000)
+             if e.bot == state.name and e.message.startswith(DAILY_LOSS_MESSAGE)]
+    state.daily_loss_stop = trips[-1].message.removeprefix(DAILY_LOSS_MESSAGE) if trips else ""
 
 
 def roll_session(state: BotState, *, at: datetime) -> None:

@@ -24,7 +24,14 @@ from application.event_inbox import EventInbox
 from application.halt import set_trading_state
 from application.lease import LeaseGuard
 from application.liveness import instance_role, refuse_if_running_elsewhere, write_beats
-from application.loss_limits import daily_loss_trip, drawdown_change, flatten_plans, roll_session
+from application.loss_limits import (
+    DAILY_LOSS_MESSAGE,
+    daily_loss_trip,
+    drawdown_change,
+    flatten_plans,
+    resume_session,
+    roll_session,
+)
 from application.in_flight import resolve_open_orders_at_start, resolve_unknown_outcomes
 from application.ports import (
     AlertLevel,
@@ -126,6 +133,8 @@ class PaperSession:
                 refuse_if_running_elsewhere(uow, account=self.account, bots=[b.name for b in self.bots],
                                             pid=self.process.pid, host=self.process.host, now=self._started_at)
             self._states = [load_bot_state(uow, spec=spec, account=self.account) for spec in self.bots]
+            for state in self._states:
+                resume_session(state, uow)
             # Claimed in the same transaction as the check, so two starting instances cannot both pass.
             self._write_beats(uow, BotRunState.RUNNING, wall=self._started_at, detail="starting")
             uow.audit.append(AuditEntry(
@@ -228,7 +237,7 @@ class PaperSession:
         if day is not None:
             with self.uow_factory() as uow:
                 uow.audit.append(AuditEntry(ts=now, kind=AuditKind.RISK, severity="warning", account=self.account,
-                                            bot=state.name, message=f"daily loss limit: {day.reason}"))
+                                            bot=state.name, message=f"{DAILY_LOSS_MESSAGE}{day.reason}"))
                 uow.commit()
             self.notifier.notify(level=AlertLevel.CRITICAL, title=f"bot {state.name}: daily loss limit", body=day.reason)
             cancel_open_orders(account=self.account, bot=state.name, broker=self.broker, uow_factory=self.uow_factory,

@@ -216,3 +216,18 @@ def test_flatten_on_halt_closes_the_position_and_the_halt_does_not_cancel_that_e
     assert len(flatten) == 1 and flatten[0].status is OrderStatus.FILLED
     assert state.portfolio.position("BTC-USD").quantity == 0
 
+
+
+def test_a_restart_mid_session_keeps_the_daily_loss_limit_tripped():
+    h = Harness()
+    bot_spec = attrs.evolve(spec("btc", strategy=always(Target.LONG), instruments={"BTC-USD": BTC}, fraction="0.5",
+                                 capital=10_000),
+                            daily_loss=DailyLossLimit(max_loss_percent=Decimal("0.02")), session_key=crypto_session_key)
+    first = session(h, bot_spec)
+    run(first, price_bars([100, 97, 94]))
+    assert first.states[0].daily_loss_stop
+    first.stop(now=START + timedelta(hours=1))
+    second = session(h, bot_spec)  # same UTC day
+    state = second.states[0]
+    assert state.daily_loss_stop == first.states[0].daily_loss_stop
+    assert state.session_start_equity == Decimal(10_000)
