@@ -4,6 +4,7 @@ flatten sends. The session applies them (store, alerts, cancels)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from application.bot_state import BotState
 from application.cancel_orders import FLATTEN
 from application.order_intent import PlannedIntent
 from application.ports import UnitOfWork
+from application.records import EquityPoint
 from domain.circuit_breakers import BreakerDecision, DailyLossDecision
 from domain.intent import OrderIntent
 from domain.order import OrderSide, OrderType
@@ -18,6 +20,13 @@ from domain.strategy import Signal, Target
 
 
 DAILY_LOSS_MESSAGE = "daily loss limit: "  # the audit entry a trip writes; a restart reads it back
+
+
+def session_start_point(
+    curve: Sequence[EquityPoint], *, session_key: Callable[[datetime], str], key: str
+) -> EquityPoint | None:
+    """The first stored equity point of trading session `key` (None when it has none)."""
+    return next((point for point in curve if session_key(point.ts) == key), None)
 
 
 def resume_session(state: BotState, uow: UnitOfWork) -> None:
@@ -29,9 +38,10 @@ def resume_session(state: BotState, uow: UnitOfWork) -> None:
     if not curve:
         return
     key = state.spec.session_key(curve[-1].ts)
-    in_session = [p for p in curve if state.spec.session_key(p.ts) == key]
-    state.session_key, state.session_start_equity = key, in_session[0].equity
-    trips = [e for e in uow.audit.list(account=state.account, kind="risk", since=in_session[0].ts, limit=100_000)
+    start = session_start_point(curve, session_key=state.spec.session_key, key=key)
+    assert start is not None  # the last point itself is in that session
+    state.session_key, state.session_start_equity = key, start.equity
+    trips = [e for e in uow.audit.list(account=state.account, kind="risk", since=start.ts, limit=100_000)
              if e.bot == state.name and e.message.startswith(DAILY_LOSS_MESSAGE)]
     state.daily_loss_stop = trips[-1].message.removeprefix(DAILY_LOSS_MESSAGE) if trips else ""
 

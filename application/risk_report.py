@@ -10,6 +10,7 @@ import attrs
 
 from application.bot import BotSpec
 from application.control import effective_control
+from application.loss_limits import session_start_point
 from application.ports import UnitOfWork
 from domain.numbers import ZERO
 from domain.portfolio import Exposure, Portfolio
@@ -50,8 +51,8 @@ def risk_report(uow: UnitOfWork, *, account: str, bots: Sequence[BotSpec], now: 
         curve = uow.equity.list(account=account, bot=spec.name)
         peak = max([stored.initial_cash, equity, *(point.equity for _, point in curve)])
         session = spec.session_key(now)
-        in_session = [point.equity for _, point in curve if spec.session_key(point.ts) == session]
-        session_start = in_session[0] if in_session else equity
+        start = session_start_point([point for _, point in curve], session_key=spec.session_key, key=session)
+        session_start = start.equity if start is not None else equity
         control = effective_control(uow, account=account, bot=spec.name)
         stops = uow.stops.list(account=account, bot=spec.name)
         heat = None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 
 import attrs
 
 from application.ports import UnitOfWork
+from application.records import EquityPoint
 from domain.golive import Criterion, GoLiveCriteria
 from domain.numbers import ZERO
 from domain.order import OrderStatus
@@ -86,13 +88,14 @@ def build_validation_report(
     trips = [trip for _, trip in uow.trades.list(account=account)]
     accounts = uow.accounts.list(account=account)
     initial = {a.bot: a.initial_cash for a in accounts}
-    curve = _account_curve(uow, account=account, initial=initial)
+    rows = uow.equity.list(account=account)  # read once: the curve, the days and each bot's end
+    curve = _account_curve(rows, initial=initial)
     equity_start = sum(initial.values(), ZERO)
     equity_end = curve[-1] if curve else equity_start
     drawdown = max_drawdown([equity_start, *curve])
     rate = win_rate(trips)
     critical = uow.audit.count(account=account, severity="critical")
-    per_bot = _bot_summaries(uow, account=account, initial=initial, trips=trips)
+    per_bot = _bot_summaries(rows, initial=initial, trips=trips)
     open_positions = sum(1 for _, p, _ in uow.positions.list(account=account) if not p.is_flat)
     return ValidationReport(
         account=account,
@@ -104,7 +107,7 @@ def build_validation_report(
         win_rate=rate,
         max_drawdown=drawdown,
         profit_factor=profit_factor(trips),
-        sharpe=sharpe_ratio(_daily(uow, account=account, initial=initial) or [equity_start], periods_per_year=252),
+        sharpe=sharpe_ratio(_daily(rows, initial=initial) or [equity_start], periods_per_year=252),
         equity_start=equity_start,
         equity_end=equity_end,
         critical_errors=critical,
@@ -115,11 +118,13 @@ def build_validation_report(
     )
 
 
-def _account_curve(uow: UnitOfWork, *, account: str, initial: dict[str, Decimal]) -> list[Decimal]:
+EquityRows = Sequence[tuple[str, EquityPoint]]
+
+
+def _account_curve(rows: EquityRows, *, initial: dict[str, Decimal]) -> list[Decimal]:
     """Total equity over time: each bot's last known equity, summed at every timestamp."""
     latest = dict(initial)
     curve: list[Decimal] = []
-    rows = uow.equity.list(account=account)
     for i, (bot, point) in enumerate(rows):
         latest[bot] = point.equity
         if i + 1 == len(rows) or rows[i + 1][1].ts != point.ts:
@@ -127,19 +132,19 @@ def _account_curve(uow: UnitOfWork, *, account: str, initial: dict[str, Decimal]
     return curve
 
 
-def _daily(uow: UnitOfWork, *, account: str, initial: dict[str, Decimal]) -> list[Decimal]:
+def _daily(rows: EquityRows, *, initial: dict[str, Decimal]) -> list[Decimal]:
     """The account's equity at the end of each UTC day, for a daily Sharpe ratio."""
     latest = dict(initial)
     by_day: dict[object, Decimal] = {}
-    for bot, point in uow.equity.list(account=account):
+    for bot, point in rows:
         latest[bot] = point.equity
         by_day[point.ts.date()] = sum(latest.values(), ZERO)
     return [sum(initial.values(), ZERO), *by_day.values()]
 
 
-def _bot_summaries(uow: UnitOfWork, *, account: str, initial: dict[str, Decimal], trips: list) -> tuple[BotSummary, ...]:
+def _bot_summaries(rows: EquityRows, *, initial: dict[str, Decimal], trips: list) -> tuple[BotSummary, ...]:
     last: dict[str, Decimal] = {}
-    for bot, point in uow.equity.list(account=account):
+    for bot, point in rows:
         last[bot] = point.equity
     pnl: dict[str, Decimal] = defaultdict(lambda: ZERO)
     count: dict[str, int] = defaultdict(int)
