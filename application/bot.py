@@ -35,7 +35,10 @@ class BotSpec:
     # The trading session a time belongs to (NYSE day for equities, UTC day for crypto).
     session_key: Callable[[datetime], str] = crypto_session_key
     atr_period: int = 14  # for volatility sizing
-    stop: StopPolicy | None = None  # maintained per position, monitored bar by bar
+    stop: StopPolicy | None = None  # maintained per position, moved only in its favour
+    # Rest the stop at the venue as a stop order where the venue takes them (else monitored
+    # bar by bar): it then fills inside the bar that reaches it, even if the bot is down.
+    stop_orders: bool = False
     heat: PortfolioHeat | None = None  # needs stops: heat is the risk to the stops
     correlation: CorrelationLimit | None = None  # correlated exposure of an entry and the holdings
     sectors: SectorLimits | None = None  # sector and asset-class exposure limits

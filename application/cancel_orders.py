@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from application.event_inbox import EventInbox
 from application.ports import Broker, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind
 from domain.errors import TransientError
-from domain.order import OrderStatus
+from domain.order import Order, OrderStatus
 
 
 FLATTEN = "flatten"  # the strategy name of the exits a breaker sends when it halts a bot
@@ -23,17 +24,21 @@ def cancel_open_orders(
     now: datetime,
     reason: str,
     inbox: EventInbox | None = None,
+    symbol: str | None = None,
+    only: Callable[[Order], bool] | None = None,
 ) -> int:
     """Ask the venue to cancel every open order; returns how many were open.
 
     An intent whose send was never confirmed (INITIALIZED) may still be at the venue (sent,
     then the store failed), so the venue is asked before it is closed in our records only.
     Cancelling is idempotent: calling this again re-sends what the venue has not confirmed.
+    `symbol` and `only` narrow the selection (one symbol's protective stops, say).
     """
     inbox = inbox if inbox is not None else EventInbox()
     with uow_factory() as uow:
         # A breaker's flattening exits are the halt's own work: they are not cancelled by it.
-        orders = [o for o in uow.orders.open_orders(account=account, bot=bot) if o.strategy != FLATTEN]
+        orders = [o for o in uow.orders.open_orders(account=account, bot=bot, symbol=symbol)
+                  if o.strategy != FLATTEN and (only is None or only(o))]
     failures: list[str] = []
     for order in orders:
         at_venue = True

@@ -45,6 +45,7 @@ from application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from application.protective_stops import is_protective
 from application.reconcile import ReconciliationReport, reconcile
 from application.records import (
     AuditEntry,
@@ -240,8 +241,10 @@ class PaperSession:
                                             bot=state.name, message=f"{DAILY_LOSS_MESSAGE}{day.reason}"))
                 uow.commit()
             self.notifier.notify(level=AlertLevel.CRITICAL, title=f"bot {state.name}: daily loss limit", body=day.reason)
+            # Protective stops stay: they can only close positions, which the limit still allows.
             cancel_open_orders(account=self.account, bot=state.name, broker=self.broker, uow_factory=self.uow_factory,
-                               now=now, reason=f"daily loss limit: {day.reason}", inbox=self._inbox)
+                               now=now, reason=f"daily loss limit: {day.reason}", inbox=self._inbox,
+                               only=lambda order: not is_protective(order))
 
     def _flatten(self, state: BotState, *, at: datetime, now: datetime, why: str) -> None:
         """Close every position before the halt lands (exits are allowed while not yet halted)."""

@@ -25,6 +25,7 @@ from application.records import (
 )
 from domain.events import BrokerEvent
 from domain.fill import Fill
+from domain.instrument import AssetClass
 from domain.market import Bar
 from domain.order import Order
 from domain.position import Position, RoundTrip
@@ -118,6 +119,11 @@ class Broker(Protocol):
 
     def positions(self) -> dict[str, Decimal]:
         """The venue's net quantity per symbol for this account (flat symbols may be absent)."""
+        ...
+
+    def supports_stop_orders(self, asset_class: AssetClass) -> bool:
+        """Whether the venue rests stop orders for this asset class (a protective stop can sit
+        there); where it does not, stops are monitored bar by bar."""
         ...
 
 

@@ -1,5 +1,6 @@
-"""Per-position risk in the cycle: stops maintained bar by bar (an exit when one is hit)
-and portfolio heat on entries (the risk to the stops, resized or denied)."""
+"""Per-position risk in the cycle: stops moved after every bar (monitored here, with an exit
+when one is hit, or resting at the venue) and portfolio heat on entries (the risk to the
+stops, resized or denied)."""
 
 from __future__ import annotations
 
@@ -15,15 +16,13 @@ from domain.order import OrderSide, OrderType
 from domain.portfolio_heat import HeatVerdict
 from domain.position import Direction
 from domain.risk import CheckResult
-from domain.stops import stop_hit
+from domain.stops import StopLevel, stop_hit
 from domain.strategy import Signal, Target
 
 
-def stop_exit(bot: BotState, bar: Bar) -> tuple[PlannedIntent, Signal] | None:
-    """Move the position's stop (only in its favour) and, when this bar reached it, plan the exit.
-
-    Expressed bar by bar here (the simulated venue would take a stop order too; a venue
-    adapter may place one instead)."""
+def move_stop(bot: BotState, bar: Bar) -> StopLevel | None:
+    """Set or move the position's stop after this bar (only ever in its favour); None when
+    the bot has no stop policy, the position is flat, or the policy's indicator has too few bars."""
     policy = bot.spec.stop
     if policy is None or not bot.spec.trades(bar.symbol):
         return None
@@ -44,10 +43,21 @@ def stop_exit(bot: BotState, bar: Bar) -> tuple[PlannedIntent, Signal] | None:
     except ValueError:
         return None  # not enough bars for the policy's indicator yet
     bot.stops[bar.symbol] = level
+    return level
+
+
+def stop_exit(bot: BotState, bar: Bar) -> tuple[PlannedIntent, Signal] | None:
+    """A stop monitored bar by bar: move it, and when this bar reached it, plan the exit at market.
+    (Where the venue takes stop orders the stop rests there instead: application/protective_stops.py.)"""
+    level = move_stop(bot, bar)
+    if level is None:
+        return None
+    position = bot.portfolio.position(bar.symbol)
+    direction = Direction.LONG if position.quantity > 0 else Direction.SHORT
     if not stop_hit(level=level, direction=direction, bar=bar):
         return None
     intent = OrderIntent(
-        account=bot.account, bot=bot.name, strategy=f"stop:{level.kind}", instrument=instrument,
+        account=bot.account, bot=bot.name, strategy=f"stop:{level.kind}", instrument=bot.spec.instruments[bar.symbol],
         side=OrderSide.SELL if direction is Direction.LONG else OrderSide.BUY, quantity=abs(position.quantity),
         order_type=OrderType.MARKET, signal_ts=bar.ts, reference_price=bar.close, reduces_risk=True,
     )

@@ -21,7 +21,8 @@ from application.event_inbox import EventInbox
 from application.halt import set_trading_state
 from application.lease import LeaseGuard, NotLeader
 from application.order_intent import PlannedIntent, plan_intent
-from application.position_risk import exposure_checks, heat_check, stop_exit
+from application.position_risk import exposure_checks, heat_check, move_stop, stop_exit
+from application.protective_stops import is_protective, plan_resting_stop
 from application.ports import AlertLevel, Broker, FaultInjector, NoFaults, Notifier, UnitOfWork, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind, ControlState, bot_scope
 from domain.errors import TransientError
@@ -49,6 +50,7 @@ class CycleResult(enum.Enum):
     REDUCING = "reducing"  # the bot may only reduce risk (drawdown warning or an operator's choice)
     DAILY_LOSS_STOP = "daily_loss_stop"  # the daily loss limit tripped: only exits until the next session
     NOT_LEADER = "not_leader"  # another instance holds the bot's lease: nothing was committed
+    STOP_CANCEL_PENDING = "stop_cancel_pending"  # the resting stop must be gone before this order goes
 
 
 @attrs.define(kw_only=True)
@@ -70,11 +72,60 @@ class TradingCycle:
             return [CycleResult.BAD_DATA]
         bot.window(bar.symbol).append(bar)
         bot.marks[bar.symbol] = (bar.close, bar.end)
+        if self._rests_stops(bot, bar.symbol):
+            move_stop(bot, bar)
+            self._keep_stop_resting(bot, bar, now=now)
+            results = [self._evaluate(bot, bar, now=now) for _ in range(evaluations)]
+            move_stop(bot, bar)  # a position the strategy opened gets its stop on this bar
+            self._keep_stop_resting(bot, bar, now=now)
+            return results
         exit_plan = stop_exit(bot, bar)
         if exit_plan is not None and not bot.halted:
             planned, signal = exit_plan
             return [self._act(bot, planned, signal=signal, now=now)]  # the stop goes before the strategy
         return [self._evaluate(bot, bar, now=now) for _ in range(evaluations)]
+
+    def _rests_stops(self, bot: BotState, symbol: str) -> bool:
+        return (bot.spec.stop is not None and bot.spec.stop_orders and bot.spec.trades(symbol)
+                and self.broker.supports_stop_orders(bot.spec.instruments[symbol].asset_class))
+
+    def _keep_stop_resting(self, bot: BotState, bar: Bar, *, now: datetime) -> None:
+        """Make the venue hold the stop the position needs (application/protective_stops.py)."""
+        if bot.halted:
+            return  # a halt cancels every open order; nothing new goes out until resumed
+        for _ in range(2):  # cancel what moved, then place the new stop once the old is gone
+            with self.uow_factory() as uow:
+                working = uow.orders.open_orders(account=bot.account, bot=bot.name, symbol=bar.symbol)
+                work = plan_resting_stop(bot, bar, working=working, taken=lambda cid: uow.orders.get(cid) is not None)
+            if work.cancel:
+                cancel_open_orders(account=bot.account, bot=bot.name, broker=self.broker, uow_factory=self.uow_factory,
+                                   now=now, reason="protective stop moved or no longer needed", inbox=self.inbox,
+                                   symbol=bar.symbol, only=lambda order: order.client_order_id in work.cancel)
+                with self.uow_factory() as uow:
+                    bot.reload(uow)  # the stop may have filled before the cancel reached it
+                continue
+            if work.place is not None:
+                planned, signal = work.place
+                self._act(bot, planned, signal=signal, now=now)
+            return
+
+    def _clear_resting_stop(self, bot: BotState, planned: PlannedIntent, *, now: datetime) -> bool:
+        """Before the strategy's own order on a symbol: take its protective stop off the venue,
+        so the two can never both fill. False while a cancel is still unconfirmed."""
+        symbol = planned.intent.symbol
+        with self.uow_factory() as uow:
+            if uow.orders.get(planned.intent.client_order_id) is not None:
+                return True  # a repeated signal: _act finds the duplicate, the stop stays
+            resting = [o for o in uow.orders.open_orders(account=bot.account, bot=bot.name, symbol=symbol)
+                       if is_protective(o)]
+        if not resting:
+            return True
+        cancel_open_orders(account=bot.account, bot=bot.name, broker=self.broker, uow_factory=self.uow_factory,
+                           now=now, reason=f"the strategy's {planned.intent.side.value} order replaces the stop",
+                           inbox=self.inbox, symbol=symbol, only=is_protective)
+        with self.uow_factory() as uow:
+            bot.reload(uow)
+            return not any(is_protective(o) for o in uow.orders.open_orders(account=bot.account, bot=bot.name, symbol=symbol))
 
     def _evaluate(self, bot: BotState, bar: Bar, *, now: datetime) -> CycleResult:
         if bot.halted:
@@ -92,6 +143,13 @@ class TradingCycle:
             return CycleResult.DAILY_LOSS_STOP
         if bot.trading_state is TradingState.REDUCING and not planned.intent.reduces_risk:
             return CycleResult.REDUCING  # likewise: only exits while reducing
+        if self._rests_stops(bot, bar.symbol):
+            if not self._clear_resting_stop(bot, planned, now=now):
+                return CycleResult.STOP_CANCEL_PENDING
+            # The stop may have filled before its cancel reached the venue: plan on what is held now.
+            planned = plan_intent(bot, signal=signal, bar=bar)
+            if planned is None:
+                return CycleResult.NOTHING_TO_DO
         return self._act(bot, planned, signal=signal, now=now)
 
     def submit_exit(self, bot: BotState, planned: PlannedIntent, *, signal: Signal, now: datetime) -> CycleResult:
@@ -184,7 +242,8 @@ class TradingCycle:
             trading_state=effective_state(uow, account=bot.account, bot=bot.name),
             last_price=mark[0] if mark else None,
             last_price_at=mark[1] if mark else None,
-            open_orders_for_symbol=len(uow.orders.open_orders(account=bot.account, bot=bot.name, symbol=symbol)),
+            open_orders_for_symbol=sum(1 for o in uow.orders.open_orders(account=bot.account, bot=bot.name, symbol=symbol)
+                                       if not is_protective(o)),
             recent_submissions_symbol=uow.orders.submission_times(account=bot.account, bot=bot.name, symbol=symbol, since=since),
             recent_submissions_bot=uow.orders.submission_times(account=bot.account, bot=bot.name, symbol=None, since=since),
             equity=bot.portfolio.equity(marks),

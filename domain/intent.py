@@ -23,8 +23,15 @@ class OrderIntent:
     signal_ts: datetime
     reference_price: Decimal  # the last trade price the decision was made on
     reduces_risk: bool  # True when it only shrinks an existing position
+    # A resting stop that protects an open position: it may sit far from the market (no
+    # price collar) and does not count as a pending order against the strategy's own orders.
+    protective: bool = False
     limit_price: Decimal | None = None
     stop_price: Decimal | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.protective and not (self.reduces_risk and self.order_type is OrderType.STOP and self.stop_price):
+            raise ValueError("a protective order is a risk-reducing stop order with a stop price")
 
     @property
     def symbol(self) -> str:

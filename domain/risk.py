@@ -55,7 +55,7 @@ class RiskContext:
     trading_state: TradingState
     last_price: Decimal | None
     last_price_at: datetime | None
-    open_orders_for_symbol: int
+    open_orders_for_symbol: int  # working orders other than the resting protective stops
     recent_submissions_symbol: Sequence[datetime]
     recent_submissions_bot: Sequence[datetime]
     equity: Decimal
@@ -159,6 +159,12 @@ class PriceCollar:
             return _result(self.name, False, "no reference price")
         band = self.crypto_band if intent.instrument.asset_class is AssetClass.CRYPTO else self.equity_band
         price = intent.limit_price or intent.stop_price or intent.reference_price
+        if intent.protective:
+            # A protective stop is meant to sit away from the market and can only close the
+            # position; the collar guards against fat-fingered entries, not against exits.
+            deviation = abs(price - context.last_price) / context.last_price
+            return _result(self.name, True, f"protective stop {price} is {deviation:.4%} from last "
+                                            f"{context.last_price}: no collar on a resting stop")
         deviation = abs(price - context.last_price) / context.last_price
         return _result(
             self.name,

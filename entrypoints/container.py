@@ -144,6 +144,7 @@ def bot_specs(settings: Settings) -> list[BotSpec]:
             session_key=crypto_session_key if bot.asset_class == "crypto" else nyse_session_key,
             atr_period=bot.atr_period,
             stop=stop,
+            stop_orders=bot.stop_orders == "venue",
             heat=heat if stop is not None else None,
             correlation=correlation,
             sectors=sectors,
@@ -190,14 +191,16 @@ def _sizing(bot: BotSettings, *, where: str) -> Sizing:
 
 
 def _stop(bot: BotSettings, *, where: str) -> StopPolicy | None:
+    percent = bot.stop_percent if bot.stop_percent is not None else bot.stop_defaults.percent
+    multiple = bot.stop_atr_multiple if bot.stop_atr_multiple is not None else bot.stop_defaults.atr_multiple
     try:
         match bot.stop:
             case "fixed":
-                return FixedPercentStop(percent=bot.stop_percent)
+                return FixedPercentStop(percent=percent)
             case "atr":
-                return TrailingAtrStop(period=bot.stop_period, multiple=bot.stop_atr_multiple)
+                return TrailingAtrStop(period=bot.stop_period, multiple=multiple)
             case "chandelier":
-                return ChandelierExit(period=bot.stop_period, multiple=bot.stop_atr_multiple)
+                return ChandelierExit(period=bot.stop_period, multiple=multiple)
             case "sar":
                 return ParabolicSar()
             case _:

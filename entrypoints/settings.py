@@ -130,9 +130,31 @@ class BotSettings:
     # Stops per position, moved only in its favour: "none", "fixed" (stop_percent from entry),
     # "atr" (trailing, stop_atr_multiple ATRs), "chandelier", "sar" (Parabolic SAR).
     stop: Literal["none", "fixed", "atr", "chandelier", "sar"] = "none"
-    stop_percent: Decimal = Decimal(5)
-    stop_atr_multiple: Decimal = Decimal(3)
+    # Left out, these take the asset class's default (STOP_DEFAULTS): crypto's are wider.
+    stop_percent: Decimal | None = None
+    stop_atr_multiple: Decimal | None = None
     stop_period: int = 14
+    # "venue": the stop rests at the venue as a stop order where the venue takes them
+    # (filled inside the bar that reaches it); "monitored": checked on each closed bar.
+    stop_orders: Literal["venue", "monitored"] = "venue"
+
+    @property
+    def stop_defaults(self) -> StopDefaults:
+        return STOP_DEFAULTS[self.asset_class]
+
+
+@attrs.frozen(kw_only=True)
+class StopDefaults:
+    percent: Decimal
+    atr_multiple: Decimal
+
+
+# Crypto moves several times as much as a large-cap equity in a day: a stop as tight as an
+# equity's would be hit by noise. (The price collars differ the same way: [risk].)
+STOP_DEFAULTS = {
+    "equity": StopDefaults(percent=Decimal(5), atr_multiple=Decimal(3)),
+    "crypto": StopDefaults(percent=Decimal(10), atr_multiple=Decimal(4)),
+}
 
 
 @attrs.frozen(kw_only=True)

@@ -81,6 +81,9 @@ class SimulatedBroker:
     def positions(self) -> dict[str, Decimal]:
         return self._engine.positions()
 
+    def supports_stop_orders(self, asset_class: AssetClass) -> bool:
+        return True  # the matching engine rests stops for every asset class
+
     def poll_events(self) -> list[BrokerEvent]:
         events, self._queue = self._queue, []
         return events

@@ -27,6 +27,7 @@ from application.records import VenueOrderState
 from domain.errors import VenueUnavailable
 from domain.events import BrokerEvent, OrderAccepted, OrderCancelled, OrderFilled
 from domain.fill import Fill
+from domain.instrument import AssetClass
 from domain.numbers import ZERO
 from domain.order import Order, OrderStatus
 
@@ -58,7 +59,9 @@ class RecordingBroker:
         on_submit: Callable[[Order], None] | None = None,
         fill_on_submit: Callable[[Order], Decimal | None] | None = None,
         commission: Decimal = ZERO,
+        stop_orders: bool = True,
     ) -> None:
+        self.stop_orders = stop_orders  # whether it rests stop orders (for protective stops)
         self.clock = clock
         self.on_submit = on_submit
         # Price to fill a new order completely at once (None: leave it open).
@@ -161,6 +164,9 @@ class RecordingBroker:
 
     def open_orders(self) -> list[VenueOrderState]:
         return [v.state() for v in self.orders.values() if not v.status.is_terminal]
+
+    def supports_stop_orders(self, asset_class: AssetClass) -> bool:
+        return self.stop_orders
 
     def poll_events(self) -> list[BrokerEvent]:
         events, self._events = self._events, []

@@ -20,6 +20,7 @@ from domain.strategy import Target
 from domain.trading_state import TradingState
 from tests.fakes.builders import ACCOUNT, ScriptedStrategy, always, spec
 from tests.fakes.harness import Harness
+from tests.fakes.sim_session import crypto_sim_session
 
 BTC = crypto("BTC-USD")
 START = datetime(2025, 1, 6, 12, 0, tzinfo=timezone.utc)
@@ -35,16 +36,7 @@ def price_bars(closes, *, start=START, step=timedelta(minutes=15)):
 
 
 def session(h: Harness, bot_spec):
-    broker = build_simulated_broker(
-        config=SimulatedBrokerConfig(market_fill=MarketFill.THIS_CLOSE, slippage_bps=Decimal(0),
-                                     max_volume_share=Decimal(1), crypto_commission=NoCommission()),
-        instruments={"BTC-USD": BTC},
-    )
-    s = PaperSession(settings=SessionSettings(account=ACCOUNT, mode="simulation"), bots=[bot_spec],
-                     uow_factory=h.store, broker=broker, venue=broker, notifier=h.notifier, wall_clock=h.wall,
-                     process=ProcessInfo(pid=1, host="h"))
-    s.start(now=START)
-    return s
+    return crypto_sim_session(h, bot_spec, instruments={"BTC-USD": BTC}, start=START)[0]
 
 
 def run(s: PaperSession, bars):

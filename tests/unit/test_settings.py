@@ -92,3 +92,22 @@ def test_parse_timeframe():
     assert parse_timeframe("1h").total_seconds() == 3600
     with pytest.raises(ValueError):
         parse_timeframe("fortnight")
+
+
+def test_stops_take_their_asset_classs_defaults_crypto_wider_and_rest_at_the_venue(tmp_path):
+    text = ('[[bots]]\nname="eq"\nasset_class="equity"\nsymbols=["SPY"]\nstop="fixed"\n'
+            '[[bots]]\nname="cr"\nasset_class="crypto"\nsymbols=["BTC-USD"]\nstop="atr"\n'
+            '[[bots]]\nname="own"\nasset_class="crypto"\nsymbols=["ETH-USD"]\nstop="fixed"\nstop_percent=7\n'
+            'stop_orders="monitored"\n')
+    equity, crypto, own = bot_specs(load(tmp_path, text))
+    assert equity.stop.percent == Decimal(5) and equity.stop_orders
+    assert crypto.stop.multiple == Decimal(4) and crypto.stop_orders
+    assert own.stop.percent == Decimal(7) and not own.stop_orders
+
+
+@pytest.mark.parametrize(("line", "message"), [('stop_orders="sometimes"', "bots[0].stop_orders"),
+                                               ('stop="fixed"\nstop_percent=0', "bots[0] stop (fixed)")])
+def test_bad_stop_settings_name_their_key(tmp_path, line, message):
+    with pytest.raises(ConfigurationError) as error:
+        bot_specs(load(tmp_path, f'[[bots]]\nname="b"\nasset_class="equity"\nsymbols=["SPY"]\n{line}\n'))
+    assert message in str(error.value)
