@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import attrs
 
+from application.allocation import AllocationSchedule, CapitalAllocator
 from application.bot import BotSpec
 from application.bot_state import BotState, load_bot_state
 from application.cancel_orders import cancel_open_orders
@@ -102,6 +103,7 @@ class PaperSession:
     process: ProcessInfo
     faults: FaultInjector = attrs.field(factory=NoFaults)
     lease: LeaseGuard | None = None  # hot standby: trade only while holding every bot's lease
+    allocation: AllocationSchedule | None = None  # rebalance the bots' capital on a schedule
     lost_lease: bool = False
     tally: Counter[str] = attrs.field(factory=Counter)
     degraded: str = ""
@@ -116,6 +118,7 @@ class PaperSession:
     _last_reconcile: datetime | None = None
     last_reconciliation: ReconciliationReport | None = None
     _equity: dict[str, list[EquityPoint]] = attrs.field(factory=dict)
+    _allocator: CapitalAllocator | None = None
 
     @property
     def account(self) -> str:
@@ -214,10 +217,22 @@ class PaperSession:
                 equity = state.equity()
                 self._equity.setdefault(state.name, []).append(EquityPoint(ts=bar.end, equity=equity))
                 self._apply_loss_limits(state, equity=equity, at=bar.end, now=now)
+            self._rebalance_if_due(now=now)
             self._recover_if_degraded()
         except StoreUnavailable as exc:
             self._degrade(str(exc))
         self.idle(now=now)
+
+    def _rebalance_if_due(self, *, now: datetime) -> None:
+        if self.allocation is None or self.degraded or self.lost_lease:
+            return
+        if self._allocator is None:
+            self._allocator = CapitalAllocator(schedule=self.allocation, account=self.account,
+                                               uow_factory=self.uow_factory, notifier=self.notifier)
+        if self._allocator.due(now=now):
+            self._flush_equity()  # the allocator reads each sleeve's returns from the store
+            self._allocator.rebalance(self._states, now=now)
+            self.tally["rebalances"] += 1
 
     def _apply_loss_limits(self, state: BotState, *, equity: Decimal, at: datetime, now: datetime) -> None:
         """The drawdown breaker and the daily loss limit, after each bar (decisions in loss_limits)."""

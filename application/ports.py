@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from application.records import (
+    AllocationRecord,
     AuditEntry,
     BotAccount,
     ControlState,
@@ -319,6 +320,16 @@ class StopRepository(Protocol):
         ...
 
 
+class AllocationRepository(Protocol):
+    def add(self, record: AllocationRecord) -> None:
+        """Append (never updates): the allocation history is the audit of every capital move."""
+        ...
+
+    def list(self, *, account: str, bot: str | None = None) -> list[AllocationRecord]:
+        """Oldest first (by ts, then insertion)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository. Leaving the `with` block without
     commit() rolls back. Raises StoreUnavailable when the store cannot be reached."""
@@ -336,6 +347,7 @@ class UnitOfWork(Protocol):
     leases: LeaseRepository
     instances: InstanceRepository
     stops: StopRepository
+    allocations: AllocationRepository
 
     def __enter__(self) -> Self: ...
 

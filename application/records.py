@@ -70,6 +70,7 @@ class AuditKind(enum.Enum):
     DATA = "data"
     ERROR = "error"
     SESSION = "session"
+    ALLOCATION = "allocation"  # capital moved between strategy sleeves
 
 
 @attrs.frozen(kw_only=True)
@@ -104,6 +105,23 @@ class SessionRecord:
 class EquityPoint:
     ts: datetime
     equity: Decimal
+
+
+@attrs.frozen(kw_only=True)
+class AllocationRecord:
+    """One strategy sleeve (a bot) at one rebalance of its account's capital.
+
+    `transfer` is the cash moved into (+) or out of (-) the sleeve at `ts`: returns and
+    performance subtract it, so a reallocation never looks like profit or loss."""
+
+    account: str
+    bot: str
+    ts: datetime
+    weight: Decimal  # the sleeve's target fraction of the account's capital from now on
+    equity: Decimal  # the sleeve's equity at the rebalance, before the transfer
+    transfer: Decimal
+    reason: str
+    metrics: Mapping[str, object] = attrs.field(factory=dict)  # the figures it was decided on (JSON)
 
 
 @attrs.frozen(kw_only=True)

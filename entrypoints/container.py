@@ -29,8 +29,10 @@ from adapters.simulated import (
 )
 from adapters.simulated.journal import VenueJournal
 from adapters.sqlite import SqliteStore
+from application.allocation import AllocationSchedule
 from application.bot import BotSpec, Sizing
 from adapters.marketdata.calendar import nyse_session_key
+from domain.allocation import AllocationMethod, AllocationPolicy
 from domain.circuit_breakers import DailyLossLimit, DrawdownBreaker, crypto_session_key
 from domain.errors import ConfigurationError
 from domain.instrument import AssetClass, Instrument, crypto, equity
@@ -40,7 +42,7 @@ from domain.portfolio_heat import PortfolioHeat
 from domain.position_sizing import FractionalKelly, VolatilitySizing
 from domain.sizing import FixedFraction
 from domain.stops import ChandelierExit, FixedPercentStop, ParabolicSar, StopPolicy, TrailingAtrStop
-from entrypoints.settings import BotSettings, Settings
+from entrypoints.settings import BotSettings, Settings, parse_timeframe
 from entrypoints.strategies import build_strategy
 
 if TYPE_CHECKING:
@@ -209,6 +211,27 @@ def _stop(bot: BotSettings, *, where: str) -> StopPolicy | None:
         raise ConfigurationError(f"{where} stop ({bot.stop}): {exc}") from exc
 
 
+def allocation_schedule(settings: Settings) -> AllocationSchedule | None:
+    """The [allocation] section as a schedule, or None when each bot keeps its own capital."""
+    a = settings.allocation
+    if a.method == "none":
+        return None
+    names = {b.name for b in settings.bots}
+    unknown = sorted(set(a.weights) - names)
+    if unknown:
+        raise ConfigurationError(f"bad configuration in [allocation]: weights for unknown bots {unknown}; "
+                                 f"the bots are {sorted(names)}")
+    try:
+        policy = AllocationPolicy(
+            method=AllocationMethod(a.method), weights=a.weights, performance_tilt=a.performance_tilt,
+            min_weight=a.min_weight, max_weight=a.max_weight, cooldown=parse_timeframe(a.cooldown),
+            min_history=a.min_history_days, lookback=a.lookback_days, correlation_threshold=a.correlation_threshold,
+        )
+        return AllocationSchedule(policy=policy, every=parse_timeframe(a.rebalance_every))
+    except ValueError as exc:
+        raise ConfigurationError(f"bad configuration in [allocation]: {exc}") from exc
+
+
 def simulated_broker_config(settings: Settings) -> SimulatedBrokerConfig:
     engine = settings.engine
     try:
@@ -232,6 +255,7 @@ class Container(containers.DeclarativeContainer):
     store = providers.Singleton(build_store, url=settings.provided.database_url)
     instruments = providers.Singleton(all_instruments, settings)
     bots = providers.Singleton(bot_specs, settings)
+    allocation = providers.Singleton(allocation_schedule, settings)
     broker = providers.Singleton(
         build_simulated_broker,
         config=providers.Callable(simulated_broker_config, settings),

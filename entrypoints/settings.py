@@ -158,6 +158,26 @@ STOP_DEFAULTS = {
 
 
 @attrs.frozen(kw_only=True)
+class AllocationSettings:
+    """Capital across the bots of one account ("sleeves"): `method = "none"` leaves each bot
+    its own capital; "fixed" (weights, default equal) or "inverse_volatility" (equal risk),
+    tilted towards the better Sharpe by performance_tilt, within min/max_weight, rebalanced
+    every `rebalance_every` of session time, each sleeve's weight changed at most once per
+    `cooldown`. Sleeves whose returns correlate >= correlation_threshold count as one bet."""
+
+    method: Literal["none", "fixed", "inverse_volatility"] = "none"
+    weights: dict[str, Decimal] = attrs.field(factory=dict)
+    performance_tilt: float = 0.5
+    min_weight: Decimal = Decimal("0.05")
+    max_weight: Decimal = Decimal("0.6")
+    rebalance_every: str = attrs.field(default="5d", validator=_check_timeframe)
+    cooldown: str = attrs.field(default="10d", validator=_check_timeframe)
+    lookback_days: int = 60
+    min_history_days: int = 10
+    correlation_threshold: float = 0.8
+
+
+@attrs.frozen(kw_only=True)
 class GoLiveSettings:
     min_trading_days: int = 30
     min_trades: int = 10
@@ -182,6 +202,7 @@ class Settings:
     engine: EngineSettings = attrs.field(factory=EngineSettings)
     risk: RiskSettings = attrs.field(factory=RiskSettings)
     golive: GoLiveSettings = attrs.field(factory=GoLiveSettings)
+    allocation: AllocationSettings = attrs.field(factory=AllocationSettings)
     bots: tuple[BotSettings, ...] = attrs.field(factory=default_bots)
 
     def __attrs_post_init__(self) -> None:
@@ -197,7 +218,7 @@ def make_settings_converter() -> cattrs.Converter:
     converter.register_structure_hook(Decimal, lambda v, _: to_decimal(v, what="number"))
     converter.register_structure_hook(date, lambda v, _: v if isinstance(v, date) else date.fromisoformat(v))
     converter.register_structure_hook_func(lambda t: t == _PARAMS, _structure_params)
-    for cls in (Settings, EngineSettings, RiskSettings, GoLiveSettings, BotSettings):
+    for cls in (Settings, EngineSettings, RiskSettings, GoLiveSettings, BotSettings, AllocationSettings):
         converter.register_structure_hook(cls, make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True))
     return converter
 

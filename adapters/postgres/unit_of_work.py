@@ -20,6 +20,7 @@ from psycopg.pq import TransactionStatus
 from adapters.postgres.connection import Statements
 from adapters.postgres.repositories import (
     PostgresAccounts,
+    PostgresAllocations,
     PostgresAuditLog,
     PostgresControl,
     PostgresEquity,
@@ -74,6 +75,7 @@ class PostgresUnitOfWork:
         self.leases = PostgresLeases(db)
         self.instances = PostgresInstances(db)
         self.stops = PostgresStops(db)
+        self.allocations = PostgresAllocations(db)
 
     @property
     def read_only(self) -> bool:

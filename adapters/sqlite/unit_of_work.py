@@ -22,6 +22,7 @@ from adapters.sqlite.connection import Statements
 from adapters.sqlite.errors import translate_errors
 from adapters.sqlite.repositories import (
     SqliteAccounts,
+    SqliteAllocations,
     SqliteAuditLog,
     SqliteControl,
     SqliteEquity,
@@ -78,6 +79,7 @@ class SqliteUnitOfWork:
         self.leases = SqliteLeases(db, wall_clock=wall_clock)
         self.instances = SqliteInstances(db)
         self.stops = SqliteStops(db)
+        self.allocations = SqliteAllocations(db)
 
     @property
     def read_only(self) -> bool:

@@ -141,7 +141,7 @@ def _run_accelerated(container: Container, *, source: _BarSource, seed: int | No
                                  evaluations_per_bar=settings.engine.evaluations_per_bar),
         bots=container.bots(), uow_factory=store, broker=container.broker(), venue=container.broker(),
         notifier=container.notifier(), wall_clock=clock, process=process_info(),
-        faults=faults_from_environment(os.environ),
+        faults=faults_from_environment(os.environ), allocation=container.allocation(),
     )
     # SIGTERM ends an accelerated run like Ctrl-C: cleanly, with heartbeats that say stopped.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)

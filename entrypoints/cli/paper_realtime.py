@@ -73,6 +73,7 @@ def run_realtime(container: Container, *, bar_seconds: float | None, duration: f
                                          evaluations_per_bar=settings.engine.evaluations_per_bar),
                 bots=bots, uow_factory=store, broker=broker, venue=broker, notifier=container.notifier(),
                 wall_clock=clock, process=process, faults=faults_from_environment(os.environ), lease=lease,
+                allocation=container.allocation(),
             )
             session.start(now=clock.now())
             _say(f"LIVE: paper trading {', '.join(names)} in real time ({interval.total_seconds():g}s bars); "

@@ -28,6 +28,7 @@ from typing import Self
 import attrs
 
 from application.records import (
+    AllocationRecord,
     AuditEntry,
     AuditKind,
     BotAccount,
@@ -69,6 +70,7 @@ class _State:
     leases: dict[tuple[str, str], Lease] = attrs.field(factory=dict)
     instances: dict[str, InstanceBeat] = attrs.field(factory=dict)
     stops: dict[tuple[str, str, str], StopLevel] = attrs.field(factory=dict)
+    allocations: list[tuple[int, AllocationRecord]] = attrs.field(factory=list)  # append-only
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -82,6 +84,7 @@ class _State:
             accounts=dict(self.accounts), trades=dict(self.trades), heartbeats=dict(self.heartbeats),
             control=dict(self.control), audit=list(self.audit), equity=dict(self.equity),
             sessions=dict(self.sessions), leases=dict(self.leases), instances=dict(self.instances), stops=dict(self.stops),
+            allocations=list(self.allocations),
         )
 
 
@@ -168,6 +171,7 @@ class InMemoryUnitOfWork:
         self.leases = _Leases(self)
         self.instances = _Instances(self)
         self.stops = _Stops(self)
+        self.allocations = _Allocations(self)
 
     @property
     def read_only(self) -> bool:
@@ -509,3 +513,16 @@ class _Stops(_Repo):
     def list(self, *, account: str, bot: str | None = None) -> dict[tuple[str, str], StopLevel]:
         return {(b, s): level for (a, b, s), level in sorted(self._r.stops.items())
                 if a == account and (bot is None or b == bot)}
+
+
+class _Allocations(_Repo):
+    def add(self, record: AllocationRecord) -> None:
+        # As the SQL adapters, whose JSON column hands back a fresh dict: the caller's
+        # mapping is copied in and out, never shared with the store.
+        state = self._w
+        state.allocations.append((state.next_seq(), attrs.evolve(record, metrics=copy.deepcopy(dict(record.metrics)))))
+
+    def list(self, *, account: str, bot: str | None = None) -> list[AllocationRecord]:
+        rows = [(seq, r) for seq, r in self._r.allocations if r.account == account and (bot is None or r.bot == bot)]
+        rows.sort(key=lambda row: (row[1].ts, row[0]))
+        return [attrs.evolve(r, metrics=copy.deepcopy(dict(r.metrics))) for _, r in rows]

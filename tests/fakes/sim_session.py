@@ -3,11 +3,12 @@ fills at the bar's close, no slippage or commission, so scenario figures are exa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
 from adapters.simulated import MarketFill, NoCommission, SimulatedBroker, SimulatedBrokerConfig, build_simulated_broker
+from application.allocation import AllocationSchedule
 from application.bot import BotSpec
 from application.paper_session import PaperSession, ProcessInfo, SessionSettings
 from domain.instrument import Instrument
@@ -16,15 +17,17 @@ from tests.fakes.harness import Harness
 
 
 def crypto_sim_session(
-    h: Harness, bot_spec: BotSpec, *, instruments: Mapping[str, Instrument], start: datetime
+    h: Harness, bot_spec: BotSpec | Sequence[BotSpec], *, instruments: Mapping[str, Instrument], start: datetime,
+    allocation: AllocationSchedule | None = None,
 ) -> tuple[PaperSession, SimulatedBroker]:
     broker = build_simulated_broker(
         config=SimulatedBrokerConfig(market_fill=MarketFill.THIS_CLOSE, slippage_bps=Decimal(0),
                                      max_volume_share=Decimal(1), crypto_commission=NoCommission()),
         instruments=dict(instruments),
     )
-    session = PaperSession(settings=SessionSettings(account=ACCOUNT, mode="simulation"), bots=[bot_spec],
+    bots = [bot_spec] if isinstance(bot_spec, BotSpec) else list(bot_spec)
+    session = PaperSession(settings=SessionSettings(account=ACCOUNT, mode="simulation"), bots=bots,
                            uow_factory=h.store, broker=broker, venue=broker, notifier=h.notifier, wall_clock=h.wall,
-                           process=ProcessInfo(pid=1, host="h"))
+                           process=ProcessInfo(pid=1, host="h"), allocation=allocation)
     session.start(now=start)
     return session, broker

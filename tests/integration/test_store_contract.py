@@ -29,6 +29,7 @@ from adapters.sqlite import migrator as sqlite_migrator
 from application import ports
 from application.records import (
     GLOBAL_SCOPE,
+    AllocationRecord,
     AuditEntry,
     AuditKind,
     BotAccount,
@@ -48,7 +49,7 @@ Store = SqliteStore | PostgresStore
 
 T0 = datetime(2024, 3, 1, 14, 30, tzinfo=timezone.utc)
 NEW_YORK = timezone(timedelta(hours=-5))  # a non-UTC zone: stored as the instant, read back in UTC
-LATEST = 4
+LATEST = 5
 RAW_SQL_ERRORS = (sqlite3.DatabaseError, psycopg.Error)
 
 
@@ -113,10 +114,10 @@ def test_both_engines_ship_the_same_migrations() -> None:
 def test_migrate_is_idempotent_and_recorded(store: Store, raw_sql) -> None:
     assert store.schema_version() == 0
     assert store.latest_version() == LATEST
-    assert store.migrate() == [1, 2, 3, 4]
+    assert store.migrate() == [1, 2, 3, 4, 5]
     assert store.migrate() == []
     assert store.schema_version() == LATEST
-    assert raw_sql("SELECT version, name FROM schema_migrations ORDER BY version") == [(1, "initial"), (2, "leases"), (3, "instances"), (4, "stops")]
+    assert raw_sql("SELECT version, name FROM schema_migrations ORDER BY version") == [(1, "initial"), (2, "leases"), (3, "instances"), (4, "stops"), (5, "allocations")]
 
 
 def test_first_unit_of_work_migrates_an_empty_store(store: Store) -> None:
@@ -132,7 +133,7 @@ def test_stores_migrating_at_once_apply_once(store: Store, reopen_store) -> None
     # PRAGMA journal_mode = WAL with "database is locked", busy timeout or not.)
     assert [other.schema_version() for other in stores] == [0, 0, 0, 0]
     results = run_threads(4, lambda i: stores[i].migrate())
-    assert sorted(results, key=len) == [[], [], [], [1, 2, 3, 4]]
+    assert sorted(results, key=len) == [[], [], [], [1, 2, 3, 4, 5]]
     assert store.schema_version() == LATEST
 
 
@@ -750,6 +751,16 @@ def test_postgres_audit_log_refuses_truncate(postgres_store: PostgresStore, raw_
 
 
 @pytest.mark.parametrize("store", ["postgres"], indirect=True)
+def test_postgres_allocations_refuse_truncate(postgres_store: PostgresStore, raw_sql) -> None:
+    with postgres_store() as uow:
+        uow.allocations.add(make_allocation())
+        uow.commit()
+    with pytest.raises(psycopg.Error, match="append-only"):
+        raw_sql("TRUNCATE allocations")
+    assert raw_sql("SELECT reason FROM allocations") == [("rebalance",)]
+
+
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)
 def test_postgres_read_only_unit_of_work_refuses_writes(postgres_store: PostgresStore) -> None:
     with postgres_store.unit_of_work(read_only=True) as uow:
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
@@ -841,3 +852,107 @@ def test_stops_round_trip_upsert_and_delete(store):
     with store() as uow:
         assert uow.stops.list(account="a") == {("b", "X"): attrs.evolve(level, price=Decimal("96"))}
         assert uow.stops.list(account="a", bot="c") == {} and uow.stops.list(account="other") == {}
+
+
+# --- allocations ----------------------------------------------------------------------------------
+
+
+def make_allocation(bot: str = "bot", **changes) -> AllocationRecord:
+    fields = dict(account="acc", bot=bot, ts=T0, weight=Decimal("0.25"), equity=Decimal("25000.00"),
+                  transfer=Decimal("0"), reason="rebalance", metrics={})
+    fields.update(changes)
+    return AllocationRecord(**fields)
+
+
+def test_allocations_are_listed_oldest_first_then_in_insertion_order(store: Store) -> None:
+    late = make_allocation("b1", ts=T0 + timedelta(days=1), reason="late")
+    early = make_allocation("b2", ts=T0.astimezone(NEW_YORK), reason="early")  # the same instant as T0
+    tie_a = make_allocation("b1", ts=T0 + timedelta(hours=1), reason="tie-a")
+    tie_b = make_allocation("b2", ts=T0 + timedelta(hours=1), reason="tie-b")  # same ts as tie-a: insertion order
+    tie_c = make_allocation("b1", ts=T0 + timedelta(hours=1), reason="tie-c")
+    with store() as uow:
+        for record in (late, tie_a, early, tie_b):
+            uow.allocations.add(record)
+        uow.commit()
+    with store() as uow:
+        uow.allocations.add(tie_c)  # a later transaction still sorts after the earlier ties
+        uow.allocations.add(make_allocation("b1", account="other", reason="other account"))
+        uow.commit()
+    with store.unit_of_work(read_only=True) as uow:
+        listed = uow.allocations.list(account="acc")
+        assert [r.reason for r in listed] == ["early", "tie-a", "tie-b", "tie-c", "late"]
+        assert listed[0] == early and listed[0].ts.tzinfo == timezone.utc
+        assert [r.reason for r in uow.allocations.list(account="acc", bot="b1")] == ["tie-a", "tie-c", "late"]
+        assert [r.reason for r in uow.allocations.list(account="acc", bot="b2")] == ["early", "tie-b"]
+        assert uow.allocations.list(account="acc", bot="nobody") == []
+        assert [r.reason for r in uow.allocations.list(account="other")] == ["other account"]
+        assert uow.allocations.list(account="nobody") == []
+
+
+def test_allocation_decimals_round_trip_exactly_and_floats_are_refused(store: Store) -> None:
+    values = [Decimal("0.333333333333"), Decimal("-1234.56"), *EXACT]
+    with store() as uow:
+        for n, value in enumerate(values):
+            uow.allocations.add(make_allocation(ts=T0 + timedelta(seconds=n), weight=value, equity=value,
+                                                transfer=-value))
+        with pytest.raises(TypeError, match="Decimal"):
+            uow.allocations.add(make_allocation(weight=0.1))
+        uow.commit()
+    with store() as uow:
+        listed = uow.allocations.list(account="acc")
+    assert [str(r.weight) for r in listed] == [str(v) for v in values]
+    assert [str(r.equity) for r in listed] == [str(v) for v in values]
+    assert [str(r.transfer) for r in listed] == [str(-v) for v in values]
+
+
+def test_allocation_metrics_round_trip_as_json(store: Store) -> None:
+    metrics = {
+        "sharpe": 1.2345678901234, "drawdown": -0.075, "one": 1.0, "tiny": 1e-09, "trades": 42, "none": None,
+        "ok": True, "label": "momentum", "list": [1, 2.5, None, "x", {"k": False}],
+        "nested": {"window": {"days": 90, "returns": [0.01, -0.02]}, "empty": {}},
+    }
+    with store() as uow:
+        uow.allocations.add(make_allocation(metrics=metrics))
+        uow.allocations.add(make_allocation(ts=T0 + timedelta(seconds=1),
+                                            metrics={"cash": Decimal("100.50"), "at": T0.astimezone(NEW_YORK)}))
+        uow.allocations.add(make_allocation(ts=T0 + timedelta(seconds=2)))  # no metrics
+        uow.commit()
+    with store() as uow:
+        full, converted, bare = uow.allocations.list(account="acc")
+    assert full.metrics == metrics
+    assert isinstance(full.metrics["one"], float) and isinstance(full.metrics["trades"], int)
+    # As in the audit trail: a Decimal becomes its exact string, a datetime ISO 8601 UTC text.
+    assert converted.metrics == {"cash": "100.50", "at": "2024-03-01T14:30:00.000000+00:00"}
+    assert bare.metrics == {}
+
+
+def test_allocations_are_append_only(store: Store, raw_sql) -> None:
+    with store() as uow:
+        uow.allocations.add(make_allocation())
+        uow.commit()
+    with pytest.raises(RAW_SQL_ERRORS, match="append-only"):
+        raw_sql("UPDATE allocations SET weight = '1'")
+    with pytest.raises(RAW_SQL_ERRORS, match="append-only"):
+        raw_sql("DELETE FROM allocations")
+    with pytest.raises(RAW_SQL_ERRORS, match="append-only"):
+        raw_sql("DELETE FROM allocations WHERE reason = 'rebalance'")
+    assert raw_sql("SELECT account, bot, reason FROM allocations") == [("acc", "bot", "rebalance")]
+    with store() as uow:
+        assert uow.allocations.list(account="acc") == [make_allocation()]
+
+
+def test_allocations_rolled_back_leave_nothing(store: Store, raw_sql) -> None:
+    with store() as uow:
+        uow.allocations.add(make_allocation(reason="never committed"))
+    with pytest.raises(ZeroDivisionError):
+        with store() as uow:
+            uow.allocations.add(make_allocation(reason="failed"))
+            1 / 0
+    with store() as uow:
+        uow.allocations.add(make_allocation(reason="rolled back"))
+        uow.rollback()
+        uow.allocations.add(make_allocation(reason="kept"))
+        uow.commit()
+    with store() as uow:
+        assert [r.reason for r in uow.allocations.list(account="acc")] == ["kept"]
+    assert raw_sql("SELECT reason FROM allocations") == [("kept",)]

@@ -111,3 +111,15 @@ def test_bad_stop_settings_name_their_key(tmp_path, line, message):
     with pytest.raises(ConfigurationError) as error:
         bot_specs(load(tmp_path, f'[[bots]]\nname="b"\nasset_class="equity"\nsymbols=["SPY"]\n{line}\n'))
     assert message in str(error.value)
+
+
+def test_allocation_settings_become_a_schedule_and_bad_ones_name_the_section(tmp_path):
+    from entrypoints.container import allocation_schedule
+
+    assert allocation_schedule(load(tmp_path, "")) is None  # method "none": each bot keeps its capital
+    schedule = allocation_schedule(load(tmp_path, '[allocation]\nmethod="inverse_volatility"\nrebalance_every="1d"\n'))
+    assert schedule.every.days == 1 and schedule.policy.method.value == "inverse_volatility"
+    with pytest.raises(ConfigurationError, match=r"\[allocation\]: min_weight 0.7 is above max_weight 0.6"):
+        allocation_schedule(load(tmp_path, '[allocation]\nmethod="fixed"\nmin_weight=0.7\n'))
+    with pytest.raises(ConfigurationError, match="allocation.method"):
+        load(tmp_path, '[allocation]\nmethod="magic"\n')

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from application.records import AuditEntry, AuditKind, EquityPoint, SessionRecord, VenueOrderState
+from application.records import AllocationRecord, AuditEntry, AuditKind, EquityPoint, SessionRecord, VenueOrderState
 from domain.errors import StoreUnavailable, TransientError
 from domain.events import OrderAccepted, OrderCancelled, OrderFilled
 from domain.fill import Fill
@@ -150,6 +150,33 @@ def test_sessions_and_equity():
         uow.equity.add_many(account="a", bot="b1", points=[EquityPoint(ts=T0, equity=Decimal(2)),
                                                            EquityPoint(ts=T0, equity=Decimal(3))])
         assert [(b, p.equity) for b, p in uow.equity.list(account="a")] == [("b1", Decimal(3)), ("b2", Decimal(1))]
+
+
+def test_allocations_are_appended_listed_oldest_first_and_rolled_back():
+    def record(bot: str, seconds: int, reason: str, **metrics: object) -> AllocationRecord:
+        return AllocationRecord(account="a", bot=bot, ts=T0 + timedelta(seconds=seconds), weight=Decimal("0.5"),
+                                equity=Decimal("100"), transfer=Decimal("-1.25"), reason=reason, metrics=metrics)
+
+    store = InMemoryStore()
+    metrics = {"nested": {"x": 1.5, "none": None}}
+    with store() as uow:
+        uow.allocations.add(record("b1", 10, "late"))
+        uow.allocations.add(record("b2", 5, "tie-1", **metrics))
+        uow.allocations.add(record("b1", 5, "tie-2"))
+        uow.allocations.add(AllocationRecord(account="other", bot="b1", ts=T0, weight=Decimal(1), equity=Decimal(1),
+                                             transfer=Decimal(0), reason="elsewhere"))
+        uow.commit()
+    metrics["nested"]["x"] = 99.0  # the caller's mapping, not the store's
+    with store() as uow:
+        uow.allocations.add(record("b1", 0, "rolled back"))
+    with store() as uow:
+        listed = uow.allocations.list(account="a")
+        assert [r.reason for r in listed] == ["tie-1", "tie-2", "late"]  # by ts, then insertion order
+        assert listed[0].metrics == {"nested": {"x": 1.5, "none": None}}
+        listed[0].metrics["nested"]["x"] = 0.0
+        assert uow.allocations.list(account="a")[0].metrics == {"nested": {"x": 1.5, "none": None}}
+        assert [r.reason for r in uow.allocations.list(account="a", bot="b1")] == ["tie-2", "late"]
+        assert uow.allocations.list(account="nobody") == []
 
 
 def test_the_store_can_be_made_unavailable_and_refuses_nesting_and_read_only_writes():

@@ -1,5 +1,6 @@
 """Postgres implementations of the repository ports, one class per port."""
 
+from adapters.postgres.repositories.allocations import PostgresAllocations
 from adapters.postgres.repositories.book import PostgresAccounts, PostgresEquity, PostgresPositions
 from adapters.postgres.repositories.instances import PostgresInstances
 from adapters.postgres.repositories.leases import PostgresLeases
@@ -13,6 +14,7 @@ from adapters.postgres.repositories.records import (
 )
 
 __all__ = [
+    "PostgresAllocations",
     "PostgresStops",
     "PostgresAccounts",
     "PostgresAuditLog",

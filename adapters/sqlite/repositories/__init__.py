@@ -1,5 +1,6 @@
 """SQLite implementations of the repository ports, one class per port."""
 
+from adapters.sqlite.repositories.allocations import SqliteAllocations
 from adapters.sqlite.repositories.book import SqliteAccounts, SqliteEquity, SqlitePositions
 from adapters.sqlite.repositories.instances import SqliteInstances
 from adapters.sqlite.repositories.leases import SqliteLeases
@@ -8,6 +9,7 @@ from adapters.sqlite.repositories.orders import SqliteFills, SqliteOrders, Sqlit
 from adapters.sqlite.repositories.records import SqliteAuditLog, SqliteControl, SqliteHeartbeats, SqliteSessions
 
 __all__ = [
+    "SqliteAllocations",
     "SqliteStops",
     "SqliteAccounts",
     "SqliteAuditLog",
