@@ -82,7 +82,24 @@ class BarWindow:
 
 
 class Strategy(Protocol):
-    """A rules-based strategy. `warmup` bars are needed before it may signal."""
+    """A rules-based strategy. `warmup` bars are needed before it may signal.
+
+    Required: `name` (recorded with every intent, part of its client order id), `warmup` and
+    `on_bar`. `on_bar` gets the symbol's BarWindow: read-only arrays of the most recent bars
+    (at least `warmup`, a few dozen more at most; never the whole history) and nothing of the
+    engine's state. It returns a Signal (a Target plus the figures and a plain reason, for the
+    audit trail) or None to keep things as they are. Keep no state between calls: an instance
+    serves every symbol of a bot, so decide from the window alone. An exception disables the
+    strategy for that symbol (alerted and audited); the bot and its other symbols carry on.
+
+    Optional, read where present (a strategy without them still works, and its configured
+    params go straight to its constructor):
+    - `params: ClassVar[tuple[Param, ...]]` (domain/strategy_params.py): declared parameters.
+      The configuration is then checked against them (unknown names refused, ranges enforced,
+      defaults filled); listings and optimisers read the same declaration.
+    - `indicators(self) -> Mapping[str, str]`: label -> what it is ("fast_sma": "SMA(10) of
+      close"), for reports; the labels match the keys of the Signal's `values`.
+    """
 
     name: str
     warmup: int

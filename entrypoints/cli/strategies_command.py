@@ -1,0 +1,49 @@
+"""`quantshift strategies`: each strategy's capital, weight and performance in an account."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from application.strategy_report import latest_account, strategy_report
+from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for
+from entrypoints.cli.output import money, print_json, print_table
+
+
+def strategies(
+    account: Annotated[str | None, typer.Option("--account", help="The account (default: the latest session's).")] = None,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Per strategy: weight, equity, P&L, win rate, profit factor, Sharpe, drawdown (capital
+    moved by the allocator taken out), the correlation of strategy returns, switched-off strategies."""
+    with cli_errors():
+        container = container_for(config)
+        store = container.store()
+        names = {spec.name: spec.strategy.name for spec in container.bots()}
+        with store.unit_of_work(read_only=True) as uow:
+            chosen = account or latest_account(uow)
+            report = strategy_report(uow, account=chosen, strategy_names=names) if chosen else None
+    if report is None or not report.sleeves:
+        if json_output:
+            print_json({"account": account, "strategies": []})
+        else:
+            print("no strategy has run yet" + (f" in account {account}" if account else ""))
+        return
+    if json_output:
+        print_json(report.to_json())
+        return
+    print_table(f"Strategies ({report.account})",
+                ["bot", "strategy", "weight", "equity", "net P&L", "trades", "win rate", "profit factor", "Sharpe",
+                 "max DD"], [
+        (s.bot, s.strategy, f"{s.weight:.2%}", money(s.equity), money(s.net_pnl), s.trades, f"{s.win_rate:.1%}",
+         "-" if s.profit_factor is None else f"{s.profit_factor:.2f}", f"{s.sharpe:.2f}", f"{s.max_drawdown:.2%}")
+        for s in report.sleeves
+    ])
+    for a, b, c in report.correlations:
+        print(f"return correlation {a} / {b}: {c:+.2f}")
+    for line in report.disabled:
+        print(f"DISABLED {line}")
+    if report.last_rebalance:
+        print(f"last rebalance: {report.last_rebalance}")
