@@ -14,11 +14,11 @@ from domain.risk import RiskLimits
 from domain.exposure_limits import CorrelationLimit, SectorLimits
 from domain.portfolio_heat import PortfolioHeat
 from domain.position_sizing import FractionalKelly, VolatilitySizing
-from domain.sizing import FixedFraction
+from domain.sizing import AllIn, FixedFraction
 from domain.stops import StopPolicy
 from domain.strategy import Strategy
 
-Sizing = FixedFraction | VolatilitySizing | FractionalKelly
+Sizing = FixedFraction | VolatilitySizing | FractionalKelly | AllIn
 
 
 @attrs.frozen(kw_only=True)

@@ -17,7 +17,7 @@ from domain.position_sizing import FractionalKelly
 from domain.stops import StopLevel
 from domain.trading_state import TradingState
 from domain.sanity import BarSanityGate
-from domain.strategy import BarWindow
+from domain.strategy import BarWindow, Signal
 
 _KELLY_HISTORY = 100  # round trips the Kelly sizer learns from
 _WINDOW_SLACK = 50  # bars kept beyond the strategy's warm-up, for indicators that look back further
@@ -42,6 +42,7 @@ class BotState:
     daily_loss_stop: str = ""  # why new risk is refused for the rest of the session ("" = not tripped)
     stops: dict[str, StopLevel] = attrs.field(factory=dict)  # per open position
     recent_trips: tuple[RoundTrip, ...] = ()  # for Kelly sizing, newest last
+    deferred: dict[str, Signal] = attrs.field(factory=dict)  # symbol -> signal waiting for the next open
 
     @property
     def name(self) -> str:

@@ -10,7 +10,7 @@ from application.bot_state import BotState
 from domain.instrument import Instrument
 from domain.intent import OrderIntent
 from domain.position_sizing import FractionalKelly, VolatilitySizing
-from domain.sizing import SizingResult
+from domain.sizing import AllIn, SizingResult
 from domain.volatility import atr
 from domain.market import Bar
 from domain.numbers import ZERO
@@ -24,7 +24,7 @@ class PlannedIntent:
     sizing: str  # the arithmetic, for the audit trail
 
 
-def size_entry(bot: BotState, *, instrument: Instrument, price: Decimal) -> SizingResult:
+def size_entry(bot: BotState, *, instrument: Instrument, price: Decimal, side: OrderSide = OrderSide.BUY) -> SizingResult:
     """The bot's sizing model, fed what it needs: ATR for volatility, recent trips for Kelly."""
     sizing = bot.spec.sizing
     equity = bot.equity()
@@ -34,25 +34,29 @@ def size_entry(bot: BotState, *, instrument: Instrument, price: Decimal) -> Sizi
         return sizing.size(instrument=instrument, equity=equity, price=price, atr=value)
     if isinstance(sizing, FractionalKelly):
         return sizing.size(instrument=instrument, equity=equity, price=price, trips=bot.recent_trips)
+    if isinstance(sizing, AllIn):
+        held = bot.portfolio.position(instrument.symbol).quantity
+        return sizing.size(instrument=instrument, cash=bot.portfolio.cash, held=held, price=price, side=side)
     return sizing.size(instrument=instrument, equity=equity, price=price)
 
 
-def plan_intent(bot: BotState, *, signal: Signal, bar: Bar) -> PlannedIntent | None:
-    """None when the position already matches the target (or sizing gives nothing)."""
+def plan_intent(bot: BotState, *, signal: Signal, bar: Bar, price: Decimal | None = None) -> PlannedIntent | None:
+    """None when the position already matches the target (or sizing gives nothing).
+    Sized at `price` (default the bar's close: the last price the decision saw)."""
     instrument = bot.spec.instruments[bar.symbol]
     held = bot.portfolio.position(bar.symbol).quantity
-    price = bar.close
+    price = bar.close if price is None else price
 
-    def entry_size() -> tuple[Decimal, str]:
-        result = size_entry(bot, instrument=instrument, price=price)
+    def entry_size(side: OrderSide) -> tuple[Decimal, str]:
+        result = size_entry(bot, instrument=instrument, price=price, side=side)
         return result.quantity, result.arithmetic
 
     if signal.target is Target.LONG and held <= 0:
-        size, arithmetic = entry_size()
+        size, arithmetic = entry_size(OrderSide.BUY)
         side, quantity = OrderSide.BUY, size - held  # covers a short, then goes long
         reduces = size == 0
     elif signal.target is Target.SHORT and held >= 0:
-        size, arithmetic = entry_size()
+        size, arithmetic = entry_size(OrderSide.SELL)
         side, quantity = OrderSide.SELL, size + held
         reduces = size == 0
     elif signal.target is Target.FLAT and held != 0:

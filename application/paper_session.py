@@ -83,6 +83,9 @@ class SessionSettings:
     supervise_seconds: float = 0.2  # how often the kill switch is read between submissions
     evaluations_per_bar: int = 1
     reconcile_seconds: float = 30.0  # periodic comparison of the store with the venue
+    # A simulated venue filling market orders at the next open: decisions are sized and sent
+    # at that open, before the venue matches the bar (only a simulation knows the open then).
+    size_at_open: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.heartbeat_seconds <= 0:
@@ -130,7 +133,8 @@ class PaperSession:
 
     def start(self, *, now: datetime) -> None:
         self._cycle = TradingCycle(uow_factory=self.uow_factory, broker=self.broker, notifier=self.notifier,
-                                   inbox=self._inbox, faults=self.faults, lease=self.lease)
+                                   inbox=self._inbox, faults=self.faults, lease=self.lease,
+                                   defer_to_open=self.settings.size_at_open)
         self._started_at = self.wall_clock.now()
         with self.uow_factory() as uow:
             if self.lease is None:  # with leases, the lease decides who runs
@@ -195,6 +199,13 @@ class PaperSession:
         assert self._cycle is not None, "start() first"
         self.faults.reached("cycle")
         try:
+            if self.settings.size_at_open:
+                for state in self._states:
+                    if state.spec.trades(bar.symbol):
+                        opened = bar.ts if self.settings.mode == "simulation" else now
+                        result = self._cycle.on_open(state, bar, now=opened)
+                        if result is not None:
+                            self.tally[result.value] += 1
             if self.venue is not None:
                 try:
                     self.venue.on_bar(bar)

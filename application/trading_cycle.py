@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import logging
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import attrs
 
@@ -51,6 +52,7 @@ class CycleResult(enum.Enum):
     DAILY_LOSS_STOP = "daily_loss_stop"  # the daily loss limit tripped: only exits until the next session
     NOT_LEADER = "not_leader"  # another instance holds the bot's lease: nothing was committed
     STOP_CANCEL_PENDING = "stop_cancel_pending"  # the resting stop must be gone before this order goes
+    DEFERRED = "deferred"  # a simulation filling at the next open: sized and sent at that open
 
 
 @attrs.define(kw_only=True)
@@ -61,6 +63,7 @@ class TradingCycle:
     inbox: EventInbox = attrs.field(factory=EventInbox)
     faults: FaultInjector = attrs.field(factory=NoFaults)
     lease: LeaseGuard | None = None  # set when instances share a bot (hot standby)
+    defer_to_open: bool = False  # a simulated venue filling market orders at the next open
 
     def on_bar(self, bot: BotState, bar: Bar, *, now: datetime, evaluations: int = 1) -> list[CycleResult]:
         """Feed one bar to the bot; `evaluations` > 1 re-runs the strategy on it, as a
@@ -135,7 +138,26 @@ class TradingCycle:
         signal = self._run_strategy(bot, bar, now=now)
         if signal is None:
             return CycleResult.STRATEGY_FAILED if bar.symbol in bot.disabled else CycleResult.NO_SIGNAL
-        planned = plan_intent(bot, signal=signal, bar=bar)
+        if self.defer_to_open:
+            # A simulation filling at the next open sizes there too, at the price it fills at
+            # (backtrader's cheat-on-open; all-in needs it): sent in on_open before the venue matches.
+            bot.deferred[bar.symbol] = signal
+            return CycleResult.DEFERRED
+        return self._decide(bot, bar, signal=signal, price=None, now=now)
+
+    def on_open(self, bot: BotState, bar: Bar, *, now: datetime) -> CycleResult | None:
+        """A simulation's open phase: the signal deferred at the last close is sized at this
+        bar's open and sent before the venue matches the bar, so it fills at that open."""
+        signal = bot.deferred.pop(bar.symbol, None)
+        if signal is None:
+            return None
+        if bot.halted:
+            return CycleResult.HALTED
+        bot.marks[bar.symbol] = (bar.open, bar.ts)  # the open is the price the order is sized on
+        return self._decide(bot, bar, signal=signal, price=bar.open, now=now)
+
+    def _decide(self, bot: BotState, bar: Bar, *, signal: Signal, price: Decimal | None, now: datetime) -> CycleResult:
+        planned = plan_intent(bot, signal=signal, bar=bar, price=price)
         if planned is None:
             return CycleResult.NOTHING_TO_DO
         if bot.daily_loss_stop and not planned.intent.reduces_risk:
@@ -147,7 +169,7 @@ class TradingCycle:
             if not self._clear_resting_stop(bot, planned, now=now):
                 return CycleResult.STOP_CANCEL_PENDING
             # The stop may have filled before its cancel reached the venue: plan on what is held now.
-            planned = plan_intent(bot, signal=signal, bar=bar)
+            planned = plan_intent(bot, signal=signal, bar=bar, price=price)
             if planned is None:
                 return CycleResult.NOTHING_TO_DO
         return self._act(bot, planned, signal=signal, now=now)

@@ -16,6 +16,7 @@ import attrs
 
 from domain.intent import OrderIntent
 from domain.instrument import AssetClass
+from domain.order import OrderSide
 from domain.trading_state import TradingState
 
 
@@ -75,6 +76,16 @@ class RiskLimits:
     max_orders_per_symbol_per_minute: int = 10
     max_orders_per_bot_per_minute: int = 30
     max_data_age: timedelta = timedelta(hours=1)
+
+    @classmethod
+    def permissive(cls) -> RiskLimits:
+        """Limits that never bind (a backtest with --risk off): only buying power and the
+        trading state still decide, as they must for any order."""
+        unlimited = Decimal("1e15")
+        return cls(max_order_quantity=unlimited, max_order_notional=unlimited, price_collar_equity=unlimited,
+                   price_collar_crypto=unlimited, max_gross_exposure=unlimited,
+                   max_orders_per_symbol_per_minute=10**9, max_orders_per_bot_per_minute=10**9,
+                   max_data_age=timedelta(days=36_500))
 
     def __attrs_post_init__(self) -> None:
         for name in ("max_order_quantity", "max_order_notional", "price_collar_equity",
@@ -194,8 +205,18 @@ class BuyingPower:
     def check(self, intent: OrderIntent, context: RiskContext) -> CheckResult:
         if intent.reduces_risk:
             return _result(self.name, True, "risk-reducing order")
-        return _result(self.name, intent.notional <= context.cash,
-                       f"notional {intent.notional:.2f} vs cash {context.cash:.2f}")
+        # A flip closes the held position first: that leg's cash (paid for a cover, received
+        # for a sale) is there before the new leg, which is what needs the buying power.
+        held = context.position_quantity
+        opposed = (held < 0) if intent.side is OrderSide.BUY else (held > 0)
+        closing = min(abs(held), intent.quantity) if opposed else Decimal(0)
+        price = intent.limit_price or intent.stop_price or intent.reference_price
+        available = context.cash - intent.side.sign * closing * price
+        opening = (intent.quantity - closing) * price
+        detail = f"new leg {opening:.2f} vs cash {available:.2f}"
+        if closing:
+            detail += f" (after closing {closing} at {price})"
+        return _result(self.name, opening <= available, detail)
 
 
 @attrs.frozen

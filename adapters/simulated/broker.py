@@ -34,7 +34,7 @@ class SimulatedBrokerConfig:
 
     market_fill: MarketFill = MarketFill.NEXT_OPEN
     slippage_bps: Decimal = Decimal(1)
-    max_volume_share: Decimal = Decimal("0.1")
+    max_volume_share: Decimal | None = Decimal("0.1")  # None: no volume cap
     equity_commission: CommissionModel = attrs.field(factory=_equity_commission)
     crypto_commission: CommissionModel = attrs.field(factory=_crypto_commission)
 

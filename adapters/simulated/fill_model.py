@@ -22,7 +22,7 @@ class MarketFill(enum.Enum):
 class FillModel:
     market_fill: MarketFill = MarketFill.NEXT_OPEN
     slippage_bps: Decimal = Decimal(1)
-    max_volume_share: Decimal = Decimal("0.1")
+    max_volume_share: Decimal | None = Decimal("0.1")  # None: no volume cap (a backtest's choice)
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.market_fill, MarketFill):
@@ -30,7 +30,7 @@ class FillModel:
         if not isinstance(self.slippage_bps, Decimal) or not self.slippage_bps.is_finite() or self.slippage_bps < 0:
             raise ValueError(f"slippage_bps must be a finite Decimal >= 0, got {self.slippage_bps!r}")
         share = self.max_volume_share
-        if not isinstance(share, Decimal) or not share.is_finite() or not (0 < share <= 1):
+        if share is not None and (not isinstance(share, Decimal) or not share.is_finite() or not (0 < share <= 1)):
             raise ValueError(f"max_volume_share must be a Decimal in (0, 1], got {share!r}")
 
     def taker_price(self, price: Decimal, *, side: OrderSide, instrument: Instrument) -> Decimal:
@@ -45,4 +45,6 @@ class FillModel:
 
     def volume_cap(self, volume: Decimal, *, instrument: Instrument) -> Decimal:
         """Whole lots the venue may fill in one bar, across all orders of its symbol."""
+        if self.max_volume_share is None:
+            return Decimal("1e18")  # uncapped: any order fills whole at the bar's price
         return instrument.round_quantity_down(volume * self.max_volume_share)

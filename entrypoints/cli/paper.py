@@ -138,7 +138,8 @@ def _run_accelerated(container: Container, *, source: _BarSource, seed: int | No
     session = PaperSession(
         settings=SessionSettings(account=account, mode="simulation",
                                  heartbeat_seconds=settings.engine.heartbeat_seconds,
-                                 evaluations_per_bar=settings.engine.evaluations_per_bar),
+                                 evaluations_per_bar=settings.engine.evaluations_per_bar,
+                                 size_at_open=settings.engine.market_fill == "next_open"),
         bots=container.bots(), uow_factory=store, broker=container.broker(), venue=container.broker(),
         notifier=container.notifier(), wall_clock=clock, process=process_info(),
         faults=faults_from_environment(os.environ), allocation=container.allocation(),

@@ -102,3 +102,18 @@ def test_limits_validate():
         RiskLimits(max_order_notional=Decimal(0))
     with pytest.raises(ValueError, match="max_orders_per_bot_per_minute"):
         attrs.evolve(RiskLimits(), max_orders_per_bot_per_minute=0)
+
+
+def test_buying_power_counts_a_flips_closing_leg_before_the_new_one():
+    from domain.risk import BuyingPower
+
+    # Long 100 at 100 with 0 cash: selling 200 closes 100 (10,000 in) and shorts 100 against it.
+    flip = intent(side=OrderSide.SELL, quantity=Decimal(200))
+    result = BuyingPower().check(flip, context(cash=Decimal(0), position_quantity=Decimal(100)))
+    assert result.passed and result.detail == "new leg 10000.00 vs cash 10000.00 (after closing 100 at 100)"
+    too_far = intent(side=OrderSide.SELL, quantity=Decimal(201))
+    assert not BuyingPower().check(too_far, context(cash=Decimal(0), position_quantity=Decimal(100))).passed
+    # Short 100 with 20,000 cash (the sale's proceeds in): buying 200 covers for 10,000 first.
+    cover = intent(side=OrderSide.BUY, quantity=Decimal(200))
+    result = BuyingPower().check(cover, context(cash=Decimal(20_000), position_quantity=Decimal(-100)))
+    assert result.passed and "vs cash 10000.00" in result.detail

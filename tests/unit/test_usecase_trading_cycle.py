@@ -217,9 +217,9 @@ def test_an_order_over_buying_power_is_denied_before_sending():
     assert result == [CycleResult.DENIED] and h.broker.submits == []
     [order] = h.orders()
     assert order.quantity == Decimal(55)
-    assert order.reason == "buying_power: notional 5500.00 vs cash 1000.00"
+    assert order.reason == "buying_power: new leg 5500.00 vs cash 1000.00"
     checks = _checks(h.audit(AuditKind.RISK)[0])
-    assert checks["buying_power"] == (False, "notional 5500.00 vs cash 1000.00")
+    assert checks["buying_power"] == (False, "new leg 5500.00 vs cash 1000.00")
     assert checks["gross_exposure"] == (False, "gross exposure after 15500.00 vs cap 11000.00")
 
 

@@ -1,0 +1,1 @@
+"""Research tools: walk-forward analysis, objectives for parameter search, and the ports they use."""
