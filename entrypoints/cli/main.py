@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import typer
 
+from entrypoints.cli.backtest import backtest
 from entrypoints.cli.control import halt_command, resume_command
 from entrypoints.cli.paper import paper
 from entrypoints.cli.reads import positions, risk, status, trades
 from entrypoints.cli.reconcile_command import reconcile_command
 from entrypoints.cli.store_commands import audit, db_app
+from entrypoints.cli.strategy_commands import strategy_app
+from entrypoints.cli.strategies_command import strategies
 
 
 def build_app() -> typer.Typer:
@@ -20,15 +23,18 @@ def build_app() -> typer.Typer:
         pretty_exceptions_enable=False,
     )
     app.command("paper")(paper)
+    app.command("backtest")(backtest)
     app.command("status")(status)
     app.command("trades")(trades)
     app.command("positions")(positions)
     app.command("risk")(risk)
+    app.command("strategies")(strategies)
     app.command("halt")(halt_command)
     app.command("resume")(resume_command)
     app.command("audit")(audit)
     app.command("reconcile")(reconcile_command)
     app.add_typer(db_app, name="db")
+    app.add_typer(strategy_app, name="strategy")
     return app
 
 
