@@ -42,6 +42,8 @@ def fast_backtest_eligible(*, bots: Sequence[BotSpec], broker_config: SimulatedB
         reasons.append("stops")
     if allocation is not None:
         reasons.append("capital allocation")
+    if broker_config.impact_coefficient:
+        reasons.append("square-root market impact")
     if broker_config.max_volume_share is not None:
         reasons.append("a volume cap (partial fills)")
     if not isinstance(bot.sizing, (AllIn, FixedFraction)):

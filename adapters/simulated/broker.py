@@ -35,6 +35,7 @@ class SimulatedBrokerConfig:
     market_fill: MarketFill = MarketFill.NEXT_OPEN
     slippage_bps: Decimal = Decimal(1)
     max_volume_share: Decimal | None = Decimal("0.1")  # None: no volume cap
+    impact_coefficient: Decimal = Decimal(0)  # square-root market impact (FillModel.impact_bps)
     equity_commission: CommissionModel = attrs.field(factory=_equity_commission)
     crypto_commission: CommissionModel = attrs.field(factory=_crypto_commission)
 
@@ -45,7 +46,7 @@ class SimulatedBrokerConfig:
 
     def fill_model(self) -> FillModel:
         return FillModel(market_fill=self.market_fill, slippage_bps=self.slippage_bps,
-                         max_volume_share=self.max_volume_share)
+                         max_volume_share=self.max_volume_share, impact_coefficient=self.impact_coefficient)
 
 
 class SimulatedBroker:

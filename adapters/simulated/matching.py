@@ -159,6 +159,9 @@ class MatchingEngine:
             if match is not None and capacity > 0:
                 price, liquidity = match
                 quantity = min(venue.remaining, capacity)
+                if liquidity == "taker":  # `price` is the reference: slippage and impact go against the taker
+                    price = self._model.taker_price(price, side=venue.side, instrument=instrument,
+                                                    quantity=quantity, volume=bar.volume)
                 capacity -= quantity
                 at = max(bar.ts, venue.created_at)
                 events.append(self._fill(venue, quantity=quantity, price=price, liquidity=liquidity, at=at))
@@ -206,7 +209,9 @@ class MatchingEngine:
     # -- internals ----------------------------------------------------------------------
 
     def _match(self, venue: VenueOrder, bar: Bar, *, instrument: Instrument) -> tuple[Decimal, str] | None:
-        """The price and liquidity of a fill on this bar, or None when the bar does not reach the order."""
+        """(price, "maker") for a limit, (reference price, "taker") for a market or triggered stop
+        (slippage and impact are added once the quantity is known), or None when the bar does
+        not reach the order."""
         buy = venue.side is OrderSide.BUY
         if venue.order_type is OrderType.LIMIT:
             limit = venue.limit_price
@@ -228,7 +233,7 @@ class MatchingEngine:
             else:
                 return None
             venue.triggered = True
-        return self._model.taker_price(reference, side=venue.side, instrument=instrument), "taker"
+        return reference, "taker"  # priced by the caller, which knows the fill's quantity
 
     def _fill_at_last_close(self, venue: VenueOrder, *, capacity: Decimal) -> tuple[list[BrokerEvent], Decimal]:
         """THIS_CLOSE: a market order, or a limit marketable against the last close, takes
@@ -245,7 +250,8 @@ class MatchingEngine:
         quantity = min(venue.remaining, capacity)
         if quantity <= 0:
             return [], capacity
-        price = self._model.taker_price(last.close, side=venue.side, instrument=self._instruments[venue.symbol])
+        price = self._model.taker_price(last.close, side=venue.side, instrument=self._instruments[venue.symbol],
+                                        quantity=quantity, volume=last.volume)
         if limit is not None:  # slippage never takes a limit beyond its limit
             price = min(price, limit) if venue.side is OrderSide.BUY else max(price, limit)
         at = max(last.end, venue.created_at)

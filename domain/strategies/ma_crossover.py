@@ -5,12 +5,12 @@ the longer past, i.e. a trend is under way; stay with it until the averages cros
 
 Parameters: `fast` and `slow`, the two SMA lengths in bars (fast < slow); `allow_short` to
 hold SHORT instead of FLAT while the fast SMA is below the slow one; `entry`:
-- "level" (default): a target on every bar once warmed up: LONG while fast > slow, else FLAT
-  (SHORT). A position closed by a stop is re-entered on the next bar if fast is still above.
-- "cross": a target only on the bar where the averages cross: LONG when fast goes from <= slow
+- "cross" (default): a target only on the bar where the averages cross: LONG when fast goes from <= slow
   to > slow, FLAT (SHORT) when it goes from >= slow to < slow; None (keep) on every other bar.
   This is the textbook rule the peer engines (backtesting.py, vectorbt, ...) trade, so
   benchmarks compare like with like. A stopped-out position waits for the next cross.
+- "level": a target on every bar once warmed up: LONG while fast > slow, else FLAT
+  (SHORT). A position closed by a stop is re-entered on the next bar if fast is still above.
 
 `targets()` gives the same decisions for a whole series at once (numpy, for the fast
 backtest kernel); `on_bar` computes the two averages with the same `sma` function on the
@@ -45,14 +45,14 @@ class MovingAverageCrossover:
         int_param("fast", default=10, low=1, high=200, help="fast SMA length in bars"),
         int_param("slow", default=30, low=2, high=500, help="slow SMA length in bars (greater than fast)"),
         bool_param("allow_short", default=False, help="SHORT instead of FLAT while fast <= slow"),
-        choice_param("entry", default="level", choices=("level", "cross"),
+        choice_param("entry", default="cross", choices=("cross", "level"),
                      help="level: a target every bar (LONG while fast > slow); cross: only on the bar the SMAs cross"),
     )
 
     fast: int = 10
     slow: int = 30
     allow_short: bool = False
-    entry: str = "level"
+    entry: str = "cross"
     name: str = "ma_crossover"
 
     def __attrs_post_init__(self) -> None:

@@ -112,7 +112,7 @@ def test_csv_replay_and_a_bad_row_names_file_and_line(cli):
         rows.append(f"{(start + timedelta(minutes=15 * i)).isoformat()},{price:.2f},{price + 0.5:.2f},"
                     f"{price - 0.5:.2f},{price:.2f},1000\n")
     good = _csv(cli.tmp / "btc.csv", rows)
-    config = cli.config('[[bots]]\nname="btc"\nasset_class="crypto"\nsymbols=["BTC-USD"]\nparams={fast=5, slow=20}\n')
+    config = cli.config('[[bots]]\nname="btc"\nasset_class="crypto"\nsymbols=["BTC-USD"]\nparams={fast=5, slow=20, entry="level"}\n')
     report = cli.json("paper", "--config", str(config), "--data", f"BTC-USD={good}")
     assert report["trading_days"] == 3 and report["round_trips"] >= 2
 

@@ -66,7 +66,7 @@ def test_bar_window_is_bounded_and_read_only():
 
 
 def test_ma_crossover_targets():
-    strategy = MovingAverageCrossover(fast=2, slow=4)
+    strategy = MovingAverageCrossover(fast=2, slow=4, entry="level")
     window = BarWindow(capacity=10)
     signals = []
     for i, close in enumerate([10, 10, 10, 10, 11, 12, 13, 12, 10, 8]):

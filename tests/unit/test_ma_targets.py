@@ -64,7 +64,7 @@ def test_cross_signals_only_on_the_crossing_bar():
     closes = [10.0, 10, 10, 13, 14, 7, 7]
     assert list(whole_series(strategy, closes)) == [KEEP, KEEP, KEEP, LONG, KEEP, FLAT, KEEP]
     assert list(bar_by_bar(strategy, closes)) == [KEEP, KEEP, KEEP, LONG, KEEP, FLAT, KEEP]
-    level = MovingAverageCrossover(fast=2, slow=3)
+    level = MovingAverageCrossover(fast=2, slow=3, entry="level")
     assert list(whole_series(level, closes)) == [KEEP, KEEP, FLAT, LONG, LONG, FLAT, FLAT]
     assert strategy.warmup == 4 and level.warmup == 3
 

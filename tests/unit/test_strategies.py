@@ -54,7 +54,7 @@ def target(signal: Signal | None) -> Target | None:
 
 
 def test_ma_crossover_crossing():
-    strategy = MovingAverageCrossover(fast=2, slow=3)
+    strategy = MovingAverageCrossover(fast=2, slow=3, entry="level")
     # closes        10    10    10    13    7
     # SMA2           -    10    10   11.5   10
     # SMA3           -     -    10    11    10     (10+13+7)/3
@@ -63,8 +63,8 @@ def test_ma_crossover_crossing():
     assert [target(s) for s in signals[2:]] == [Target.FLAT, Target.LONG, Target.FLAT]
     assert signals[3].values == {"fast_sma": 11.5, "slow_sma": 11.0, "close": 13.0}
     assert signals[3].reason == "SMA2 > SMA3" and signals[3].bar_ts == T0 + timedelta(minutes=3)
-    assert target(MovingAverageCrossover(fast=2, slow=3, allow_short=True).on_bar(window_of([10, 10, 10, 13, 7]))) \
-        is Target.SHORT
+    assert target(MovingAverageCrossover(fast=2, slow=3, allow_short=True, entry="level").on_bar(
+        window_of([10, 10, 10, 13, 7]))) is Target.SHORT
 
 
 # --- RSI mean reversion -------------------------------------------------------------------
