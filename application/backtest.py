@@ -11,7 +11,7 @@ parity test.) What comes out is plain arrays and rows for metrics and reports.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -22,6 +22,7 @@ from application.allocation import AllocationSchedule
 from application.bot import BotSpec
 from application.paper_session import PaperSession, ProcessInfo, SessionSettings
 from application.ports import BarListener, Broker, Clock, Notifier, UnitOfWork, UnitOfWorkFactory
+from application.records import AuditKind
 from domain.market import Bar
 from domain.numbers import ZERO
 from domain.order import OrderStatus
@@ -71,6 +72,10 @@ class BacktestResult:
     equity: np.ndarray = attrs.field(eq=False)  # float64, the account's equity after each bar
     exposure: np.ndarray = attrs.field(eq=False)  # bool per bar: any position held
     elapsed_s: float
+    # What the risk controls did: denials per check, and every change of a bot's trading
+    # state (drawdown breaker, daily loss limit, throttle halts) with its reason.
+    denied_by: Mapping[str, int] = attrs.field(factory=dict)
+    risk_events: tuple[str, ...] = ()
 
 
 def run_event_backtest(
@@ -131,6 +136,13 @@ def collect_result(uow: UnitOfWork, *, account: str, bots: Sequence[BotSpec], ba
     final = sum((a.cash for a in ledgers.values()), ZERO) + sum(
         (p.quantity * (last if last is not None else p.average_cost) for p, last in positions), ZERO)
     times, equity = _total_equity_curve(uow, account=account, bots=[b.name for b in bots])
+    denied_by: dict[str, int] = {}
+    for order in orders:
+        if order.status is OrderStatus.DENIED:
+            check = order.reason.split(":", 1)[0]
+            denied_by[check] = denied_by.get(check, 0) + 1
+    events = [e for e in uow.audit.list(account=account, limit=100_000)
+              if e.kind in (AuditKind.HALT, AuditKind.RESUME) or (e.kind is AuditKind.RISK and "daily loss" in e.message)]
     return BacktestResult(
         engine="event", bars=bars, orders=len(orders) - denied, orders_denied=denied,
         fills=tuple(FillRow(ts=f.ts, symbol=f.symbol, side=f.side.value, quantity=f.quantity, price=f.price,
@@ -141,6 +153,7 @@ def collect_result(uow: UnitOfWork, *, account: str, bots: Sequence[BotSpec], ba
                      for t in sorted(trips, key=lambda t: (t.closed_at, t.closing_fill_id))),
         open_positions=len(positions), initial_equity=initial, final_equity=final,
         equity_times=times, equity=equity, exposure=_exposure(times, fills), elapsed_s=elapsed_s,
+        denied_by=denied_by, risk_events=tuple(f"{e.ts.isoformat()} {e.bot}: {e.message}" for e in events),
     )
 
 

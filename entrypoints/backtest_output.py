@@ -48,6 +48,7 @@ def result_json(result: BacktestResult, metrics: Metrics) -> dict[str, object]:
         "final_equity": str(result.final_equity),
         "elapsed_s": round(result.elapsed_s, 6),
         "bars_per_s": round(result.bars / result.elapsed_s) if result.elapsed_s > 0 else None,
+        "risk": {"denied_by": dict(result.denied_by), "events": list(result.risk_events)},
         "metrics": metrics.to_json(),
         "targets": [{"name": t.name, "requirement": t.requirement, "value": t.value, "passed": t.passed}
                     for t in metrics.targets()],
@@ -81,6 +82,11 @@ def show_result(result: BacktestResult, *, calendar: str, json_output: bool, rep
         (t.requirement, "n/a" if t.value is None else _num(t.value), "PASS" if t.passed else "FAIL")
         for t in metrics.targets()
     ], console=console)
+    if result.denied_by or result.risk_events:
+        console.print("What the risk controls did: " + (", ".join(
+            f"{n} denied by {check}" for check, n in sorted(result.denied_by.items())) or "no denials"))
+        for line in result.risk_events:
+            console.print(f"  {line}")
     if report is not None:
         console.print(f"report: {report / 'report.html'}")
 

@@ -78,3 +78,25 @@ def test_the_risk_engine_runs_in_a_backtest_and_its_denials_are_counted():
     with store.unit_of_work(read_only=True) as uow:
         [order] = uow.orders.list(account="bt")
     assert order.status.value == "denied" and "max_order_notional" in order.reason
+
+
+def test_a_backtest_shows_what_the_drawdown_breaker_would_have_done():
+    from domain.circuit_breakers import DrawdownBreaker
+
+    store = InMemoryStore()
+    broker = build_simulated_broker(
+        config=SimulatedBrokerConfig(market_fill=MarketFill.NEXT_OPEN, slippage_bps=Decimal(0),
+                                     max_volume_share=None, equity_commission=NoCommission()),
+        instruments={"XYZ": STOCK})
+    always_long = ScriptedStrategy(decide=lambda _s, n: Target.LONG)
+    bot = attrs.evolve(spec("bt", strategy=always_long, instruments={"XYZ": STOCK}, capital=1000), sizing=AllIn(),
+                       drawdown=DrawdownBreaker(warning=Decimal("0.05"), limit=Decimal("0.10")))
+    crash = [Bar(symbol="XYZ", ts=T0 + i * DAY, open=Decimal(p), high=Decimal(p), low=Decimal(p), close=Decimal(p),
+                 volume=Decimal(1_000_000), interval=DAY) for i, p in enumerate([10, 10, 10, 9.4, 8.5, 8, 12])]
+    result = run_event_backtest(bots=[bot], bars=crash, broker=broker, venue=broker, uow_factory=store,
+                                clock=FixedClock(T0), notifier=RecordingNotifier(), account="bt", size_at_open=True)
+    states = [line.split(": ", 1)[1] for line in result.risk_events]
+    assert states[0].startswith("reducing") and states[1].startswith("halted")
+    assert "drawdown" in result.risk_events[1]
+    # Bought 100 at 10; halted at 8.5 (15 % below the 1,000 peak): nothing after it.
+    assert [(f.side, f.quantity) for f in result.fills] == [("buy", Decimal(100))]
