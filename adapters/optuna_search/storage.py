@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -73,7 +74,13 @@ class StorageTarget:
         else:
             options = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
         try:
-            return RDBStorage(self.url, engine_kwargs=options)
+            try:
+                return RDBStorage(self.url, engine_kwargs=options)
+            except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+                # Two workers creating Optuna's tables in a new database at the same moment:
+                # one loses the race on CREATE TYPE/TABLE. The tables exist now; open again.
+                time.sleep(0.2)
+                return RDBStorage(self.url, engine_kwargs=options)
         except sqlalchemy.exc.OperationalError as error:
             reason = " ".join(str(getattr(error, "orig", error)).split())
             raise StoreUnavailable(

@@ -55,9 +55,10 @@ def backtest(
     cash: Annotated[float, typer.Option("--cash", help="Starting cash.", min=1)] = 100_000.0,
     commission: Annotated[str, typer.Option("--commission", help="none | per-share[:RATE[:MIN]] | bps:N | maker-taker:MAKER:TAKER (market orders pay the taker rate).")] = "none",
     slippage: Annotated[float, typer.Option("--slippage", help="Slippage in basis points, against the taker.", min=0, max=1000)] = 0.0,
+    impact: Annotated[float, typer.Option("--impact", help="Square-root market impact coefficient K: K x sqrt(fill / bar volume) on top of --slippage (0.1 is a common start).", min=0, max=10)] = 0.0,
     fill: Annotated[str, typer.Option("--fill", help="next-open (decided at a close, filled at the next open) or close.")] = "next-open",
     sizing: Annotated[str, typer.Option("--sizing", help="all-in (all cash, whole units, sized at the fill) | fixed-fraction[:F] (F of equity, default 0.95).")] = "all-in",
-    risk: Annotated[str, typer.Option("--risk", help="on: the configured risk engine and breakers; off: only buying power.")] = "on",
+    risk: Annotated[str, typer.Option("--risk", help="off (default): the strategy alone, only buying power checked; on: the configured risk engine, limits and breakers (what they would have done is reported).")] = "off",
     engine: Annotated[str, typer.Option("--engine", help="auto | event | fast.")] = "auto",
     asset_class: Annotated[str, typer.Option("--asset-class", help="auto (crypto for SYMBOL-USD style pairs) | equity | crypto.")] = "auto",
     max_volume_share: Annotated[float | None, typer.Option("--max-volume-share", help="Largest share of a bar's volume an order may fill, partial fills beyond (default: no cap, as the peer engines).", min=0.0001, max=1)] = None,
@@ -69,16 +70,20 @@ def backtest(
     metrics (and writes an HTML report with --report)."""
     setup_logging(verbose=False)
     with cli_errors():
-        plan = _plan(data=data, strategy=strategy, param=param or [], cash=cash, commission=commission,
-                     slippage=slippage, fill=fill, sizing=sizing, risk=risk, engine=engine, asset_class=asset_class,
-                     max_volume_share=max_volume_share, config=config)
-        result = _run(plan, show_progress=not json_output)
-        show_result(result, calendar="crypto" if _is_crypto(plan) else "equity", json_output=json_output,
+        plan = plan_backtest(data=data, strategy=strategy, param=param or [], cash=cash, commission=commission,
+                             slippage=slippage, fill=fill, sizing=sizing, risk=risk, engine=engine,
+                             asset_class=asset_class, max_volume_share=max_volume_share, config=config,
+                             impact=impact)
+        result = run_plan(plan, show_progress=not json_output)
+        show_result(result, calendar=plan.calendar, json_output=json_output,
                     report=report, title=plan.title, params=plan.params_shown)
 
 
 @attrs.frozen(kw_only=True)
-class _Plan:
+class BacktestPlan:
+    """Everything a backtest run needs, checked and built from the command's options
+    (shared with the research commands, which run it on windows with other parameters)."""
+
     files: dict[str, OhlcvArrays]
     instruments: dict[str, Instrument]
     bots: list[BotSpec]
@@ -89,10 +94,15 @@ class _Plan:
     title: str
     params_shown: dict[str, object]
 
+    @property
+    def calendar(self) -> str:
+        """The metrics' annualisation calendar: crypto trades every day, equities on sessions."""
+        return "crypto" if all(i.asset_class is AssetClass.CRYPTO for i in self.instruments.values()) else "equity"
 
-def _plan(*, data: list[str], strategy: str | None, param: list[str], cash: float, commission: str, slippage: float,
-          fill: str, sizing: str, risk: str, engine: str, asset_class: str, max_volume_share: float | None,
-          config: Path | None) -> _Plan:
+
+def plan_backtest(*, data: list[str], strategy: str | None, param: list[str], cash: float, commission: str,
+                  slippage: float, fill: str, sizing: str, risk: str, engine: str, asset_class: str,
+                  max_volume_share: float | None, config: Path | None, impact: float = 0.0) -> BacktestPlan:
     if fill not in ("next-open", "close"):
         raise ConfigurationError(f"--fill {fill!r}: use next-open or close")
     if risk not in ("on", "off"):
@@ -109,13 +119,15 @@ def _plan(*, data: list[str], strategy: str | None, param: list[str], cash: floa
     commission_model = _commission(commission)
     broker_config = SimulatedBrokerConfig(market_fill=fill_model, slippage_bps=Decimal(repr(slippage)),
                                           max_volume_share=None if max_volume_share is None else Decimal(repr(max_volume_share)),
+                                          impact_coefficient=Decimal(repr(impact)),
                                           equity_commission=commission_model, crypto_commission=commission_model)
     risk_on = risk == "on"
     limits = risk_limits(settings) if risk_on else RiskLimits.permissive()
     params_shown: dict[str, object] = {"cash": cash, "commission": commission, "slippage_bps": slippage, "fill": fill,
-                                       "sizing": sizing, "risk": risk, "max_volume_share": max_volume_share}
+                                       "sizing": sizing, "risk": risk, "max_volume_share": max_volume_share,
+                                       "impact": impact}
     if strategy is not None:
-        params = dict(_parse_param(p) for p in param)
+        params = dict(parse_param(p) for p in param)
         built = build_strategy(strategy, params=params, where="--strategy")
         bots = [BotSpec(name="backtest", instruments=instruments, strategy=built,
                         sizing=_sizing(sizing, broker_config=broker_config), capital=Decimal(repr(cash)),
@@ -135,12 +147,12 @@ def _plan(*, data: list[str], strategy: str | None, param: list[str], cash: floa
                                                             "correlation": None, "sectors": None})))
         title = f"bots {', '.join(b.name for b in bots)} on {', '.join(files)}"
         params_shown["config"] = str(config) if config else "defaults"
-    return _Plan(files=files, instruments=instruments, bots=bots, broker_config=broker_config, engine=engine,
-                 risk_on=risk_on, allocation=container.allocation() if strategy is None else None, title=title,
-                 params_shown=params_shown)
+    return BacktestPlan(files=files, instruments=instruments, bots=bots, broker_config=broker_config, engine=engine,
+                        risk_on=risk_on, allocation=container.allocation() if strategy is None else None, title=title,
+                        params_shown=params_shown)
 
 
-def _run(plan: _Plan, *, show_progress: bool) -> BacktestResult:
+def run_plan(plan: BacktestPlan, *, show_progress: bool) -> BacktestResult:
     eligible, why = fast_backtest_eligible(bots=plan.bots, broker_config=plan.broker_config, risk_on=plan.risk_on,
                                            allocation=plan.allocation)
     if plan.engine == "fast" and not eligible:
@@ -190,10 +202,6 @@ def _instrument(symbol: str, arrays: OhlcvArrays, *, asset_class: str) -> Instru
     if crypto:
         return Instrument(symbol=symbol, asset_class=AssetClass.CRYPTO, tick_size=tick, lot_size=Decimal("0.00000001"))
     return Instrument(symbol=symbol, asset_class=AssetClass.EQUITY, tick_size=tick, lot_size=Decimal(1))
-
-
-def _is_crypto(plan: _Plan) -> bool:
-    return all(i.asset_class is AssetClass.CRYPTO for i in plan.instruments.values())
 
 
 def _commission(text: str):
@@ -248,7 +256,7 @@ def _loss_limits(container) -> dict[str, object]:
     return {"drawdown": drawdown, "daily_loss": daily, "correlation": correlation, "sectors": sectors}
 
 
-def _parse_param(text: str) -> tuple[str, object]:
+def parse_param(text: str) -> tuple[str, object]:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise ConfigurationError(f"--param {text!r}: expected k=v")

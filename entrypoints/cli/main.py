@@ -6,9 +6,11 @@ import typer
 
 from entrypoints.cli.backtest import backtest
 from entrypoints.cli.control import halt_command, resume_command
+from entrypoints.cli.data_commands import data_app
 from entrypoints.cli.paper import paper
 from entrypoints.cli.reads import positions, risk, status, trades
 from entrypoints.cli.reconcile_command import reconcile_command
+from entrypoints.cli.research import montecarlo, optimize, walkforward
 from entrypoints.cli.store_commands import audit, db_app
 from entrypoints.cli.strategy_commands import strategy_app
 from entrypoints.cli.strategies_command import strategies
@@ -33,7 +35,11 @@ def build_app() -> typer.Typer:
     app.command("resume")(resume_command)
     app.command("audit")(audit)
     app.command("reconcile")(reconcile_command)
+    app.command("optimize")(optimize)
+    app.command("walkforward")(walkforward)
+    app.command("montecarlo")(montecarlo)
     app.add_typer(db_app, name="db")
+    app.add_typer(data_app, name="data")
     app.add_typer(strategy_app, name="strategy")
     return app
 

@@ -54,7 +54,7 @@ def test_a_backtest_and_a_paper_replay_of_the_same_bars_make_the_same_fills(cli)
     replay = [(ts, side, Decimal(q), Decimal(p), Decimal(c)) for ts, side, q, p, c in cli.query(
         "SELECT f.ts, f.side, f.quantity, f.price, f.commission FROM fills f ORDER BY f.ts, f.fill_id")]
     report = cli.tmp / "report"
-    result = cli.json("backtest", "--config", str(config), "--data", f"SPY={data}", "--commission", "per-share",
+    result = cli.json("backtest", "--config", str(config), "--data", f"SPY={data}", "--risk", "on", "--commission", "per-share",
                       "--slippage", "1", "--max-volume-share", "0.1", "--report", str(report))
     assert result["engine"] == "event"  # configured bots with risk on: the paper-trading engine
     with (report / "fills.csv").open() as handle:
@@ -103,3 +103,21 @@ def test_bad_input_names_what_is_wrong_and_where(cli):
     ]:
         result = cli.run("backtest", "--data", str(good), *args, check=False)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
+
+
+def test_synthetic_history_feeds_a_multi_symbol_backtest_and_impact_costs_money(cli):
+    out = cli.tmp / "syn"
+    printed = cli.run("data", "synthetic", "--symbols", "SPY,BTC-USD", "--days", "5", "--seed", "3", "--out", str(out))
+    assert "SPY.csv: 130 bars" in printed.stdout and (out / "BTC-USD.csv").exists()
+    again = cli.tmp / "again"
+    cli.run("data", "synthetic", "--symbols", "SPY,BTC-USD", "--days", "5", "--seed", "3", "--out", str(again))
+    assert (out / "SPY.csv").read_text() == (again / "SPY.csv").read_text()  # seeded
+    args = ["backtest", "--data", str(out / "SPY.csv"), "--data", str(out / "BTC-USD.csv"), "--strategy",
+            "ma_crossover", "--param", "fast=3", "--param", "slow=12", "--sizing", "fixed-fraction:0.3"]
+    plain = cli.json(*args)
+    costly = cli.json(*args, "--impact", "0.5")
+    assert plain["engine"] == costly["engine"] == "event" and plain["bars"] == 790  # two symbols, merged on time
+    assert plain["fills"] == costly["fills"] > 0
+    assert Decimal(costly["final_equity"]) < Decimal(plain["final_equity"])
+    bad = cli.run("data", "synthetic", "--symbols", "SPY", "--timeframe", "7x", check=False)
+    assert bad.returncode == 2 and "--timeframe" in bad.stderr

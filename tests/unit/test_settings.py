@@ -64,7 +64,7 @@ def test_unsupported_store_urls(url):
 def test_bot_specs_and_strategy_params(tmp_path):
     settings = load(tmp_path, '[[bots]]\nname="b"\nasset_class="crypto"\nsymbols=["ETH-USD"]\nparams={fast=3, slow=9}\nposition_fraction=0.5\n')
     (spec,) = bot_specs(settings)
-    assert spec.strategy.warmup == 9 and spec.sizing.fraction == Decimal("0.5")
+    assert spec.strategy.warmup == 10 and spec.sizing.fraction == Decimal("0.5")
     assert spec.instruments["ETH-USD"].lot_size == Decimal("0.00000001")
     bad = load(tmp_path, '[[bots]]\nname="b"\nasset_class="crypto"\nsymbols=["ETH-USD"]\nposition_fraction=1.5\n')
     with pytest.raises(ConfigurationError, match=r"bots\[0\].position_fraction"):

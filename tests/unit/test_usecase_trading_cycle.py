@@ -44,7 +44,7 @@ def test_ma_crossover_buys_then_sells_and_records_each_intent_before_it_is_sent(
                               [e.message for e in approvals]))
 
     h.broker.on_submit = look_into_the_store
-    bot = h.bot(spec(strategy=MovingAverageCrossover(fast=2, slow=4), fraction="0.5", capital=100_000))
+    bot = h.bot(spec(strategy=MovingAverageCrossover(fast=2, slow=4, entry="level"), fraction="0.5", capital=100_000))
     closes = [100, 100, 100, 100, 101, 104, 108, 112, 109, 105, 103]
     results = []
     for b in bars("SPY", closes):
