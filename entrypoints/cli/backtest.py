@@ -41,6 +41,7 @@ from domain.errors import ConfigurationError
 from domain.instrument import AssetClass, Instrument
 from domain.order import OrderSide
 from domain.risk import RiskLimits
+from domain.position_sizing import FractionalKelly, VolatilitySizing
 from domain.sizing import AllIn, FixedFraction
 from entrypoints.backtest_engines import fast_backtest_eligible, run_fast_backtest
 from entrypoints.backtest_output import show_result
@@ -57,7 +58,7 @@ def backtest(
     slippage: Annotated[float, typer.Option("--slippage", help="Slippage in basis points, against the taker.", min=0, max=1000)] = 0.0,
     impact: Annotated[float, typer.Option("--impact", help="Square-root market impact coefficient K: K x sqrt(fill / bar volume) on top of --slippage (0.1 is a common start).", min=0, max=10)] = 0.0,
     fill: Annotated[str, typer.Option("--fill", help="next-open (decided at a close, filled at the next open) or close.")] = "next-open",
-    sizing: Annotated[str, typer.Option("--sizing", help="all-in (all cash, whole units, sized at the fill) | fixed-fraction[:F] (F of equity, default 0.95).")] = "all-in",
+    sizing: Annotated[str, typer.Option("--sizing", help="all-in (all cash, whole units, sized at the fill) | fixed-fraction[:F] (F of equity, default 0.95) | volatility[:RISK] (RISK of equity to a 2-ATR stop, default 0.01) | kelly[:FRACTION] (fractional Kelly from the recent trips, default 0.5, capped at 25 %).")] = "all-in",
     risk: Annotated[str, typer.Option("--risk", help="off (default): the strategy alone, only buying power checked; on: the configured risk engine, limits and breakers (what they would have done is reported).")] = "off",
     engine: Annotated[str, typer.Option("--engine", help="auto | event | fast.")] = "auto",
     asset_class: Annotated[str, typer.Option("--asset-class", help="auto (crypto for SYMBOL-USD style pairs) | equity | crypto.")] = "auto",
@@ -231,6 +232,11 @@ def _commission(text: str):
 
 def _sizing(text: str, *, broker_config: SimulatedBrokerConfig):
     kind, _, arg = text.partition(":")
+    if arg:
+        try:
+            Decimal(arg)
+        except ArithmeticError:
+            raise ConfigurationError(f"--sizing {text!r}: {arg!r} after ':' is not a number") from None
     if kind == "all-in" and not arg:
         model = broker_config.fill_model()
         fees = broker_config.equity_commission  # one model for both classes in a backtest (--commission)
@@ -239,12 +245,20 @@ def _sizing(text: str, *, broker_config: SimulatedBrokerConfig):
             return model.taker_price(price, side=side, instrument=instrument)
 
         return AllIn(fill_price=fill_price, fee=lambda q, p: fees.commission(quantity=q, price=p, liquidity="taker"))
-    if kind == "fixed-fraction":
-        try:
+    try:
+        if kind == "fixed-fraction":
             return FixedFraction(fraction=Decimal(arg or "0.95"))
-        except (ArithmeticError, ValueError) as exc:
-            raise ConfigurationError(f"--sizing {text!r}: {exc}") from None
-    raise ConfigurationError(f"--sizing {text!r}: use all-in or fixed-fraction[:F]")
+        if kind == "volatility":
+            # Risk `arg` of equity (default 1 %) to a stop 2 ATRs away, at most all the equity.
+            return VolatilitySizing(risk_fraction=Decimal(arg or "0.01"), atr_multiple=Decimal(2),
+                                    max_fraction=Decimal(1))
+        if kind == "kelly":
+            # `arg` of the Kelly bet (default half), capped at 25 %, a fixed 10 % until 20 trips.
+            return FractionalKelly(kelly_fraction=Decimal(arg or "0.5"), cap=Decimal("0.25"), min_trades=20,
+                                   fallback=FixedFraction(fraction=Decimal("0.1")))
+    except (ArithmeticError, ValueError) as exc:
+        raise ConfigurationError(f"--sizing {text!r}: {exc}") from None
+    raise ConfigurationError(f"--sizing {text!r}: use all-in, fixed-fraction[:F], volatility[:RISK] or kelly[:FRACTION]")
 
 
 def _loss_limits(container) -> dict[str, object]:

@@ -99,6 +99,7 @@ def test_bad_input_names_what_is_wrong_and_where(cli):
         (["--strategy", "ma_crossover", "--param", "fast=0"], "fast"),
         (["--strategy", "ma_crossover", "--commission", "per-share:x"], "--commission"),
         (["--strategy", "ma_crossover", "--fill", "tomorrow"], "--fill"),
+        (["--strategy", "ma_crossover", "--sizing", "kelly:x"], "'x' after ':' is not a number"),
         (["--strategy", "rsi_mean_reversion", "--engine", "fast", "--risk", "off"], "no vectorised targets"),
     ]:
         result = cli.run("backtest", "--data", str(good), *args, check=False)
@@ -119,5 +120,9 @@ def test_synthetic_history_feeds_a_multi_symbol_backtest_and_impact_costs_money(
     assert plain["engine"] == costly["engine"] == "event" and plain["bars"] == 790  # two symbols, merged on time
     assert plain["fills"] == costly["fills"] > 0
     assert Decimal(costly["final_equity"]) < Decimal(plain["final_equity"])
+    for sizing in ("volatility:0.02", "kelly:0.5"):
+        sized = cli.json("backtest", "--data", str(out / "SPY.csv"), "--strategy", "ma_crossover", "--param", "fast=3",
+                         "--param", "slow=12", "--sizing", sizing)
+        assert sized["engine"] == "event" and sized["fills"] > 0, sizing
     bad = cli.run("data", "synthetic", "--symbols", "SPY", "--timeframe", "7x", check=False)
     assert bad.returncode == 2 and "--timeframe" in bad.stderr

@@ -68,7 +68,7 @@ def hlc(bars: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 # ---------------------------------------------------------------- TA-Lib parity, property-based
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(bars=ohlcv(), period=PERIOD)
 def test_moving_averages_match_talib(bars, period):
     close = bars["close"]
@@ -77,13 +77,13 @@ def test_moving_averages_match_talib(bars, period):
     same(ind.wma(close, period), talib.WMA(close, period))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(bars=ohlcv(), period=PERIOD)
 def test_rsi_matches_talib(bars, period):
     same(ind.rsi(bars["close"], period), talib.RSI(bars["close"], period))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(bars=ohlcv(), period=st.integers(min_value=1, max_value=40))
 def test_true_range_and_atr_match_talib(bars, period):
     h, lo, c = (bars[name] for name in HLC)
@@ -91,7 +91,7 @@ def test_true_range_and_atr_match_talib(bars, period):
     same(ind.atr(**hlc(bars), period=period), talib.ATR(h, lo, c, period))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(bars=ohlcv(), period=PERIOD, k=st.floats(min_value=0.0, max_value=4.0))
 def test_bollinger_matches_talib_bbands(bars, period, k):
     upper, middle, lower = talib.BBANDS(bars["close"], period, k, k, 0)
@@ -100,7 +100,7 @@ def test_bollinger_matches_talib_bbands(bars, period, k):
         same(mine, theirs)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(
     bars=ohlcv(),
     fast=st.integers(min_value=2, max_value=20),
@@ -114,7 +114,7 @@ def test_macd_matches_talib_including_alignment(bars, fast, extra, signal):
         same(mine, theirs)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(
     bars=ohlcv(),
     step=st.sampled_from([0.01, 0.02, 0.03, 0.05]),
@@ -125,7 +125,7 @@ def test_parabolic_sar_matches_talib(bars, step, max_step):
          talib.SAR(bars["high"], bars["low"], step, max_step))  # fmt: skip
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(bars=ohlcv(), period=PERIOD)
 def test_directional_movement_matches_talib(bars, period):
     h, lo, c = (bars[name] for name in HLC)
@@ -134,7 +134,7 @@ def test_directional_movement_matches_talib(bars, period):
     same(ind.minus_di(**hlc(bars), period=period), talib.MINUS_DI(h, lo, c, period))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(
     bars=ohlcv(),
     k_period=st.integers(min_value=1, max_value=30),
@@ -149,7 +149,7 @@ def test_stochastic_matches_talib_stoch_with_sma_smoothing(bars, k_period, k_smo
         same(mine, their)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(bars=ohlcv())
 def test_obv_matches_talib(bars):
     same(ind.obv(bars["close"], bars["volume"]), talib.OBV(bars["close"], bars["volume"]))
@@ -304,7 +304,7 @@ def as_lists(bars):
     return {name: bars[name].tolist() for name in ("high", "low", "close", "volume")}
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(bars=ohlcv(), period=st.integers(min_value=1, max_value=40))
 def test_donchian_matches_naive(bars, period):
     b = as_lists(bars)
@@ -313,7 +313,7 @@ def test_donchian_matches_naive(bars, period):
         same(mine, theirs)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(bars=ohlcv(), period=st.one_of(st.none(), st.integers(min_value=1, max_value=40)), idle=st.booleans())
 def test_vwap_matches_naive(bars, period, idle):
     if idle:  # stretches without trades
@@ -323,20 +323,20 @@ def test_vwap_matches_naive(bars, period, idle):
     same(ours, naive_vwap(b["high"], b["low"], b["close"], b["volume"], period))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(bars=ohlcv(), period=st.integers(min_value=1, max_value=40))
 def test_zscore_matches_naive(bars, period):
     same(ind.zscore(bars["close"], period), naive_zscore(bars["close"].tolist(), period))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(bars=ohlcv(), period=st.integers(min_value=2, max_value=40), per_year=st.sampled_from([1, 252, 98_280]))
 def test_realized_volatility_matches_naive(bars, period, per_year):
     ours = ind.realized_volatility(bars["close"], period=period, periods_per_year=per_year)
     same(ours, naive_realized_volatility(bars["close"].tolist(), period, per_year))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(bars=ohlcv(), period=st.integers(min_value=1, max_value=40), multiple=st.floats(min_value=0.0, max_value=5.0))
 def test_chandelier_matches_naive(bars, period, multiple):
     b = as_lists(bars)

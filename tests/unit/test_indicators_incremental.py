@@ -70,7 +70,7 @@ def check(indicator, feed, bars, expected) -> None:
         assert np.array_equal(np.asarray(indicator.value, dtype=float), np.asarray(last, dtype=float), equal_nan=True)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(bars=ohlcv(), period=PERIOD)
 def test_moving_averages(bars, period):
     check(inc.SMA(period), close_, bars, ind.sma(bars["close"], period))
@@ -78,34 +78,34 @@ def test_moving_averages(bars, period):
     check(inc.WMA(period), close_, bars, ind.wma(bars["close"], period))
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(bars=ohlcv(), fast=st.integers(1, 15), extra=st.integers(1, 15), signal=st.integers(1, 10))
 def test_macd(bars, fast, extra, signal):
     slow = fast + extra
     check(inc.MACD(fast=fast, slow=slow, signal=signal), close_, bars, ind.macd(bars["close"], fast=fast, slow=slow, signal=signal))
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(bars=ohlcv(), period=PERIOD)
 def test_rsi_and_zscore(bars, period):
     check(inc.RSI(period), close_, bars, ind.rsi(bars["close"], period))
     check(inc.ZScore(period), close_, bars, ind.zscore(bars["close"], period))
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(bars=ohlcv(), period=PERIOD, k=st.floats(min_value=0.0, max_value=3.0))
 def test_bollinger(bars, period, k):
     check(inc.Bollinger(period=period, k=k), close_, bars, ind.bollinger(bars["close"], period=period, k=k))
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(bars=ohlcv(), period=st.integers(min_value=2, max_value=30), per_year=st.sampled_from([1, 252, 525_600]))
 def test_realized_volatility(bars, period, per_year):
     expected = ind.realized_volatility(bars["close"], period=period, periods_per_year=per_year)
     check(inc.RealizedVolatility(period=period, periods_per_year=per_year), close_, bars, expected)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(bars=ohlcv(), period=PERIOD, multiple=st.floats(min_value=0.0, max_value=4.0))
 def test_atr_and_chandelier(bars, period, multiple):
     check(inc.ATR(period), high_low_close, bars, ind.atr(**hlc(bars), period=period))
@@ -113,7 +113,7 @@ def test_atr_and_chandelier(bars, period, multiple):
     check(inc.Chandelier(period=period, multiple=multiple), high_low_close, bars, expected)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(bars=ohlcv(), period=PERIOD)
 def test_donchian(bars, period):
     check(inc.Donchian(period), high_low, bars, ind.donchian(high=bars["high"], low=bars["low"], period=period))
@@ -126,7 +126,7 @@ def test_parabolic_sar(bars, step, max_step):
     check(inc.ParabolicSAR(step=step, max_step=max_step), high_low, bars, expected)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(bars=ohlcv(), period=PERIOD)
 def test_adx_with_both_directional_indices(bars, period):
     adx = inc.ADX(period)
@@ -139,14 +139,14 @@ def test_adx_with_both_directional_indices(bars, period):
     agree(outputs, expected)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(bars=ohlcv(), k_period=st.integers(1, 20), k_smooth=st.integers(1, 5), d_period=st.integers(1, 5))
 def test_stochastic(bars, k_period, k_smooth, d_period):
     expected = ind.stochastic(**hlc(bars), k_period=k_period, k_smooth=k_smooth, d_period=d_period)
     check(inc.Stochastic(k_period=k_period, k_smooth=k_smooth, d_period=d_period), high_low_close, bars, expected)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(bars=ohlcv(), period=st.one_of(st.none(), PERIOD))
 def test_volume_indicators(bars, period):
     def with_volume(indicator, bars, i):
