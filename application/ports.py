@@ -14,6 +14,10 @@ from typing import Protocol, Self
 
 from application.records import (
     AllocationRecord,
+    Invitation,
+    LoginAttempt,
+    LoginSession,
+    User,
     AuditEntry,
     BotAccount,
     ControlState,
@@ -330,6 +334,75 @@ class AllocationRepository(Protocol):
         ...
 
 
+class Mailer(Protocol):
+    """Sends one email (invitations, alert emails). Raises TransientError when the server
+    cannot take it now; the caller decides whether to retry."""
+
+    def send(self, *, to: str, subject: str, text: str, html: str | None = None) -> None: ...
+
+
+class UserRepository(Protocol):
+    def add(self, user: User) -> bool:
+        """False when the email (case-insensitive) or the id is taken; nothing is written then."""
+        ...
+
+    def get(self, user_id: str) -> User | None: ...
+
+    def by_email(self, email: str) -> User | None:
+        """Case-insensitive."""
+        ...
+
+    def save(self, user: User) -> None:
+        """Update an existing user (role, password hash, verified, disabled)."""
+        ...
+
+    def list(self) -> list[User]:
+        """Oldest first."""
+        ...
+
+
+class LoginSessionRepository(Protocol):
+    def open(self, login: LoginSession, *, max_live: int, now: datetime) -> list[str]:
+        """Add a session and revoke the user's oldest live ones beyond `max_live`, atomically:
+        concurrent logins of one user never leave more than `max_live` live sessions (the
+        user's row is locked for the transaction). Returns the ids revoked."""
+        ...
+
+    def get(self, session_id: str) -> LoginSession | None: ...
+
+    def revoke(self, session_id: str, *, at: datetime, reason: str) -> bool:
+        """False when it was not live."""
+        ...
+
+    def revoke_all(self, user_id: str, *, at: datetime, reason: str) -> int: ...
+
+    def live(self, user_id: str, *, now: datetime) -> list[LoginSession]:
+        """Oldest first."""
+        ...
+
+
+class InvitationRepository(Protocol):
+    def add(self, invitation: Invitation) -> None: ...
+
+    def get(self, invitation_id: str) -> Invitation | None: ...
+
+    def accept(self, invitation_id: str, *, at: datetime) -> bool:
+        """Mark accepted once: False when it was accepted already (single use, even under races)."""
+        ...
+
+    def list(self) -> list[Invitation]:
+        """Newest first."""
+        ...
+
+
+class LoginAttemptRepository(Protocol):
+    def add(self, attempt: LoginAttempt) -> None: ...
+
+    def failures_since(self, *, since: datetime, email: str | None = None, address: str | None = None) -> int:
+        """Failed attempts at or after `since` for this email and/or address."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository. Leaving the `with` block without
     commit() rolls back. Raises StoreUnavailable when the store cannot be reached."""
@@ -348,6 +421,10 @@ class UnitOfWork(Protocol):
     instances: InstanceRepository
     stops: StopRepository
     allocations: AllocationRepository
+    users: UserRepository
+    login_sessions: LoginSessionRepository
+    invitations: InvitationRepository
+    login_attempts: LoginAttemptRepository
 
     def __enter__(self) -> Self: ...
 

@@ -163,3 +163,62 @@ class InstanceBeat:
     bots: str  # comma-separated bot names
     beat_at: datetime  # wall clock
     interval_seconds: float
+
+
+# --- the admin platform: people, their login sessions and invitations ------------------
+
+
+class Role(enum.Enum):
+    """Viewers read; operators also start/stop bots and halt/resume; admins also manage
+    users, settings and invitations."""
+
+    VIEWER = "viewer"
+    OPERATOR = "operator"
+    ADMIN = "admin"
+
+
+@attrs.frozen(kw_only=True)
+class User:
+    user_id: str
+    email: str  # stored lower-cased; unique
+    role: Role
+    password_hash: str  # argon2id, PHC string
+    email_verified: bool
+    created_at: datetime
+    disabled: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class LoginSession:
+    """One login: a JWT names it (claim `sid`) and is honoured only while it is live."""
+
+    session_id: str
+    user_id: str
+    created_at: datetime
+    expires_at: datetime
+    address: str = ""  # the client address at login
+    user_agent: str = ""
+    revoked_at: datetime | None = None
+    revoked_reason: str = ""
+
+    def live(self, now: datetime) -> bool:
+        return self.revoked_at is None and now < self.expires_at
+
+
+@attrs.frozen(kw_only=True)
+class Invitation:
+    invitation_id: str
+    email: str
+    role: Role
+    invited_by: str  # user_id of the admin
+    created_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class LoginAttempt:
+    ts: datetime
+    email: str  # as typed, lower-cased (it may name nobody)
+    address: str
+    succeeded: bool

@@ -46,3 +46,18 @@ class ConfigurationError(QuantShiftError):
 
 class InputFileError(ConfigurationError):
     """A malformed input file; the message names the file and line."""
+
+
+class AuthenticationError(QuantShiftError):
+    """A credential (password, session token, invitation link) is not accepted.
+
+    The message is a short reason for the log ("expired", "bad signature", ...) and never
+    contains the credential; what a person is shown stays generic ("sign-in failed")."""
+
+
+class MailUnavailable(TransientError):
+    """The mail server cannot take the message now (refused, timed out, SMTP 4xx)."""
+
+
+class MailRejected(RejectedError):
+    """The mail server refused the message for good (SMTP 5xx, e.g. an unknown recipient)."""

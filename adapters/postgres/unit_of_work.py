@@ -33,6 +33,10 @@ from adapters.postgres.repositories import (
     PostgresSessions,
     PostgresTrades,
     PostgresStops,
+    PostgresInvitations,
+    PostgresLoginAttempts,
+    PostgresLoginSessions,
+    PostgresUsers,
 )
 from domain.errors import StoreUnavailable
 
@@ -76,6 +80,10 @@ class PostgresUnitOfWork:
         self.instances = PostgresInstances(db)
         self.stops = PostgresStops(db)
         self.allocations = PostgresAllocations(db)
+        self.users = PostgresUsers(db)
+        self.login_sessions = PostgresLoginSessions(db)
+        self.invitations = PostgresInvitations(db)
+        self.login_attempts = PostgresLoginAttempts(db)
 
     @property
     def read_only(self) -> bool:

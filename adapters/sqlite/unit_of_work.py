@@ -35,6 +35,10 @@ from adapters.sqlite.repositories import (
     SqliteSessions,
     SqliteTrades,
     SqliteStops,
+    SqliteInvitations,
+    SqliteLoginAttempts,
+    SqliteLoginSessions,
+    SqliteUsers,
 )
 from domain.errors import StoreUnavailable
 
@@ -80,6 +84,10 @@ class SqliteUnitOfWork:
         self.instances = SqliteInstances(db)
         self.stops = SqliteStops(db)
         self.allocations = SqliteAllocations(db)
+        self.users = SqliteUsers(db)
+        self.login_sessions = SqliteLoginSessions(db)
+        self.invitations = SqliteInvitations(db)
+        self.login_attempts = SqliteLoginAttempts(db)
 
     @property
     def read_only(self) -> bool:

@@ -14,6 +14,7 @@ from entrypoints.cli.research import montecarlo, optimize, walkforward
 from entrypoints.cli.store_commands import audit, db_app
 from entrypoints.cli.strategy_commands import strategy_app
 from entrypoints.cli.strategies_command import strategies
+from entrypoints.cli.users_command import users_app
 
 
 def build_app() -> typer.Typer:
@@ -40,6 +41,7 @@ def build_app() -> typer.Typer:
     app.command("montecarlo")(montecarlo)
     app.add_typer(db_app, name="db")
     app.add_typer(data_app, name="data")
+    app.add_typer(users_app, name="users")
     app.add_typer(strategy_app, name="strategy")
     return app
 

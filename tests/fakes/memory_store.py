@@ -38,6 +38,10 @@ from application.records import (
     Lease,
     SessionRecord,
     InstanceBeat,
+    Invitation,
+    LoginAttempt,
+    LoginSession,
+    User,
 )
 from domain.errors import StoreUnavailable
 from domain.fill import Fill
@@ -71,6 +75,10 @@ class _State:
     instances: dict[str, InstanceBeat] = attrs.field(factory=dict)
     stops: dict[tuple[str, str, str], StopLevel] = attrs.field(factory=dict)
     allocations: list[tuple[int, AllocationRecord]] = attrs.field(factory=list)  # append-only
+    users: dict[str, tuple[int, User]] = attrs.field(factory=dict)
+    login_sessions: dict[str, tuple[int, LoginSession]] = attrs.field(factory=dict)
+    invitations: dict[str, tuple[int, Invitation]] = attrs.field(factory=dict)
+    login_attempts: list[LoginAttempt] = attrs.field(factory=list)
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -84,7 +92,8 @@ class _State:
             accounts=dict(self.accounts), trades=dict(self.trades), heartbeats=dict(self.heartbeats),
             control=dict(self.control), audit=list(self.audit), equity=dict(self.equity),
             sessions=dict(self.sessions), leases=dict(self.leases), instances=dict(self.instances), stops=dict(self.stops),
-            allocations=list(self.allocations),
+            allocations=list(self.allocations), users=dict(self.users), login_sessions=dict(self.login_sessions),
+            invitations=dict(self.invitations), login_attempts=list(self.login_attempts),
         )
 
 
@@ -172,6 +181,10 @@ class InMemoryUnitOfWork:
         self.instances = _Instances(self)
         self.stops = _Stops(self)
         self.allocations = _Allocations(self)
+        self.users = _Users(self)
+        self.login_sessions = _LoginSessions(self)
+        self.invitations = _Invitations(self)
+        self.login_attempts = _LoginAttempts(self)
 
     @property
     def read_only(self) -> bool:
@@ -526,3 +539,122 @@ class _Allocations(_Repo):
         rows = [(seq, r) for seq, r in self._r.allocations if r.account == account and (bot is None or r.bot == bot)]
         rows.sort(key=lambda row: (row[1].ts, row[0]))
         return [attrs.evolve(r, metrics=copy.deepcopy(dict(r.metrics))) for _, r in rows]
+
+
+# As the SQL engines' lower(): ASCII letters only (SQLite's lower(); Postgres under COLLATE "C").
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_SESSION_LIMIT_REASON = "session limit: oldest revoked"
+
+
+def _fold(email: str) -> str:
+    return email.translate(_ASCII_LOWER)
+
+
+class _Users(_Repo):
+    def add(self, user: User) -> bool:
+        state = self._w
+        if user.user_id in state.users or any(_fold(u.email) == _fold(user.email) for _, u in state.users.values()):
+            return False
+        state.users[user.user_id] = (state.next_seq(), user)
+        return True
+
+    def get(self, user_id: str) -> User | None:
+        row = self._r.users.get(user_id)
+        return None if row is None else row[1]
+
+    def by_email(self, email: str) -> User | None:
+        return next((u for _, u in self._r.users.values() if _fold(u.email) == _fold(email)), None)
+
+    def save(self, user: User) -> None:
+        state = self._w
+        row = state.users.get(user.user_id)
+        if row is None:
+            raise LookupError(f"no stored user {user.user_id} to save")
+        # Like the SQL UPDATE: only these columns change (not the email, nor created_at).
+        stored = attrs.evolve(row[1], role=user.role, password_hash=user.password_hash,
+                              email_verified=user.email_verified, disabled=user.disabled)
+        state.users[user.user_id] = (row[0], stored)
+
+    def list(self) -> list[User]:
+        return [u for _, u in sorted(self._r.users.values(), key=lambda row: (row[1].created_at, row[0]))]
+
+
+class _LoginSessions(_Repo):
+    def open(self, login: LoginSession, *, max_live: int, now: datetime) -> list[str]:
+        if isinstance(max_live, bool) or not isinstance(max_live, int) or max_live < 1:
+            raise ValueError(f"max_live must be a positive integer, got {max_live!r}")
+        state = self._w
+        if login.user_id not in state.users:
+            raise LookupError(f"no stored user {login.user_id} to open a session for")
+        if login.session_id in state.login_sessions:
+            raise ValueError(f"session {login.session_id} exists already")  # the SQL primary key refuses it
+        state.login_sessions[login.session_id] = (state.next_seq(), login)
+        live = self._live_rows(state, login.user_id, now)
+        beyond = live[: max(0, len(live) - max_live)]  # oldest first
+        for seq, session in beyond:
+            state.login_sessions[session.session_id] = (
+                seq, attrs.evolve(session, revoked_at=now, revoked_reason=_SESSION_LIMIT_REASON))
+        return [session.session_id for _, session in beyond]
+
+    def get(self, session_id: str) -> LoginSession | None:
+        row = self._r.login_sessions.get(session_id)
+        return None if row is None else row[1]
+
+    def revoke(self, session_id: str, *, at: datetime, reason: str) -> bool:
+        state = self._w
+        row = state.login_sessions.get(session_id)
+        if row is None or not row[1].live(at):
+            return False
+        state.login_sessions[session_id] = (row[0], attrs.evolve(row[1], revoked_at=at, revoked_reason=reason))
+        return True
+
+    def revoke_all(self, user_id: str, *, at: datetime, reason: str) -> int:
+        state = self._w
+        live = self._live_rows(state, user_id, at)
+        for seq, session in live:
+            state.login_sessions[session.session_id] = (seq, attrs.evolve(session, revoked_at=at, revoked_reason=reason))
+        return len(live)
+
+    def live(self, user_id: str, *, now: datetime) -> list[LoginSession]:
+        return [session for _, session in self._live_rows(self._r, user_id, now)]
+
+    @staticmethod
+    def _live_rows(state: _State, user_id: str, now: datetime) -> list[tuple[int, LoginSession]]:
+        rows = [(seq, s) for seq, s in state.login_sessions.values() if s.user_id == user_id and s.live(now)]
+        return sorted(rows, key=lambda row: (row[1].created_at, row[0]))
+
+
+class _Invitations(_Repo):
+    def add(self, invitation: Invitation) -> None:
+        state = self._w
+        if invitation.invitation_id in state.invitations:
+            raise ValueError(f"invitation {invitation.invitation_id} exists already")  # the SQL primary key refuses it
+        state.invitations[invitation.invitation_id] = (state.next_seq(), invitation)
+
+    def get(self, invitation_id: str) -> Invitation | None:
+        row = self._r.invitations.get(invitation_id)
+        return None if row is None else row[1]
+
+    def accept(self, invitation_id: str, *, at: datetime) -> bool:
+        state = self._w
+        row = state.invitations.get(invitation_id)
+        if row is None or row[1].accepted_at is not None:
+            return False
+        state.invitations[invitation_id] = (row[0], attrs.evolve(row[1], accepted_at=at))
+        return True
+
+    def list(self) -> list[Invitation]:
+        rows = sorted(self._r.invitations.values(), key=lambda row: (row[1].created_at, row[0]), reverse=True)
+        return [invitation for _, invitation in rows]
+
+
+class _LoginAttempts(_Repo):
+    def add(self, attempt: LoginAttempt) -> None:
+        self._w.login_attempts.append(attempt)
+
+    def failures_since(self, *, since: datetime, email: str | None = None, address: str | None = None) -> int:
+        return sum(
+            1 for a in self._r.login_attempts
+            if not a.succeeded and a.ts >= since
+            and (email is None or a.email == email) and (address is None or a.address == address)
+        )

@@ -37,7 +37,12 @@ from application.records import (
     ControlState,
     EquityPoint,
     Heartbeat,
+    Invitation,
+    LoginAttempt,
+    LoginSession,
+    Role,
     SessionRecord,
+    User,
 )
 from domain.errors import ConfigurationError, StoreUnavailable
 from domain.fill import Fill
@@ -49,7 +54,7 @@ Store = SqliteStore | PostgresStore
 
 T0 = datetime(2024, 3, 1, 14, 30, tzinfo=timezone.utc)
 NEW_YORK = timezone(timedelta(hours=-5))  # a non-UTC zone: stored as the instant, read back in UTC
-LATEST = 5
+LATEST = 6
 RAW_SQL_ERRORS = (sqlite3.DatabaseError, psycopg.Error)
 
 
@@ -114,10 +119,10 @@ def test_both_engines_ship_the_same_migrations() -> None:
 def test_migrate_is_idempotent_and_recorded(store: Store, raw_sql) -> None:
     assert store.schema_version() == 0
     assert store.latest_version() == LATEST
-    assert store.migrate() == [1, 2, 3, 4, 5]
+    assert store.migrate() == [1, 2, 3, 4, 5, 6]
     assert store.migrate() == []
     assert store.schema_version() == LATEST
-    assert raw_sql("SELECT version, name FROM schema_migrations ORDER BY version") == [(1, "initial"), (2, "leases"), (3, "instances"), (4, "stops"), (5, "allocations")]
+    assert raw_sql("SELECT version, name FROM schema_migrations ORDER BY version") == [(1, "initial"), (2, "leases"), (3, "instances"), (4, "stops"), (5, "allocations"), (6, "users")]
 
 
 def test_first_unit_of_work_migrates_an_empty_store(store: Store) -> None:
@@ -133,7 +138,7 @@ def test_stores_migrating_at_once_apply_once(store: Store, reopen_store) -> None
     # PRAGMA journal_mode = WAL with "database is locked", busy timeout or not.)
     assert [other.schema_version() for other in stores] == [0, 0, 0, 0]
     results = run_threads(4, lambda i: stores[i].migrate())
-    assert sorted(results, key=len) == [[], [], [], [1, 2, 3, 4, 5]]
+    assert sorted(results, key=len) == [[], [], [], [1, 2, 3, 4, 5, 6]]
     assert store.schema_version() == LATEST
 
 
@@ -956,3 +961,220 @@ def test_allocations_rolled_back_leave_nothing(store: Store, raw_sql) -> None:
     with store() as uow:
         assert [r.reason for r in uow.allocations.list(account="acc")] == ["kept"]
     assert raw_sql("SELECT reason FROM allocations") == [("kept",)]
+
+
+# --- users, login sessions, invitations, login attempts ---------------------------------------------
+
+
+def make_user(user_id: str = "u-1", email: str = "ann@example.com", **changes) -> User:
+    fields = dict(user_id=user_id, email=email, role=Role.OPERATOR, password_hash="$argon2id$v=19$m=65536,t=3,p=4$x$y",
+                  email_verified=False, created_at=T0)
+    fields.update(changes)
+    return User(**fields)
+
+
+def make_login(session_id: str, user_id: str = "u-1", minutes: int = 0, **changes) -> LoginSession:
+    fields = dict(session_id=session_id, user_id=user_id, created_at=T0 + timedelta(minutes=minutes),
+                  expires_at=T0 + timedelta(days=1), address="10.0.0.7", user_agent="pytest")
+    fields.update(changes)
+    return LoginSession(**fields)
+
+
+def make_invitation(invitation_id: str = "i-1", **changes) -> Invitation:
+    fields = dict(invitation_id=invitation_id, email="new@example.com", role=Role.VIEWER, invited_by="u-1",
+                  created_at=T0, expires_at=T0 + timedelta(days=7))
+    fields.update(changes)
+    return Invitation(**fields)
+
+
+def test_users_round_trip_by_id_and_by_email_oldest_first(store: Store) -> None:
+    ann = make_user(created_at=T0.astimezone(NEW_YORK), role=Role.ADMIN, email_verified=True)
+    bob = make_user("u-2", "bob@example.com", created_at=T0 - timedelta(hours=1), disabled=True)
+    cid = make_user("u-3", "cid@example.com")  # the same instant as ann: insertion order
+    with store() as uow:
+        assert [uow.users.add(user) for user in (ann, bob, cid)] == [True, True, True]
+        uow.commit()
+    with store() as uow:
+        got = uow.users.get("u-1")
+        assert got == ann and got.created_at.tzinfo == timezone.utc and got.role is Role.ADMIN
+        assert uow.users.get("u-2").disabled is True and uow.users.get("u-3").email_verified is False
+        assert uow.users.by_email("ANN@Example.COM") == ann
+        assert uow.users.by_email("bob@example.com") == bob
+        assert uow.users.get("nobody") is None and uow.users.by_email("nobody@example.com") is None
+        assert [u.user_id for u in uow.users.list()] == ["u-2", "u-1", "u-3"]
+
+
+def test_a_taken_email_or_id_is_refused_writing_nothing(store: Store, raw_sql) -> None:
+    with store() as uow:
+        assert uow.users.add(make_user()) is True
+        uow.commit()
+    with store() as uow:
+        assert uow.users.add(make_user("u-2", "Ann@EXAMPLE.com", role=Role.ADMIN)) is False  # case-insensitive
+        assert uow.users.add(make_user("u-1", "other@example.com")) is False  # the id
+        # The transaction is still usable after a refusal (Postgres aborts it on an error).
+        assert uow.users.add(make_user("u-3", "cid@example.com")) is True
+        uow.commit()
+    assert raw_sql("SELECT user_id, email, role FROM users ORDER BY user_id") == [
+        ("u-1", "ann@example.com", "operator"), ("u-3", "cid@example.com", "operator")]
+    with store() as uow:
+        assert uow.users.by_email("ann@example.com") == make_user()
+
+
+def test_users_save_changes_role_hash_and_flags_only(store: Store) -> None:
+    with store() as uow:
+        uow.users.add(make_user())
+        uow.commit()
+    changed = make_user(role=Role.ADMIN, password_hash="$argon2id$new", email_verified=True, disabled=True,
+                        email="changed@example.com", created_at=T0 + timedelta(days=1))
+    with store() as uow:
+        uow.users.save(changed)
+        with pytest.raises(LookupError):
+            uow.users.save(make_user("never-added", "x@example.com"))
+        uow.commit()
+    with store() as uow:
+        assert uow.users.get("u-1") == make_user(role=Role.ADMIN, password_hash="$argon2id$new",
+                                                 email_verified=True, disabled=True)
+
+
+def test_opening_beyond_the_cap_revokes_the_oldest_live_sessions(store: Store) -> None:
+    now = T0 + timedelta(hours=1)
+    with store() as uow:
+        uow.users.add(make_user())
+        uow.users.add(make_user("u-2", "bob@example.com"))
+        uow.login_sessions.open(make_login("bob-1", "u-2"), max_live=3, now=now)
+        assert [uow.login_sessions.open(make_login(f"s{n}", minutes=n), max_live=3, now=now) for n in (1, 2, 3)] == [
+            [], [], []]
+        assert uow.login_sessions.open(make_login("s4", minutes=4), max_live=3, now=now) == ["s1"]
+        uow.commit()
+    with store() as uow:
+        first = uow.login_sessions.get("s1")
+        assert first.revoked_at == now and first.revoked_reason == "session limit: oldest revoked"
+        assert [s.session_id for s in uow.login_sessions.live("u-1", now=now)] == ["s2", "s3", "s4"]
+        assert uow.login_sessions.open(make_login("s5", minutes=5), max_live=2, now=now) == ["s2", "s3"]
+        assert [s.session_id for s in uow.login_sessions.live("u-1", now=now)] == ["s4", "s5"]
+        assert [s.session_id for s in uow.login_sessions.live("u-2", now=now)] == ["bob-1"]  # another user's
+        assert uow.login_sessions.get("s5") == make_login("s5", minutes=5)
+        assert uow.login_sessions.get("nope") is None
+        with pytest.raises(LookupError):
+            uow.login_sessions.open(make_login("x", "nobody"), max_live=3, now=now)
+        with pytest.raises(ValueError, match="max_live"):
+            uow.login_sessions.open(make_login("y"), max_live=0, now=now)
+
+
+def test_live_sessions_exclude_revoked_and_expired_and_revoke_only_live_ones(store: Store) -> None:
+    now = T0 + timedelta(hours=1)
+    with store() as uow:
+        uow.users.add(make_user())
+        uow.users.add(make_user("u-2", "bob@example.com"))
+        uow.login_sessions.open(make_login("expired", expires_at=now), max_live=9, now=T0)  # live until `now`
+        uow.login_sessions.open(make_login("revoked", minutes=1), max_live=9, now=now)
+        uow.login_sessions.open(make_login("kept", minutes=2), max_live=9, now=now)
+        uow.login_sessions.open(make_login("other", minutes=3), max_live=9, now=now)
+        uow.login_sessions.open(make_login("bob", "u-2"), max_live=9, now=now)
+        assert uow.login_sessions.revoke("revoked", at=now, reason="logout") is True
+        assert uow.login_sessions.revoke("revoked", at=now, reason="again") is False
+        assert uow.login_sessions.revoke("expired", at=now, reason="logout") is False
+        assert uow.login_sessions.revoke("nope", at=now, reason="logout") is False
+        uow.commit()
+    with store() as uow:
+        assert [s.session_id for s in uow.login_sessions.live("u-1", now=now)] == ["kept", "other"]
+        assert [s.session_id for s in uow.login_sessions.live("u-1", now=T0)] == ["expired", "kept", "other"]
+        revoked = uow.login_sessions.get("revoked")
+        assert (revoked.revoked_at, revoked.revoked_reason) == (now, "logout") and not revoked.live(now)
+        assert uow.login_sessions.get("expired").revoked_at is None
+        later = now + timedelta(minutes=1)
+        assert uow.login_sessions.revoke_all("u-1", at=later, reason="password changed") == 2
+        assert uow.login_sessions.revoke_all("u-1", at=later, reason="again") == 0
+        uow.commit()
+    with store() as uow:
+        assert uow.login_sessions.live("u-1", now=now) == []
+        assert uow.login_sessions.get("kept").revoked_reason == "password changed"
+        assert uow.login_sessions.get("revoked").revoked_reason == "logout"  # not revoked twice
+        assert [s.session_id for s in uow.login_sessions.live("u-2", now=now)] == ["bob"]
+
+
+def test_concurrent_logins_of_one_user_never_exceed_the_cap(store: Store) -> None:
+    with store() as uow:
+        uow.users.add(make_user())
+        uow.commit()
+    now = T0 + timedelta(minutes=1)
+
+    def login(i: int) -> list[str]:
+        with store() as uow:
+            revoked = uow.login_sessions.open(make_login(f"s{i}"), max_live=3, now=now)  # all at the same instant
+            time.sleep(0.02)  # widen the window between counting and committing
+            uow.commit()
+        return revoked
+
+    results = run_threads(8, login)
+    with store() as uow:
+        live = uow.login_sessions.live("u-1", now=now)
+        revoked = [s for s in (uow.login_sessions.get(f"s{i}") for i in range(8)) if s.revoked_at is not None]
+    assert len(live) == 3 and len(revoked) == 5
+    assert sorted(itertools.chain.from_iterable(results)) == sorted(s.session_id for s in revoked)
+    assert {s.revoked_reason for s in revoked} == {"session limit: oldest revoked"}
+
+
+def test_invitations_round_trip_newest_first_and_accept_once(store: Store) -> None:
+    at = T0 + timedelta(hours=2)
+    older = make_invitation("i-1", created_at=T0.astimezone(NEW_YORK))
+    newer = make_invitation("i-2", email="admin@example.com", role=Role.ADMIN, created_at=T0 + timedelta(hours=1))
+    tied = make_invitation("i-3")  # the same instant as i-1: later insertion, listed first
+    with store() as uow:
+        for invitation in (older, newer, tied):
+            uow.invitations.add(invitation)
+        uow.commit()
+    with store() as uow:
+        assert uow.invitations.get("i-2") == newer and uow.invitations.get("nope") is None
+        assert [i.invitation_id for i in uow.invitations.list()] == ["i-2", "i-3", "i-1"]
+        assert uow.invitations.accept("i-1", at=at) is True
+        assert uow.invitations.accept("i-1", at=at + timedelta(seconds=1)) is False
+        assert uow.invitations.accept("nope", at=at) is False
+        assert uow.invitations.accept("i-2", at=at) is True  # rolled back below
+        uow.commit()
+        uow.invitations.accept("i-3", at=at)
+    with store() as uow:
+        assert uow.invitations.get("i-1").accepted_at == at
+        assert uow.invitations.get("i-2").accepted_at == at
+        assert uow.invitations.get("i-3").accepted_at is None  # never committed
+
+
+def test_threads_racing_to_accept_one_invitation_exactly_one_wins(store: Store) -> None:
+    with store() as uow:
+        uow.invitations.add(make_invitation())
+        uow.commit()
+
+    def accept(i: int) -> bool:
+        with store() as uow:
+            accepted = uow.invitations.accept("i-1", at=T0 + timedelta(seconds=i))
+            time.sleep(0.01)
+            uow.commit()
+        return accepted
+
+    results = run_threads(8, accept)
+    assert results.count(True) == 1
+    with store() as uow:
+        assert uow.invitations.get("i-1").accepted_at == T0 + timedelta(seconds=results.index(True))
+
+
+def test_login_failures_are_counted_by_email_address_and_since(store: Store) -> None:
+    def attempt(minutes: int, email: str, address: str, succeeded: bool = False) -> LoginAttempt:
+        return LoginAttempt(ts=T0 + timedelta(minutes=minutes), email=email, address=address, succeeded=succeeded)
+
+    with store() as uow:
+        for a in (attempt(0, "ann@example.com", "10.0.0.1"), attempt(1, "ann@example.com", "10.0.0.1"),
+                  attempt(2, "ann@example.com", "10.0.0.2"), attempt(3, "ann@example.com", "10.0.0.1", True),
+                  attempt(1, "bob@example.com", "10.0.0.1"), attempt(5, "nobody@example.com", "10.0.0.3")):
+            uow.login_attempts.add(a)
+        uow.commit()
+    since = T0 + timedelta(minutes=1)
+    with store() as uow:
+        count = uow.login_attempts.failures_since
+        assert count(since=since, email="ann@example.com") == 2  # `since` itself counts; successes never
+        assert count(since=T0, email="ann@example.com") == 3
+        assert count(since=since, address="10.0.0.1") == 2
+        assert count(since=since, email="ann@example.com", address="10.0.0.1") == 1
+        assert count(since=since) == 4
+        assert count(since=T0 + timedelta(minutes=6)) == 0
+        assert count(since=T0.astimezone(NEW_YORK), email="bob@example.com") == 1
+        assert count(since=T0, email="ANN@example.com") == 0  # stored lower-cased: matched as given

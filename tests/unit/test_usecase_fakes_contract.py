@@ -7,7 +7,19 @@ from decimal import Decimal
 
 import pytest
 
-from application.records import AllocationRecord, AuditEntry, AuditKind, EquityPoint, SessionRecord, VenueOrderState
+from application.records import (
+    AllocationRecord,
+    AuditEntry,
+    AuditKind,
+    EquityPoint,
+    Invitation,
+    LoginAttempt,
+    LoginSession,
+    Role,
+    SessionRecord,
+    User,
+    VenueOrderState,
+)
 from domain.errors import StoreUnavailable, TransientError
 from domain.events import OrderAccepted, OrderCancelled, OrderFilled
 from domain.fill import Fill
@@ -177,6 +189,57 @@ def test_allocations_are_appended_listed_oldest_first_and_rolled_back():
         assert uow.allocations.list(account="a")[0].metrics == {"nested": {"x": 1.5, "none": None}}
         assert [r.reason for r in uow.allocations.list(account="a", bot="b1")] == ["tie-2", "late"]
         assert uow.allocations.list(account="nobody") == []
+
+
+def test_users_sessions_invitations_and_login_attempts():
+    def user(uid: str, email: str, **changes) -> User:
+        return User(**{"user_id": uid, "email": email, "role": Role.VIEWER, "password_hash": "h",
+                       "email_verified": False, "created_at": T0, **changes})
+
+    def login(sid: str, minutes: int, **changes) -> LoginSession:
+        return LoginSession(**{"session_id": sid, "user_id": "u1", "created_at": T0 + timedelta(minutes=minutes),
+                               "expires_at": T0 + timedelta(days=1), **changes})
+
+    now = T0 + timedelta(hours=1)
+    store = InMemoryStore()
+    with store() as uow:
+        assert uow.users.add(user("u1", "ann@example.com")) is True
+        assert uow.users.add(user("u2", "ANN@Example.com")) is False  # case-insensitive
+        assert uow.users.add(user("u1", "other@example.com")) is False
+        assert uow.users.add(user("u0", "bob@example.com", created_at=T0 - timedelta(days=1))) is True
+        assert uow.users.by_email("Ann@EXAMPLE.COM").user_id == "u1" and uow.users.get("u2") is None
+        uow.users.save(user("u1", "changed@example.com", role=Role.ADMIN, disabled=True))
+        assert uow.users.get("u1") == user("u1", "ann@example.com", role=Role.ADMIN, disabled=True)
+        with pytest.raises(LookupError):
+            uow.users.save(user("nobody", "x@example.com"))
+        assert [u.user_id for u in uow.users.list()] == ["u0", "u1"]
+        assert [uow.login_sessions.open(login(f"s{n}", n), max_live=3, now=now) for n in range(4)] == [
+            [], [], [], ["s0"]]
+        assert uow.login_sessions.get("s0").revoked_reason == "session limit: oldest revoked"
+        uow.login_sessions.open(login("old", 9, expires_at=now), max_live=9, now=T0)  # expired at `now`
+        assert [s.session_id for s in uow.login_sessions.live("u1", now=now)] == ["s1", "s2", "s3"]
+        assert uow.login_sessions.revoke("s1", at=now, reason="logout") is True
+        assert uow.login_sessions.revoke("s1", at=now, reason="logout") is False
+        assert uow.login_sessions.revoke("old", at=now, reason="logout") is False
+        assert uow.login_sessions.revoke_all("u1", at=now, reason="reset") == 2
+        assert uow.login_sessions.live("u1", now=now) == []
+        with pytest.raises(LookupError):
+            uow.login_sessions.open(login("x", 0, user_id="nobody"), max_live=3, now=now)
+        uow.invitations.add(Invitation(invitation_id="i1", email="new@example.com", role=Role.VIEWER,
+                                       invited_by="u1", created_at=T0, expires_at=now))
+        uow.invitations.add(Invitation(invitation_id="i2", email="n2@example.com", role=Role.ADMIN,
+                                       invited_by="u1", created_at=T0, expires_at=now))
+        assert [i.invitation_id for i in uow.invitations.list()] == ["i2", "i1"]  # newest (then latest) first
+        assert uow.invitations.accept("i1", at=now) is True
+        assert uow.invitations.accept("i1", at=now) is False and uow.invitations.get("i1").accepted_at == now
+        for minutes, succeeded in ((0, False), (1, False), (2, True)):
+            uow.login_attempts.add(LoginAttempt(ts=T0 + timedelta(minutes=minutes), email="ann@example.com",
+                                                address="10.0.0.1", succeeded=succeeded))
+        assert uow.login_attempts.failures_since(since=T0 + timedelta(minutes=1), email="ann@example.com") == 1
+        assert uow.login_attempts.failures_since(since=T0, address="10.0.0.1") == 2
+        assert uow.login_attempts.failures_since(since=T0, address="10.0.0.9") == 0
+    with store() as uow:  # never committed
+        assert uow.users.list() == [] and uow.invitations.list() == []
 
 
 def test_the_store_can_be_made_unavailable_and_refuses_nesting_and_read_only_writes():

@@ -5,6 +5,12 @@ from adapters.postgres.repositories.book import PostgresAccounts, PostgresEquity
 from adapters.postgres.repositories.instances import PostgresInstances
 from adapters.postgres.repositories.leases import PostgresLeases
 from adapters.postgres.repositories.stops import PostgresStops
+from adapters.postgres.repositories.people import (
+    PostgresInvitations,
+    PostgresLoginAttempts,
+    PostgresLoginSessions,
+    PostgresUsers,
+)
 from adapters.postgres.repositories.orders import PostgresFills, PostgresOrders, PostgresTrades
 from adapters.postgres.repositories.records import (
     PostgresAuditLog,
@@ -28,4 +34,8 @@ __all__ = [
     "PostgresPositions",
     "PostgresSessions",
     "PostgresTrades",
+    "PostgresInvitations",
+    "PostgresLoginAttempts",
+    "PostgresLoginSessions",
+    "PostgresUsers",
 ]

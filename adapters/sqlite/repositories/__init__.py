@@ -5,6 +5,12 @@ from adapters.sqlite.repositories.book import SqliteAccounts, SqliteEquity, Sqli
 from adapters.sqlite.repositories.instances import SqliteInstances
 from adapters.sqlite.repositories.leases import SqliteLeases
 from adapters.sqlite.repositories.stops import SqliteStops
+from adapters.sqlite.repositories.people import (
+    SqliteInvitations,
+    SqliteLoginAttempts,
+    SqliteLoginSessions,
+    SqliteUsers,
+)
 from adapters.sqlite.repositories.orders import SqliteFills, SqliteOrders, SqliteTrades
 from adapters.sqlite.repositories.records import SqliteAuditLog, SqliteControl, SqliteHeartbeats, SqliteSessions
 
@@ -23,4 +29,8 @@ __all__ = [
     "SqlitePositions",
     "SqliteSessions",
     "SqliteTrades",
+    "SqliteInvitations",
+    "SqliteLoginAttempts",
+    "SqliteLoginSessions",
+    "SqliteUsers",
 ]

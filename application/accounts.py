@@ -1,0 +1,197 @@
+"""People of the admin platform: users, logins and their sessions, invitations.
+
+A login is a row in login_sessions plus a short-lived JWT naming it (claim `sid`); a token
+is honoured only while its session is live, so logout, "log out everywhere" and the
+session cap take effect at once, token lifetime notwithstanding. At most MAX_SESSIONS live
+sessions per user: a new login revokes the oldest (atomically in the store, under
+concurrent logins too). Failed logins are throttled per account and per address, and
+every failure says the same thing to the caller, so nobody learns which emails exist.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+import attrs
+
+from application.ports import Clock, UnitOfWorkFactory
+from application.records import AuditEntry, AuditKind, Invitation, LoginAttempt, LoginSession, Role, User
+from application.security_ports import InvitationSigner, PasswordHasher, TokenClaims, TokenService
+from domain.access import LoginThrottle, allowed, check_password, normalise_email
+from domain.errors import AuthenticationError, ConfigurationError
+
+MAX_SESSIONS = 3
+SESSION_LIFETIME = timedelta(hours=12)  # a login lasts this long; its tokens are re-issued within it
+INVITATION_LIFETIME = timedelta(days=3)
+GENERIC_FAILURE = "invalid email or password"
+
+
+class PermissionDenied(AuthenticationError):
+    """Authenticated, but the role may not do this."""
+
+
+@attrs.frozen(kw_only=True)
+class Principal:
+    user_id: str
+    email: str
+    role: Role
+    session_id: str
+
+    def require(self, action: str) -> None:
+        if not allowed(self.role, action):
+            raise PermissionDenied(f"role {self.role.value} may not {action}")
+
+
+@attrs.frozen(kw_only=True)
+class LoginResult:
+    token: str
+    session: LoginSession
+    revoked: tuple[str, ...]  # older sessions the cap revoked
+
+
+@attrs.define(kw_only=True)
+class Accounts:
+    uow_factory: UnitOfWorkFactory
+    clock: Clock
+    hasher: PasswordHasher
+    tokens: TokenService
+    invitations_signer: InvitationSigner
+    throttle: LoginThrottle = attrs.field(factory=LoginThrottle)
+
+    def create_user(self, *, email: str, password: str, role: Role, verified: bool = True) -> User:
+        address = _email(email)
+        problems = check_password(password, email=address)
+        if problems:
+            raise ConfigurationError("password: " + "; ".join(problems))
+        user = User(user_id="u-" + secrets.token_hex(8), email=address, role=role,
+                    password_hash=self.hasher.hash(password), email_verified=verified, created_at=self.clock.now())
+        with self.uow_factory() as uow:
+            if not uow.users.add(user):
+                raise ConfigurationError(f"a user with email {address} exists already")
+            uow.audit.append(AuditEntry(ts=user.created_at, kind=AuditKind.SESSION, message=f"user {address} created as {role.value}",
+                                        data={"user_id": user.user_id}))
+            uow.commit()
+        return user
+
+    def login(self, *, email: str, password: str, address: str, user_agent: str = "") -> LoginResult:
+        now = self.clock.now()
+        try:
+            typed = normalise_email(email)
+        except ValueError:
+            raise AuthenticationError(GENERIC_FAILURE) from None
+        window = now - self.throttle.window
+        with self.uow_factory() as uow:
+            decision = self.throttle.decide(
+                failures_for_email=uow.login_attempts.failures_since(since=window, email=typed),
+                failures_for_address=uow.login_attempts.failures_since(since=window, address=address))
+            user = uow.users.by_email(typed)
+        if not decision.allowed:
+            raise AuthenticationError(f"too many failed logins; try again in {decision.retry_after_seconds} s")
+        # Verify even for an unknown email, so the time taken does not tell who has an account.
+        ok = self.hasher.verify(password, user.password_hash if user else _DUMMY_HASH.get(self.hasher))
+        ok = ok and user is not None and not user.disabled and user.email_verified
+        with self.uow_factory() as uow:
+            uow.login_attempts.add(LoginAttempt(ts=now, email=typed, address=address, succeeded=ok))
+            if not ok or user is None:
+                uow.commit()
+                raise AuthenticationError(GENERIC_FAILURE)
+            session = LoginSession(session_id="s-" + secrets.token_hex(12), user_id=user.user_id, created_at=now,
+                                   expires_at=now + SESSION_LIFETIME, address=address, user_agent=user_agent[:200])
+            revoked = uow.login_sessions.open(session, max_live=MAX_SESSIONS, now=now)
+            if self.hasher.needs_rehash(user.password_hash):
+                uow.users.save(attrs.evolve(user, password_hash=self.hasher.hash(password)))
+            uow.commit()
+        return LoginResult(token=self.tokens.issue(user_id=user.user_id, session_id=session.session_id,
+                                                   role=user.role, now=now),
+                           session=session, revoked=tuple(revoked))
+
+    def authenticate(self, token: str) -> Principal:
+        """The principal a bearer token speaks for; AuthenticationError unless its session is live."""
+        now = self.clock.now()
+        claims: TokenClaims = self.tokens.verify(token, now=now)
+        with self.uow_factory() as uow:
+            session = uow.login_sessions.get(claims.session_id)
+            user = uow.users.get(claims.user_id)
+        if session is None or session.user_id != claims.user_id or not session.live(now):
+            raise AuthenticationError("session is not live (logged out, revoked or expired)")
+        if user is None or user.disabled:
+            raise AuthenticationError("user is disabled")
+        # The role comes from the store, not the token: a demotion applies at once.
+        return Principal(user_id=user.user_id, email=user.email, role=user.role, session_id=session.session_id)
+
+    def refresh(self, principal: Principal) -> str:
+        """A new short-lived token for a live session."""
+        return self.tokens.issue(user_id=principal.user_id, session_id=principal.session_id, role=principal.role,
+                                 now=self.clock.now())
+
+    def logout(self, principal: Principal) -> None:
+        with self.uow_factory() as uow:
+            uow.login_sessions.revoke(principal.session_id, at=self.clock.now(), reason="logged out")
+            uow.commit()
+
+    def logout_everywhere(self, principal: Principal) -> int:
+        with self.uow_factory() as uow:
+            count = uow.login_sessions.revoke_all(principal.user_id, at=self.clock.now(), reason="logged out everywhere")
+            uow.commit()
+        return count
+
+    def invite(self, principal: Principal, *, email: str, role: Role) -> tuple[Invitation, str]:
+        """An invitation and its signed single-use token (the link the mailer sends)."""
+        principal.require("invitations.manage")
+        now = self.clock.now()
+        invitation = Invitation(invitation_id="i-" + secrets.token_hex(12), email=_email(email), role=role,
+                                invited_by=principal.user_id, created_at=now, expires_at=now + INVITATION_LIFETIME)
+        with self.uow_factory() as uow:
+            if uow.users.by_email(invitation.email) is not None:
+                raise ConfigurationError(f"{invitation.email} has an account already")
+            uow.invitations.add(invitation)
+            uow.audit.append(AuditEntry(ts=now, kind=AuditKind.SESSION, message=f"{invitation.email} invited as {role.value}",
+                                        data={"by": principal.user_id, "invitation_id": invitation.invitation_id}))
+            uow.commit()
+        return invitation, self.invitations_signer.sign(invitation.invitation_id, invitation.expires_at)
+
+    def accept_invitation(self, *, token: str, password: str) -> User:
+        """Verifies the address (the link reached it) and sets the password; works once."""
+        now = self.clock.now()
+        invitation_id = self.invitations_signer.verify(token, now=now)
+        with self.uow_factory() as uow:
+            invitation = uow.invitations.get(invitation_id)
+            if invitation is None or invitation.expires_at <= now:
+                raise AuthenticationError("invitation is unknown or expired")
+            problems = check_password(password, email=invitation.email)
+            if problems:
+                raise ConfigurationError("password: " + "; ".join(problems))
+            if not uow.invitations.accept(invitation_id, at=now):
+                raise AuthenticationError("invitation was used already")
+            user = User(user_id="u-" + secrets.token_hex(8), email=invitation.email, role=invitation.role,
+                        password_hash=self.hasher.hash(password), email_verified=True, created_at=now)
+            if not uow.users.add(user):
+                raise ConfigurationError(f"{invitation.email} has an account already")
+            uow.audit.append(AuditEntry(ts=now, kind=AuditKind.SESSION, message=f"{user.email} accepted the invitation",
+                                        data={"user_id": user.user_id, "invitation_id": invitation_id}))
+            uow.commit()
+        return user
+
+
+def _email(email: str) -> str:
+    try:
+        return normalise_email(email)
+    except ValueError as exc:
+        raise ConfigurationError(f"email: {exc}") from None
+
+
+class _DummyHash:
+    """One hash per hasher of a random password, to verify against when the email is unknown."""
+
+    def __init__(self) -> None:
+        self._by_hasher: dict[int, str] = {}
+
+    def get(self, hasher: PasswordHasher) -> str:
+        key = id(hasher)
+        if key not in self._by_hasher:
+            self._by_hasher[key] = hasher.hash(secrets.token_urlsafe(24))
+        return self._by_hasher[key]
+
+
+_DUMMY_HASH = _DummyHash()
