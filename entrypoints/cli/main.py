@@ -10,6 +10,7 @@ from entrypoints.cli.data_commands import data_app
 from entrypoints.cli.paper import paper
 from entrypoints.cli.reads import positions, risk, status, trades
 from entrypoints.cli.reconcile_command import reconcile_command
+from entrypoints.cli.serve import serve
 from entrypoints.cli.research import montecarlo, optimize, walkforward
 from entrypoints.cli.store_commands import audit, db_app
 from entrypoints.cli.strategy_commands import strategy_app
@@ -39,6 +40,7 @@ def build_app() -> typer.Typer:
     app.command("optimize")(optimize)
     app.command("walkforward")(walkforward)
     app.command("montecarlo")(montecarlo)
+    app.command("serve")(serve)
     app.add_typer(db_app, name="db")
     app.add_typer(data_app, name="data")
     app.add_typer(users_app, name="users")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -58,3 +61,29 @@ class Cli:
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
     return Cli(tmp_path)
+
+
+POSTGRES_ADMIN_URL = os.environ.get("QUANTSHIFT_TEST_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@contextlib.contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """The URL of a new, empty Postgres database, dropped afterwards. Unreachable server:
+    skipped, except with CI=true, where the Postgres tests must run and so fail."""
+    import psycopg
+    from psycopg import sql
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3, autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.OperationalError as error:
+        reason = f"Postgres test server unreachable: {error}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true: the Postgres tests must run)")
+        pytest.skip(reason)
+    try:
+        yield f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -6,38 +6,25 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
 from datetime import datetime
 
 import psycopg
 import pytest
-from psycopg import sql
 
+from tests.e2e.conftest import fresh_postgres_database
 from tests.e2e.test_cli_safety import USER_STRATEGIES, wait_for
 
 pytestmark = pytest.mark.e2e
 
-ADMIN_URL = os.environ.get("QUANTSHIFT_TEST_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture
 def pg_cli(cli):
     """`cli` pointed at a fresh Postgres database, dropped afterwards."""
-    name = f"qs_e2e_{uuid.uuid4().hex[:10]}"
-    try:
-        with psycopg.connect(ADMIN_URL, connect_timeout=3, autocommit=True) as admin:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    except psycopg.OperationalError as error:
-        reason = f"Postgres test server unreachable: {error}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason} (CI=true: the Postgres tests must run)")
-        pytest.skip(reason)
-    base = ADMIN_URL.rsplit("/", 1)[0]
-    cli.pg_url = f"{base}/{name}"
-    cli.env["QUANTSHIFT_DATABASE_URL"] = cli.pg_url
-    yield cli
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with fresh_postgres_database("qs_e2e") as url:
+        cli.pg_url = url
+        cli.env["QUANTSHIFT_DATABASE_URL"] = url
+        yield cli
 
 
 def pg(cli, query: str, *params) -> list[tuple]:

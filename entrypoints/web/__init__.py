@@ -1,0 +1,1 @@
+"""The admin API: a Litestar app built by `create_app` (nothing happens at import)."""

@@ -1,0 +1,103 @@
+"""The admin API application: `create_app` builds it from ports already made (the
+composition root is wiring.py, or a test); nothing happens at import.
+
+Layout: /health, /metrics and /schema at the root; everything else under /api/v1 behind
+the bearer guard (entrypoints/web/security.py). Errors are problem JSON (errors.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from prometheus_client import CollectorRegistry
+
+from application.accounts import Accounts
+from application.bot import BotSpec
+from application.ports import Clock, Notifier
+from entrypoints.web.controllers.auth import AuthController
+from entrypoints.web.controllers.bots import BotsController, KillSwitchController
+from entrypoints.web.controllers.health import health
+from entrypoints.web.controllers.records import RecordsController
+from entrypoints.web.controllers.risk import RiskController
+from entrypoints.web.controllers.strategies import StrategiesController
+from entrypoints.web.controllers.users import UsersController
+from entrypoints.web.errors import EXCEPTION_HANDLERS
+from entrypoints.web.metrics import HttpMetrics, StoreCollector, metrics
+from entrypoints.web.security import BEARER_SCHEME, add_security_headers, require_json, require_principal
+from entrypoints.web.deps import BotCatalog, Store
+
+API_PREFIX = "/api/v1"
+MAX_BODY_BYTES = 64 * 1024  # the largest body any endpoint needs is a few hundred bytes
+
+
+def _constant(value: object) -> Provide:
+    return Provide(lambda: value, use_cache=True, sync_to_thread=False)
+
+
+def create_app(
+    *,
+    store: Store,
+    clock: Clock,
+    accounts: Accounts,
+    bots: Sequence[BotSpec],
+    notifier: Notifier,
+    token_lifetime: timedelta,
+    version: str = "0",
+    trust_proxy: bool = False,
+    cors_origins: Sequence[str] = (),
+    debug: bool = False,
+) -> Litestar:
+    """The API on the given ports. `trust_proxy`: take the client address from
+    X-Forwarded-For (only behind a proxy that sets it). `cors_origins`: none by default,
+    so browsers on other origins are refused (the dashboard is same-origin)."""
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(StoreCollector(store=store, clock=clock))
+    http_metrics = HttpMetrics(registry)
+    api = Router(
+        path=API_PREFIX,
+        route_handlers=[AuthController, BotsController, KillSwitchController, RecordsController, RiskController,
+                        StrategiesController, UsersController],
+        guards=[require_principal],
+        before_request=require_json,
+        security=[{BEARER_SCHEME: []}],
+    )
+    return Litestar(
+        route_handlers=[api, health, metrics],
+        dependencies={
+            "store": _constant(store),
+            "clock": _constant(clock),
+            "accounts": _constant(accounts),
+            "bots": _constant(BotCatalog(bots)),
+            "notifier": _constant(notifier),
+            "version": _constant(version),
+            "token_lifetime": _constant(int(token_lifetime.total_seconds())),
+        },
+        state=_state(accounts=accounts, trust_proxy=trust_proxy, registry=registry),
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        middleware=[http_metrics.middleware],
+        before_send=[add_security_headers, http_metrics.before_send],
+        request_max_body_size=MAX_BODY_BYTES,
+        cors_config=CORSConfig(allow_origins=list(cors_origins), allow_credentials=False,
+                               allow_headers=["authorization", "content-type"]) if cors_origins else None,
+        openapi_config=OpenAPIConfig(
+            title="QuantShift admin API", version=version, path="/schema",
+            # JSON only: the API's CSP (default-src 'none') would block a UI's scripts anyway.
+            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
+            components=Components(security_schemes={BEARER_SCHEME: SecurityScheme(
+                type="http", scheme="bearer", bearer_format="JWT",
+                description="POST /api/v1/auth/login for a token; send it as Authorization: Bearer <token>")}),
+        ),
+        debug=debug,
+    )
+
+
+def _state(*, accounts: Accounts, trust_proxy: bool, registry: CollectorRegistry) -> State:
+    return State({"accounts": accounts, "trust_proxy": trust_proxy, "metrics_registry": registry})

@@ -1,0 +1,1 @@
+"""One controller per resource; each is thin: request DTO -> use case -> response DTO."""

@@ -1,0 +1,117 @@
+"""/api/v1/bots and the kill switch (/api/v1/halt, /api/v1/resume): every bot or one."""
+
+from __future__ import annotations
+
+
+from litestar import Controller, get, post
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException
+
+from application.accounts import Principal
+from application.halt import HaltCommand, ResumeCommand, halt, resume
+from application.ports import Clock
+from application.records import GLOBAL_SCOPE, ControlState, bot_scope
+from application.status import BotStatus, InstanceStatus, bot_statuses, instance_statuses
+from domain.access import Action
+from entrypoints.web.dto import BotResponse, ControlResponse, PositionResponse, ReasonRequest
+from entrypoints.web.security import provide_principal
+from entrypoints.web.deps import BotCatalog, BotsDep, ClockDep, NotifierDep, Store, StoreDep
+
+_HALT = {"action": Action.HALT}
+
+
+class BotsController(Controller):
+    path = "/bots"
+    tags = ["bots"]
+    dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
+
+    @get("/", sync_to_thread=True)
+    def list_bots(self, store: StoreDep, clock: ClockDep, account: str | None = None) -> list[BotResponse]:
+        """Every bot with its state from the heartbeat's age, its instance role and P&L."""
+        return _bots(store, clock, account=account)
+
+    @get("/{account:str}/{bot:str}", sync_to_thread=True)
+    def get_bot(self, store: StoreDep, clock: ClockDep, account: str, bot: str) -> BotResponse:
+        found = [b for b in _bots(store, clock, account=account) if b.bot == bot]
+        if not found:
+            raise NotFoundException(f"no bot {bot} in account {account}")
+        return found[0]
+
+    @post("/{account:str}/{bot:str}/halt", opt=_HALT, sync_to_thread=True, status_code=200)
+    def halt_bot(self, data: ReasonRequest, account: str, bot: str, principal: Principal, store: StoreDep,
+                 clock: ClockDep, notifier: NotifierDep, bots: BotsDep) -> ControlResponse:
+        """Halt one bot: it submits nothing more and cancels its open orders."""
+        _known(store, bots, account=account, bot=bot)
+        state = halt(HaltCommand(reason=data.reason, actor=principal.email, scope=bot_scope(account, bot)),
+                     uow_factory=store, clock=clock, notifier=notifier)
+        return _control(state)
+
+    @post("/{account:str}/{bot:str}/resume", opt=_HALT, sync_to_thread=True, status_code=200)
+    def resume_bot(self, data: ReasonRequest, account: str, bot: str, principal: Principal, store: StoreDep,
+                   clock: ClockDep, notifier: NotifierDep, bots: BotsDep) -> list[ControlResponse]:
+        _known(store, bots, account=account, bot=bot)
+        states = resume(ResumeCommand(actor=principal.email, scope=bot_scope(account, bot), reason=data.reason),
+                        uow_factory=store, clock=clock, notifier=notifier)
+        return [_control(s) for s in states]
+
+
+class KillSwitchController(Controller):
+    path = "/"
+    tags = ["bots"]
+    dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
+
+    @post("/halt", opt=_HALT, sync_to_thread=True, status_code=200)
+    def halt_all(self, data: ReasonRequest, principal: Principal, store: StoreDep, clock: ClockDep,
+                 notifier: NotifierDep) -> ControlResponse:
+        """EMERGENCY HALT of every bot of every account; only a resume lifts it."""
+        return _control(halt(HaltCommand(reason=data.reason, actor=principal.email, scope=GLOBAL_SCOPE),
+                             uow_factory=store, clock=clock, notifier=notifier))
+
+    @post("/resume", opt=_HALT, sync_to_thread=True, status_code=200)
+    def resume_all(self, data: ReasonRequest, principal: Principal, store: StoreDep, clock: ClockDep,
+                   notifier: NotifierDep) -> list[ControlResponse]:
+        """Lift every halt (the global one and each bot's)."""
+        states = resume(ResumeCommand(actor=principal.email, scope=GLOBAL_SCOPE, reason=data.reason),
+                        uow_factory=store, clock=clock, notifier=notifier)
+        return [_control(s) for s in states]
+
+
+def _bots(store: Store, clock: Clock, *, account: str | None) -> list[BotResponse]:
+    now = clock.now()
+    with store.unit_of_work(read_only=True) as uow:
+        statuses = bot_statuses(uow, now=now, account=account)
+        instances = instance_statuses(uow, now=now, account=account)
+    return [_bot(s, instances) for s in statuses]
+
+
+def _bot(s: BotStatus, instances: list[InstanceStatus]) -> BotResponse:
+    role = next((i.state.upper() for i in instances
+                 if i.instance.account == s.account and s.bot in i.instance.bots.split(",")
+                 and i.state in ("live", "standby")), None)
+    halted = s.control is not None and s.control.state.value != "active"
+    return BotResponse(
+        account=s.account, bot=s.bot, state=s.liveness.value, role=role, last_heartbeat=s.heartbeat.beat_at,
+        heartbeat_age_seconds=round(s.heartbeat_age_seconds, 3), mode=s.heartbeat.mode, pid=s.heartbeat.pid,
+        host=s.heartbeat.host, trading_state=s.control.state.value if s.control else "active",
+        halt_reason=s.control.reason if halted and s.control else None, cash=s.cash, equity=s.equity, pnl=s.pnl,
+        positions=[PositionResponse(account=s.account, bot=s.bot, symbol=p.symbol, quantity=p.quantity,
+                                    average_cost=p.average_cost, last_price=p.last_price,
+                                    unrealized_pnl=p.unrealized_pnl, realized_pnl=p.realized_pnl)
+                   for p in s.positions])
+
+
+def _known(store: Store, bots: BotCatalog, *, account: str, bot: str) -> None:
+    """A bot that beat, has a ledger, or is configured; a typo must not halt nothing quietly."""
+    if bot in bots.names():
+        return
+    with store.unit_of_work(read_only=True) as uow:
+        if uow.accounts.get(account=account, bot=bot) is not None:
+            return
+        if any(b.bot == bot for b in uow.heartbeats.list(account=account)):
+            return
+    raise NotFoundException(f"no bot {bot} in account {account}")
+
+
+def _control(state: ControlState) -> ControlResponse:
+    return ControlResponse(scope=state.scope, state=state.state.value, reason=state.reason, actor=state.actor,
+                           changed_at=state.changed_at)

@@ -1,0 +1,82 @@
+"""The web composition root: settings and secrets from the environment, the container's
+store and clock, the security adapters, and `create_app` on top.
+
+`quantshift serve` runs `app_from_environment` through uvicorn (factory=True), once per
+worker; the command checks the secrets first so a bad one fails before anything starts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from importlib import metadata
+from pathlib import Path
+
+import attrs
+from litestar import Litestar
+
+from adapters.security import Argon2PasswordHasher, HmacInvitationSigner, JwtTokenService
+from adapters.security.keys import MIN_KEY_BYTES
+from application.accounts import Accounts
+from domain.errors import ConfigurationError
+from entrypoints.container import build_container
+from entrypoints.settings import load_settings
+from entrypoints.web.app import create_app
+
+JWT_SECRET = "QUANTSHIFT_JWT_SECRET"
+INVITATION_SECRET = "QUANTSHIFT_INVITATION_SECRET"
+CONFIG_FILE = "QUANTSHIFT_CONFIG"  # how `serve --config` reaches the workers
+TRUST_PROXY = "QUANTSHIFT_TRUST_PROXY"  # "1": behind a proxy that sets X-Forwarded-For
+TOKEN_LIFETIME = timedelta(minutes=15)
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class ApiSecrets:
+    jwt_secret: bytes
+    invitation_secret: bytes
+
+    def __repr__(self) -> str:  # never in a log or a traceback
+        return "ApiSecrets(<hidden>)"
+
+
+def read_secrets(environ: Mapping[str, str]) -> ApiSecrets:
+    """Both secrets, each at least MIN_KEY_BYTES long, and different; there is no default."""
+    found = {}
+    for name in (JWT_SECRET, INVITATION_SECRET):
+        raw = environ.get(name, "").encode("utf-8")
+        if not raw:
+            raise ConfigurationError(f"{name} is not set: give it a random secret of at least {MIN_KEY_BYTES} bytes "
+                                     "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)")
+        if len(raw) < MIN_KEY_BYTES:
+            raise ConfigurationError(f"{name} is {len(raw)} bytes long; it must be at least {MIN_KEY_BYTES} bytes")
+        found[name] = raw
+    if found[JWT_SECRET] == found[INVITATION_SECRET]:
+        raise ConfigurationError(f"{JWT_SECRET} and {INVITATION_SECRET} must differ")
+    return ApiSecrets(jwt_secret=found[JWT_SECRET], invitation_secret=found[INVITATION_SECRET])
+
+
+def build_app(*, environ: Mapping[str, str]) -> Litestar:
+    secrets = read_secrets(environ)
+    config = environ.get(CONFIG_FILE)
+    container = build_container(load_settings(config_file=Path(config) if config else None, environ=environ))
+    store = container.store()
+    clock = container.clock()
+    accounts = Accounts(uow_factory=store, clock=clock, hasher=Argon2PasswordHasher(),
+                        tokens=JwtTokenService(secret=secrets.jwt_secret, lifetime=TOKEN_LIFETIME),
+                        invitations_signer=HmacInvitationSigner(key=secrets.invitation_secret))
+    return create_app(store=store, clock=clock, accounts=accounts, bots=container.bots(),
+                      notifier=container.notifier(), token_lifetime=TOKEN_LIFETIME, version=_version(),
+                      trust_proxy=environ.get(TRUST_PROXY, "") in ("1", "true", "yes"))
+
+
+def app_from_environment() -> Litestar:
+    """uvicorn's factory (called in each worker process)."""
+    return build_app(environ=os.environ)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("quantshift")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
