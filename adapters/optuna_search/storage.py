@@ -18,7 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import attrs
+import sqlalchemy
 import sqlalchemy.exc
+import sqlalchemy.pool
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 from sqlalchemy.engine import make_url
@@ -74,11 +76,14 @@ class StorageTarget:
         else:
             options = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
         try:
+            if parsed.get_backend_name() == "postgresql":
+                with _schema_lock(self.url):
+                    return RDBStorage(self.url, engine_kwargs=options)
             try:
                 return RDBStorage(self.url, engine_kwargs=options)
             except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
-                # Two workers creating Optuna's tables in a new database at the same moment:
-                # one loses the race on CREATE TYPE/TABLE. The tables exist now; open again.
+                # Two workers creating Optuna's tables in a new SQLite file at the same moment:
+                # one loses the race. The tables exist now; open again.
                 time.sleep(0.2)
                 return RDBStorage(self.url, engine_kwargs=options)
         except sqlalchemy.exc.OperationalError as error:
@@ -91,6 +96,24 @@ class StorageTarget:
         if self.journal_path is not None:
             return f"journal file {self.journal_path}"
         return "memory" if self.url is None else make_url(self.url).render_as_string(hide_password=True)
+
+
+@contextmanager
+def _schema_lock(url: str) -> Iterator[None]:
+    """Hold a Postgres advisory lock while Optuna creates (or checks) its tables: workers
+    starting together on a new database would otherwise race on CREATE TABLE, and a retry
+    after a pause only narrows that window (it failed in CI with alembic_version)."""
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool,
+                                      connect_args={"connect_timeout": 10})
+    try:
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(hashtext('quantshift-optuna-schema'))"))
+            try:
+                yield
+            finally:
+                connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(hashtext('quantshift-optuna-schema'))"))
+    finally:
+        engine.dispose()
 
 
 def release_connections(storage: BaseStorage | None) -> None:
