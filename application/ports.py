@@ -28,6 +28,8 @@ from application.records import (
     SessionRecord,
     VenueOrderState,
 )
+from application.operations_ports import BotRunRepository, SnapshotRepository, VenueHealthRepository
+from application.settings_ports import SettingsRepository
 from domain.events import BrokerEvent
 from domain.fill import Fill
 from domain.instrument import AssetClass
@@ -425,6 +427,10 @@ class UnitOfWork(Protocol):
     login_sessions: LoginSessionRepository
     invitations: InvitationRepository
     login_attempts: LoginAttemptRepository
+    settings: SettingsRepository
+    bot_runs: BotRunRepository
+    snapshots: SnapshotRepository
+    venue_health: VenueHealthRepository
 
     def __enter__(self) -> Self: ...
 

@@ -21,6 +21,10 @@ from adapters.postgres.connection import Statements
 from adapters.postgres.repositories import (
     PostgresAccounts,
     PostgresAllocations,
+    PostgresBotRuns,
+    PostgresSettings,
+    PostgresSnapshots,
+    PostgresVenueHealth,
     PostgresAuditLog,
     PostgresControl,
     PostgresEquity,
@@ -80,6 +84,10 @@ class PostgresUnitOfWork:
         self.instances = PostgresInstances(db)
         self.stops = PostgresStops(db)
         self.allocations = PostgresAllocations(db)
+        self.settings = PostgresSettings(db)
+        self.bot_runs = PostgresBotRuns(db)
+        self.snapshots = PostgresSnapshots(db)
+        self.venue_health = PostgresVenueHealth(db)
         self.users = PostgresUsers(db)
         self.login_sessions = PostgresLoginSessions(db)
         self.invitations = PostgresInvitations(db)

@@ -23,6 +23,10 @@ from adapters.sqlite.errors import translate_errors
 from adapters.sqlite.repositories import (
     SqliteAccounts,
     SqliteAllocations,
+    SqliteBotRuns,
+    SqliteSettings,
+    SqliteSnapshots,
+    SqliteVenueHealth,
     SqliteAuditLog,
     SqliteControl,
     SqliteEquity,
@@ -84,6 +88,10 @@ class SqliteUnitOfWork:
         self.instances = SqliteInstances(db)
         self.stops = SqliteStops(db)
         self.allocations = SqliteAllocations(db)
+        self.settings = SqliteSettings(db)
+        self.bot_runs = SqliteBotRuns(db)
+        self.snapshots = SqliteSnapshots(db)
+        self.venue_health = SqliteVenueHealth(db)
         self.users = SqliteUsers(db)
         self.login_sessions = SqliteLoginSessions(db)
         self.invitations = SqliteInvitations(db)

@@ -20,13 +20,14 @@ import copy
 import math
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import attrs
 
+from application.operations_ports import BotRun, DailySnapshot, VenueHealthBucket
 from application.records import (
     AllocationRecord,
     AuditEntry,
@@ -79,6 +80,10 @@ class _State:
     login_sessions: dict[str, tuple[int, LoginSession]] = attrs.field(factory=dict)
     invitations: dict[str, tuple[int, Invitation]] = attrs.field(factory=dict)
     login_attempts: list[LoginAttempt] = attrs.field(factory=list)
+    settings: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    bot_runs: dict[tuple[str, str], BotRun] = attrs.field(factory=dict)
+    snapshots: dict[tuple[str, date], DailySnapshot] = attrs.field(factory=dict)
+    venue_health: dict[tuple[str, str, datetime], VenueHealthBucket] = attrs.field(factory=dict)
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -94,6 +99,8 @@ class _State:
             sessions=dict(self.sessions), leases=dict(self.leases), instances=dict(self.instances), stops=dict(self.stops),
             allocations=list(self.allocations), users=dict(self.users), login_sessions=dict(self.login_sessions),
             invitations=dict(self.invitations), login_attempts=list(self.login_attempts),
+            settings=dict(self.settings), bot_runs=dict(self.bot_runs), snapshots=dict(self.snapshots),
+            venue_health=dict(self.venue_health),
         )
 
 
@@ -185,6 +192,10 @@ class InMemoryUnitOfWork:
         self.login_sessions = _LoginSessions(self)
         self.invitations = _Invitations(self)
         self.login_attempts = _LoginAttempts(self)
+        self.settings = _Settings(self)
+        self.bot_runs = _BotRuns(self)
+        self.snapshots = _Snapshots(self)
+        self.venue_health = _VenueHealth(self)
 
     @property
     def read_only(self) -> bool:
@@ -539,6 +550,54 @@ class _Allocations(_Repo):
         rows = [(seq, r) for seq, r in self._r.allocations if r.account == account and (bot is None or r.bot == bot)]
         rows.sort(key=lambda row: (row[1].ts, row[0]))
         return [attrs.evolve(r, metrics=copy.deepcopy(dict(r.metrics))) for _, r in rows]
+
+
+class _Settings(_Repo):
+    def get(self, key: str) -> dict[str, Any] | None:
+        value = self._r.settings.get(key)
+        return None if value is None else copy.deepcopy(value)
+
+    def put(self, key: str, value: dict[str, Any], *, at: datetime) -> None:
+        self._w.settings[key] = copy.deepcopy(value)
+
+
+class _BotRuns(_Repo):
+    def get(self, *, account: str, bot: str) -> BotRun | None:
+        return self._r.bot_runs.get((account, bot))
+
+    def set(self, run: BotRun) -> None:
+        # As the SQL stores: the instant is kept, read back in UTC.
+        self._w.bot_runs[(run.account, run.bot)] = attrs.evolve(run, updated_at=run.updated_at.astimezone(timezone.utc))
+
+    def list(self, *, account: str | None = None) -> list[BotRun]:
+        return [r for key, r in sorted(self._r.bot_runs.items()) if account is None or key[0] == account]
+
+
+class _Snapshots(_Repo):
+    def put(self, snapshot: DailySnapshot) -> None:
+        self._w.snapshots[(snapshot.scope, snapshot.day)] = attrs.evolve(
+            snapshot, figures=copy.deepcopy(dict(snapshot.figures)))
+
+    def list(self, *, scope: str, since: date) -> list[DailySnapshot]:
+        return [attrs.evolve(s, figures=copy.deepcopy(dict(s.figures)))
+                for (sc, day), s in sorted(self._r.snapshots.items()) if sc == scope and day >= since]
+
+
+class _VenueHealth(_Repo):
+    def add(self, bucket: VenueHealthBucket) -> None:
+        key = (bucket.venue, bucket.operation, bucket.minute)
+        stored = self._w.venue_health.get(key)
+        self._w.venue_health[key] = bucket if stored is None else stored.merged(bucket)
+
+    def list(self, *, since: datetime, venue: str | None = None) -> list[VenueHealthBucket]:
+        return [b for key, b in sorted(self._r.venue_health.items())
+                if b.minute >= since and (venue is None or b.venue == venue)]
+
+    def prune(self, *, before: datetime) -> int:
+        old = [key for key, b in self._w.venue_health.items() if b.minute < before]
+        for key in old:
+            del self._w.venue_health[key]
+        return len(old)
 
 
 # As the SQL engines' lower(): ASCII letters only (SQLite's lower(); Postgres under COLLATE "C").

@@ -1,6 +1,7 @@
 """SQLite implementations of the repository ports, one class per port."""
 
 from adapters.sqlite.repositories.allocations import SqliteAllocations
+from adapters.sqlite.repositories.operations import SqliteBotRuns, SqliteSettings, SqliteSnapshots, SqliteVenueHealth
 from adapters.sqlite.repositories.book import SqliteAccounts, SqliteEquity, SqlitePositions
 from adapters.sqlite.repositories.instances import SqliteInstances
 from adapters.sqlite.repositories.leases import SqliteLeases
@@ -16,6 +17,10 @@ from adapters.sqlite.repositories.records import SqliteAuditLog, SqliteControl, 
 
 __all__ = [
     "SqliteAllocations",
+    "SqliteBotRuns",
+    "SqliteSettings",
+    "SqliteSnapshots",
+    "SqliteVenueHealth",
     "SqliteStops",
     "SqliteAccounts",
     "SqliteAuditLog",
