@@ -43,7 +43,6 @@ from domain.order import OrderSide
 from domain.risk import RiskLimits
 from domain.position_sizing import FractionalKelly, VolatilitySizing
 from domain.sizing import AllIn, FixedFraction
-from entrypoints.backtest_engines import fast_backtest_eligible, run_fast_backtest
 from entrypoints.backtest_output import show_result
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for, setup_logging
 from entrypoints.container import build_store, risk_limits
@@ -154,6 +153,10 @@ def plan_backtest(*, data: list[str], strategy: str | None, param: list[str], ca
 
 
 def run_plan(plan: BacktestPlan, *, show_progress: bool) -> BacktestResult:
+    # Imported here: the compiled kernel pulls in numba (a third of a second), which every other
+    # `quantshift` command (each test spawns many) would otherwise pay at start.
+    from entrypoints.backtest_engines import fast_backtest_eligible, run_fast_backtest
+
     eligible, why = fast_backtest_eligible(bots=plan.bots, broker_config=plan.broker_config, risk_on=plan.risk_on,
                                            allocation=plan.allocation)
     if plan.engine == "fast" and not eligible:

@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import attrs
 import numpy as np
@@ -34,8 +34,10 @@ from domain.strategy_params import ParamError, bind_params, search_space
 from entrypoints.cli.backtest import BacktestPlan, parse_param, plan_backtest, run_plan
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, setup_logging
 from entrypoints.cli.output import print_json, print_table
-from entrypoints.research_evaluator import BacktestEvaluator, make_evaluator
 from entrypoints.strategies import declared_params
+
+if TYPE_CHECKING:
+    from entrypoints.research_evaluator import BacktestEvaluator
 
 Data = Annotated[str, typer.Option("--data", help="One OHLCV file (.csv or .parquet), as PATH or SYMBOL=PATH.")]
 StrategyName = Annotated[str, typer.Option("--strategy", help="A built-in strategy (quantshift strategy list) or path/to/file.py:Class.")]
@@ -233,6 +235,9 @@ def _searchable(*, param: list[str], strategy: str, **options) -> tuple[Backtest
     space = search_space([p for p in declared if p.name not in fixed])
     if not space:
         raise ConfigurationError(f"--param fixes every parameter of {strategy}: nothing is left to search")
+    # Imported here: it pulls in the numba kernel, which other commands should not pay for at start.
+    from entrypoints.research_evaluator import make_evaluator
+
     evaluator = make_evaluator(plan, strategy_name=strategy, fixed_params=fixed)
     return plan, evaluator, fixed, space  # type: ignore[return-value]
 
