@@ -48,6 +48,7 @@ from application.ports import (
 )
 from application.protective_stops import is_protective
 from application.reconcile import ReconciliationReport, reconcile
+from application.stopped_bots import StopRequests, cancel_entry_orders
 from application.records import (
     AuditEntry,
     AuditKind,
@@ -58,6 +59,7 @@ from application.records import (
     bot_scope,
 )
 from application.trading_cycle import TradingCycle
+from application.venue_health import HealthRecorder
 from domain.errors import InvalidMarketData, StoreUnavailable, TransientError
 from domain.market import Bar
 from domain.trading_state import TradingState
@@ -107,6 +109,7 @@ class PaperSession:
     faults: FaultInjector = attrs.field(factory=NoFaults)
     lease: LeaseGuard | None = None  # hot standby: trade only while holding every bot's lease
     allocation: AllocationSchedule | None = None  # rebalance the bots' capital on a schedule
+    health: HealthRecorder | None = None  # venue-call figures, written with each heartbeat
     lost_lease: bool = False
     tally: Counter[str] = attrs.field(factory=Counter)
     degraded: str = ""
@@ -116,6 +119,7 @@ class PaperSession:
     _last_beat: datetime | None = None
     _last_supervise: datetime | None = None
     _halted: set[str] = attrs.field(factory=set)
+    _stops: StopRequests = attrs.field(factory=StopRequests)  # operators' stop requests (application/bot_runs.py)
     _inbox: EventInbox = attrs.field(factory=EventInbox)
     _lookup_misses: dict[str, int] = attrs.field(factory=dict)
     _last_reconcile: datetime | None = None
@@ -223,7 +227,8 @@ class PaperSession:
                 if not state.spec.trades(bar.symbol):
                     continue
                 roll_session(state, at=bar.end)
-                for result in self._cycle.on_bar(state, bar, now=now, evaluations=self.settings.evaluations_per_bar):
+                evaluations = self._stops.evaluations(state.name, configured=self.settings.evaluations_per_bar)
+                for result in self._cycle.on_bar(state, bar, now=now, evaluations=evaluations):
                     self.tally[result.value] += 1
                 equity = state.equity()
                 self._equity.setdefault(state.name, []).append(EquityPoint(ts=bar.end, equity=equity))
@@ -344,12 +349,17 @@ class PaperSession:
             return
         with self.uow_factory() as uow:
             controls = {s.name: effective_control(uow, account=self.account, bot=s.name) for s in self._states}
+            stops_changed = self._stops.read(uow, account=self.account)
         for state in self._states:
             control = controls[state.name]
             state.trading_state = control.state if control is not None else TradingState.ACTIVE
             state.halted = state.trading_state is TradingState.HALTED
             if not state.halted:
                 self._halted.discard(state.name)
+                run = self._stops.stopped(state.name)
+                if run is not None and cancel_entry_orders(state, run, broker=self.broker, uow_factory=self.uow_factory,
+                                                           inbox=self._inbox, now=now):
+                    self._drain_events()
                 continue
             count = cancel_open_orders(account=self.account, bot=state.name, broker=self.broker,
                                        uow_factory=self.uow_factory, now=now, reason=f"halt: {control.reason}",
@@ -360,6 +370,8 @@ class PaperSession:
                 self._halted.add(state.name)
                 self.tally["halts_observed"] += 1
                 log.warning("bot %s halted (%s); %d open order(s) cancelled", state.name, control.reason, count)
+        if stops_changed:
+            self._beat(BotRunState.RUNNING, force=True)  # the heartbeat's detail says at once that it obeys
         if self._last_reconcile is not None and (wall - self._last_reconcile).total_seconds() >= self.settings.reconcile_seconds:
             self._reconcile(now=now)
         for order in resolve_unknown_outcomes(account=self.account, broker=self.broker, uow_factory=self.uow_factory,
@@ -378,6 +390,9 @@ class PaperSession:
         with self.uow_factory() as uow:
             self._write_beats(uow, run_state, wall=wall, detail=detail)
             uow.commit()
+            if self.health is not None:
+                # In a commit of its own after the beats': a failed health write never costs a heartbeat.
+                self.health.flush(uow)
 
     def _write_beats(self, uow: UnitOfWork, run_state: BotRunState, *, wall: datetime, detail: str) -> None:
         assert self._started_at is not None
@@ -388,7 +403,8 @@ class PaperSession:
         )
         write_beats(uow, states=self._states, instance=instance, mode=self.settings.mode, started_at=self._started_at,
                     run_state=run_state,
-                    detail_of={s.name: detail or self.degraded or ("halted" if s.name in self._halted else "")
+                    detail_of={s.name: detail or self.degraded or ("halted" if s.name in self._halted
+                                                                   else self._stops.detail(s.name))
                                for s in self._states})
 
     def _flush_equity(self) -> None:
