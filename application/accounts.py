@@ -31,6 +31,24 @@ class PermissionDenied(AuthenticationError):
     """Authenticated, but the role may not do this."""
 
 
+class UnknownInvitation(ConfigurationError):
+    """An admin named an invitation id the store does not have."""
+
+
+class InvitationClosed(ConfigurationError):
+    """The invitation was accepted or revoked already: nothing is left to withdraw."""
+
+
+class LoginThrottled(AuthenticationError):
+    """Too many failed logins for the account or from the address: refused before the
+    password is looked at. The caller waits `retry_after_seconds`; the message is the same
+    whichever limit was hit, so it tells nobody whether the account exists."""
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 @attrs.frozen(kw_only=True)
 class Principal:
     user_id: str
@@ -58,6 +76,7 @@ class Accounts:
     tokens: TokenService
     invitations_signer: InvitationSigner
     throttle: LoginThrottle = attrs.field(factory=LoginThrottle)
+    invitation_lifetime: timedelta = INVITATION_LIFETIME
 
     def create_user(self, *, email: str, password: str, role: Role, verified: bool = True) -> User:
         address = _email(email)
@@ -87,7 +106,8 @@ class Accounts:
                 failures_for_address=uow.login_attempts.failures_since(since=window, address=address))
             user = uow.users.by_email(typed)
         if not decision.allowed:
-            raise AuthenticationError(f"too many failed logins; try again in {decision.retry_after_seconds} s")
+            raise LoginThrottled(f"too many failed logins; try again in {decision.retry_after_seconds} s",
+                                 retry_after_seconds=decision.retry_after_seconds)
         # Verify even for an unknown email, so the time taken does not tell who has an account.
         ok = self.hasher.verify(password, user.password_hash if user else _DUMMY_HASH.get(self.hasher))
         ok = ok and user is not None and not user.disabled and user.email_verified
@@ -141,7 +161,7 @@ class Accounts:
         principal.require("invitations.manage")
         now = self.clock.now()
         invitation = Invitation(invitation_id="i-" + secrets.token_hex(12), email=_email(email), role=role,
-                                invited_by=principal.user_id, created_at=now, expires_at=now + INVITATION_LIFETIME)
+                                invited_by=principal.user_id, created_at=now, expires_at=now + self.invitation_lifetime)
         with self.uow_factory() as uow:
             if uow.users.by_email(invitation.email) is not None:
                 raise ConfigurationError(f"{invitation.email} has an account already")
@@ -151,14 +171,44 @@ class Accounts:
             uow.commit()
         return invitation, self.invitations_signer.sign(invitation.invitation_id, invitation.expires_at)
 
+    def revoke_invitation(self, principal: Principal, *, invitation_id: str) -> Invitation:
+        """Withdraw a pending invitation: its link stops working at once. Raises
+        UnknownInvitation, or InvitationClosed for one accepted or revoked already."""
+        principal.require("invitations.manage")
+        now = self.clock.now()
+        with self.uow_factory() as uow:
+            invitation = uow.invitations.get(invitation_id)
+            if invitation is None:
+                raise UnknownInvitation(f"no invitation {invitation_id}")
+            if not uow.invitations.revoke(invitation_id, at=now):
+                state = "accepted" if invitation.accepted_at is not None else "revoked"
+                raise InvitationClosed(f"invitation {invitation_id} was {state} already")
+            uow.audit.append(AuditEntry(ts=now, kind=AuditKind.SESSION,
+                                        message=f"invitation of {invitation.email} revoked",
+                                        data={"by": principal.user_id, "invitation_id": invitation_id}))
+            uow.commit()
+        return attrs.evolve(invitation, revoked_at=now)
+
+    def pending_invitation(self, token: str) -> Invitation:
+        """The invitation a link names, while it can still be accepted (for the accept page).
+        Raises AuthenticationError otherwise; nothing is written."""
+        now = self.clock.now()
+        invitation_id = self.invitations_signer.verify(token, now=now)
+        with self.uow_factory() as uow:
+            invitation = uow.invitations.get(invitation_id)
+        if (invitation is None or invitation.expires_at <= now or invitation.accepted_at is not None
+                or invitation.revoked_at is not None):
+            raise AuthenticationError("invitation is unknown, expired, revoked or used already")
+        return invitation
+
     def accept_invitation(self, *, token: str, password: str) -> User:
         """Verifies the address (the link reached it) and sets the password; works once."""
         now = self.clock.now()
         invitation_id = self.invitations_signer.verify(token, now=now)
         with self.uow_factory() as uow:
             invitation = uow.invitations.get(invitation_id)
-            if invitation is None or invitation.expires_at <= now:
-                raise AuthenticationError("invitation is unknown or expired")
+            if invitation is None or invitation.expires_at <= now or invitation.revoked_at is not None:
+                raise AuthenticationError("invitation is unknown, expired or revoked")
             problems = check_password(password, email=invitation.email)
             if problems:
                 raise ConfigurationError("password: " + "; ".join(problems))

@@ -17,13 +17,17 @@ from application.records import Invitation, Role
 from domain.errors import ConfigurationError
 
 SUBJECT = "You are invited to QuantShift"
+ACCEPT_PATH = "/invitations/accept"  # the server's own accept page; a deployment may point elsewhere
 
 
 def send_invitation(*, accounts: Accounts, mailer: Mailer, principal: Principal, email: str, role: Role,
-                    base_url: str) -> Invitation:
-    base = _base_url(base_url)  # checked first: a bad setting must not leave an invitation nobody can use
+                    base_url: str, accept_path: str = ACCEPT_PATH) -> Invitation:
+    # Both checked first: a bad setting must not leave an invitation nobody can use.
+    base = _base_url(base_url)
+    if not accept_path.startswith("/") or any(c in accept_path for c in "?#"):
+        raise ConfigurationError(f"accept_path: {accept_path!r} must be a path like {ACCEPT_PATH}")
     invitation, token = accounts.invite(principal, email=email, role=role)
-    link = f"{base}/invitations/accept?{urlencode({'token': token})}"
+    link = f"{base}{accept_path}?{urlencode({'token': token})}"
     expires = invitation.expires_at.strftime("%Y-%m-%d %H:%M UTC")
     text = (f"{principal.email} invited you to QuantShift as {invitation.role.value}.\n\n"
             f"To accept, open this link and choose a password:\n{link}\n\n"

@@ -392,6 +392,10 @@ class InvitationRepository(Protocol):
         """Mark accepted once: False when it was accepted already (single use, even under races)."""
         ...
 
+    def revoke(self, invitation_id: str, *, at: datetime) -> bool:
+        """Withdraw a pending invitation (neither accepted nor revoked): True if this call did."""
+        ...
+
     def list(self) -> list[Invitation]:
         """Newest first."""
         ...

@@ -214,6 +214,7 @@ class Invitation:
     created_at: datetime
     expires_at: datetime
     accepted_at: datetime | None = None
+    revoked_at: datetime | None = None  # withdrawn by an admin before it was accepted
 
 
 @attrs.frozen(kw_only=True)

@@ -697,9 +697,17 @@ class _Invitations(_Repo):
     def accept(self, invitation_id: str, *, at: datetime) -> bool:
         state = self._w
         row = state.invitations.get(invitation_id)
-        if row is None or row[1].accepted_at is not None:
+        if row is None or row[1].accepted_at is not None or row[1].revoked_at is not None:
             return False
         state.invitations[invitation_id] = (row[0], attrs.evolve(row[1], accepted_at=at))
+        return True
+
+    def revoke(self, invitation_id: str, *, at: datetime) -> bool:
+        state = self._w
+        row = state.invitations.get(invitation_id)
+        if row is None or row[1].accepted_at is not None or row[1].revoked_at is not None:
+            return False
+        state.invitations[invitation_id] = (row[0], attrs.evolve(row[1], revoked_at=at.astimezone(timezone.utc)))
         return True
 
     def list(self) -> list[Invitation]:

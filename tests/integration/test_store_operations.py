@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from application.operations_ports import HISTOGRAM_SIZE, BotRun, DailySnapshot, DesiredState, VenueHealthBucket
+from application.records import Invitation, Role
 from tests.fakes.memory_store import InMemoryStore
 
 T0 = datetime(2026, 3, 2, 14, 30, tzinfo=timezone.utc)
@@ -153,3 +154,30 @@ def test_a_histogram_of_the_wrong_shape_is_refused() -> None:
     with pytest.raises(ValueError, match="histogram"):
         VenueHealthBucket(venue="v", operation="o", minute=T0, calls=1, errors=0, latency_sum_ms=1, latency_max_ms=1,
                           histogram=(1, 2))
+
+
+def test_a_revoked_invitation_cannot_be_accepted_and_an_accepted_one_cannot_be_revoked(any_store) -> None:
+    def invitation(invitation_id: str) -> Invitation:
+        return Invitation(invitation_id=invitation_id, email=f"{invitation_id}@example.com", role=Role.VIEWER,
+                          invited_by="u-admin", created_at=T0, expires_at=T0 + timedelta(days=3))
+
+    with any_store() as uow:
+        uow.invitations.add(invitation("i-revoked"))
+        uow.invitations.add(invitation("i-accepted"))
+        uow.commit()
+    later = T0.astimezone(NEW_YORK) + timedelta(hours=1)
+    with any_store() as uow:
+        assert uow.invitations.revoke("i-revoked", at=later) is True
+        assert uow.invitations.revoke("i-revoked", at=later) is False  # once
+        assert uow.invitations.revoke("i-missing", at=later) is False
+        assert uow.invitations.accept("i-revoked", at=later) is False
+        assert uow.invitations.accept("i-accepted", at=later) is True
+        assert uow.invitations.revoke("i-accepted", at=later) is False
+        uow.commit()
+    with any_store() as uow:
+        revoked = uow.invitations.get("i-revoked")
+        assert revoked.revoked_at == T0 + timedelta(hours=1) and revoked.accepted_at is None
+        accepted = uow.invitations.get("i-accepted")
+        assert accepted.revoked_at is None and accepted.accepted_at == T0 + timedelta(hours=1)
+        assert {i.invitation_id: i.revoked_at is not None for i in uow.invitations.list()} == {
+            "i-revoked": True, "i-accepted": False}

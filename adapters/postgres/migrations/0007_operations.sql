@@ -42,3 +42,6 @@ CREATE TABLE venue_health (
 );
 
 CREATE INDEX venue_health_by_minute ON venue_health (minute);
+
+-- An admin can withdraw an invitation before it is accepted: its link then stops working.
+ALTER TABLE invitations ADD COLUMN revoked_at timestamptz;  -- NULL unless revoked; set once

@@ -12,7 +12,7 @@ SESSION_LIMIT_REASON = "session limit: oldest revoked"
 
 _USER_COLUMNS = "user_id, email, role, password_hash, email_verified, created_at, disabled"
 _SESSION_COLUMNS = "session_id, user_id, created_at, expires_at, address, user_agent, revoked_at, revoked_reason"
-_INVITATION_COLUMNS = "invitation_id, email, role, invited_by, created_at, expires_at, accepted_at"
+_INVITATION_COLUMNS = "invitation_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at"
 
 
 def checked_max_live(max_live: int) -> int:
@@ -130,9 +130,9 @@ class PostgresInvitations:
     def add(self, invitation: Invitation) -> None:
         i = invitation
         self._db.execute(
-            f"INSERT INTO invitations ({_INVITATION_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            f"INSERT INTO invitations ({_INVITATION_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
             (i.invitation_id, i.email, i.role.value, i.invited_by, checked_datetime(i.created_at),
-             checked_datetime(i.expires_at), optional_datetime(i.accepted_at)),
+             checked_datetime(i.expires_at), optional_datetime(i.accepted_at), optional_datetime(i.revoked_at)),
         )
 
     def get(self, invitation_id: str) -> Invitation | None:
@@ -143,7 +143,17 @@ class PostgresInvitations:
         # One conditional UPDATE: of two racing accepts, the second waits for the first's
         # row lock, re-checks accepted_at against the committed row and changes nothing.
         changed = self._db.execute(
-            "UPDATE invitations SET accepted_at = %s WHERE invitation_id = %s AND accepted_at IS NULL",
+            "UPDATE invitations SET accepted_at = %s WHERE invitation_id = %s AND accepted_at IS NULL AND revoked_at IS NULL",
+            (checked_datetime(at), invitation_id),
+        )
+        return changed == 1
+
+    def revoke(self, invitation_id: str, *, at: datetime) -> bool:
+        # Conditional, like accept: a revoke racing an accept waits for its row lock, and
+        # exactly one of them changes the row.
+        changed = self._db.execute(
+            "UPDATE invitations SET revoked_at = %s"
+            " WHERE invitation_id = %s AND accepted_at IS NULL AND revoked_at IS NULL",
             (checked_datetime(at), invitation_id),
         )
         return changed == 1
@@ -206,4 +216,5 @@ def _invitation_from(row: Row) -> Invitation:
         created_at=utc(row["created_at"]),
         expires_at=utc(row["expires_at"]),
         accepted_at=optional_utc(row["accepted_at"]),
+        revoked_at=optional_utc(row["revoked_at"]),
     )

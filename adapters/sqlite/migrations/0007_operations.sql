@@ -43,3 +43,6 @@ CREATE TABLE venue_health (
 ) STRICT;
 
 CREATE INDEX venue_health_by_minute ON venue_health (minute);
+
+-- An admin can withdraw an invitation before it is accepted: its link then stops working.
+ALTER TABLE invitations ADD COLUMN revoked_at TEXT;  -- NULL unless revoked; set once

@@ -18,7 +18,7 @@ SESSION_LIMIT_REASON = "session limit: oldest revoked"
 
 _USER_COLUMNS = "user_id, email, role, password_hash, email_verified, created_at, disabled"
 _SESSION_COLUMNS = "session_id, user_id, created_at, expires_at, address, user_agent, revoked_at, revoked_reason"
-_INVITATION_COLUMNS = "invitation_id, email, role, invited_by, created_at, expires_at, accepted_at"
+_INVITATION_COLUMNS = "invitation_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at"
 
 
 def checked_max_live(max_live: int) -> int:
@@ -132,9 +132,10 @@ class SqliteInvitations:
     def add(self, invitation: Invitation) -> None:
         i = invitation
         self._db.execute(
-            f"INSERT INTO invitations ({_INVITATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO invitations ({_INVITATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (i.invitation_id, i.email, i.role.value, i.invited_by, datetime_to_text(i.created_at),
-             datetime_to_text(i.expires_at), optional_datetime_to_text(i.accepted_at)),
+             datetime_to_text(i.expires_at), optional_datetime_to_text(i.accepted_at),
+             optional_datetime_to_text(i.revoked_at)),
         )
 
     def get(self, invitation_id: str) -> Invitation | None:
@@ -144,7 +145,14 @@ class SqliteInvitations:
     def accept(self, invitation_id: str, *, at: datetime) -> bool:
         # One conditional UPDATE: of two racing accepts, the second finds accepted_at set.
         changed = self._db.execute(
-            "UPDATE invitations SET accepted_at = ? WHERE invitation_id = ? AND accepted_at IS NULL",
+            "UPDATE invitations SET accepted_at = ? WHERE invitation_id = ? AND accepted_at IS NULL AND revoked_at IS NULL",
+            (datetime_to_text(at), invitation_id),
+        )
+        return changed == 1
+
+    def revoke(self, invitation_id: str, *, at: datetime) -> bool:
+        changed = self._db.execute(
+            "UPDATE invitations SET revoked_at = ? WHERE invitation_id = ? AND accepted_at IS NULL AND revoked_at IS NULL",
             (datetime_to_text(at), invitation_id),
         )
         return changed == 1
@@ -207,4 +215,5 @@ def _invitation_from(row: sqlite3.Row) -> Invitation:
         created_at=text_to_datetime(row["created_at"]),
         expires_at=text_to_datetime(row["expires_at"]),
         accepted_at=text_to_optional_datetime(row["accepted_at"]),
+        revoked_at=text_to_optional_datetime(row["revoked_at"]),
     )
