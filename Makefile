@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11+ and make):
 #   make paper   - install, then a 30-day paper-trading validation session on embedded defaults
-#   make test    - install, then the whole test suite
+#   make test    - install (and Debian's chromium for the browser test), then the whole test suite
 # The virtualenv is built from requirements.lock (pinned, hashed) for reproducible installs.
 
 PYTHON ?= python3
@@ -20,8 +20,18 @@ install: $(STAMP)
 paper: $(STAMP)
 	$(VENV)/bin/quantshift paper --days 30
 
-test: $(STAMP)
-	$(VENV)/bin/python -m pytest -n 2 -q
+# The dashboard's browser test drives Debian's chromium through Playwright (which never
+# downloads a browser here); installed from Debian's packages when missing.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+$(CHROMIUM):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+
+# Four workers on two cores: most end-to-end tests wait on the processes they drive.
+test: $(STAMP) $(CHROMIUM)
+	$(VENV)/bin/python -m pytest -n 4 -q
 
 # Regenerate the lock after changing dependencies in pyproject.toml.
 lock:

@@ -31,6 +31,7 @@ from adapters.simulated.journal import VenueJournal
 from adapters.sqlite import SqliteStore
 from application.allocation import AllocationSchedule
 from application.bot import BotSpec, Sizing
+from application.venue_health import HealthRecorder
 from adapters.marketdata.calendar import nyse_session_key
 from domain.allocation import AllocationMethod, AllocationPolicy
 from domain.circuit_breakers import DailyLossLimit, DrawdownBreaker, crypto_session_key
@@ -42,6 +43,7 @@ from domain.portfolio_heat import PortfolioHeat
 from domain.position_sizing import FractionalKelly, VolatilitySizing
 from domain.sizing import FixedFraction
 from domain.stops import ChandelierExit, FixedPercentStop, ParabolicSar, StopPolicy, TrailingAtrStop
+from entrypoints.mail_setup import EmailFeatures, build_alert_settings, build_mailer, build_notifier
 from entrypoints.settings import BotSettings, Settings, parse_timeframe
 from entrypoints.strategies import build_strategy
 
@@ -247,15 +249,28 @@ def simulated_broker_config(settings: Settings) -> SimulatedBrokerConfig:
         raise ConfigurationError(f"bad configuration in [engine]: {exc}") from exc
 
 
+# The venue name health figures carry for the built-in simulated venue (and its synthetic feed);
+# a real venue adapter is wrapped under its own name ("alpaca", "coinbase").
+SIMULATED_VENUE = "simulated"
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
     clock = providers.Singleton(SystemClock)
-    notifier = providers.Singleton(LoggingNotifier)
     store = providers.Singleton(build_store, url=settings.provided.database_url)
+    # Alerts: always the log; with [mail] also e-mail, as the notification settings saved in the store say.
+    log_notifier = providers.Singleton(LoggingNotifier)
+    mailer = providers.Singleton(build_mailer, settings.provided.mail)
+    alert_settings = providers.Singleton(build_alert_settings, store)
+    notifier = providers.Singleton(build_notifier, log_notifier=log_notifier, mailer=mailer,
+                                   alert_settings=alert_settings)
+    email = providers.Singleton(EmailFeatures, mailer=mailer, web=settings.provided.web, alert_settings=alert_settings)
     instruments = providers.Singleton(all_instruments, settings)
     bots = providers.Singleton(bot_specs, settings)
     allocation = providers.Singleton(allocation_schedule, settings)
+    # One per process: every measured venue wrapper of the process adds to it (wall-clock minutes).
+    health = providers.Singleton(HealthRecorder, clock=clock)
     broker = providers.Singleton(
         build_simulated_broker,
         config=providers.Callable(simulated_broker_config, settings),

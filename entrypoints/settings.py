@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import attrs
 import cattrs
@@ -185,6 +186,90 @@ class GoLiveSettings:
     max_drawdown: float = 0.20
 
 
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+# The port each security mode usually listens on, when [mail] names none.
+_SMTP_PORTS = {"none": 25, "starttls": 587, "tls": 465}
+SMTP_PASSWORD = "QUANTSHIFT_SMTP_PASSWORD"
+# The [mail] keys the environment may set (it wins over the file, as QUANTSHIFT_DATABASE_URL does).
+_MAIL_ENVIRONMENT = {"QUANTSHIFT_SMTP_HOST": "host", "QUANTSHIFT_SMTP_PORT": "port", "QUANTSHIFT_SMTP_FROM": "sender",
+                     "QUANTSHIFT_SMTP_USERNAME": "username", "QUANTSHIFT_SMTP_SECURITY": "security",
+                     "QUANTSHIFT_SMTP_TIMEOUT": "timeout_seconds"}
+
+
+@attrs.frozen(kw_only=True)
+class MailSettings:
+    """[mail]: the SMTP server for invitations and alert e-mails. No host: no e-mail at all
+    (the features that need it say so). The password comes from QUANTSHIFT_SMTP_PASSWORD only."""
+
+    host: str = ""
+    port: int = attrs.field(default=0, validator=[attrs.validators.ge(0), attrs.validators.le(65535)])  # 0: usual
+    sender: str = ""  # the From: of every mail, e.g. "QuantShift <alerts@example.com>"
+    username: str = ""
+    security: Literal["none", "starttls", "tls"] = "starttls"
+    timeout_seconds: float = attrs.field(default=10.0, validator=_positive)
+    password: str = attrs.field(default="", repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.host:
+            if self.password or self.username:
+                raise ValueError(f"host (QUANTSHIFT_SMTP_HOST): not set, yet a username or {SMTP_PASSWORD} is")
+            return
+        if any(c.isspace() or c in "/@" for c in self.host):  # "smtp://...", "user@host": not a host
+            raise ValueError(f"host (QUANTSHIFT_SMTP_HOST): {self.host!r} must be a host name or address only")
+        if "@" not in self.sender:
+            raise ValueError("sender (QUANTSHIFT_SMTP_FROM): an address like 'QuantShift <alerts@example.com>' "
+                             "is required when host is set")
+        if bool(self.username) != bool(self.password):
+            raise ValueError(f"username (QUANTSHIFT_SMTP_USERNAME) and {SMTP_PASSWORD} go together")
+        if self.password and self.security == "none" and self.host not in _LOOPBACK:
+            # The login would cross the network in clear text.
+            raise ValueError(f"security (QUANTSHIFT_SMTP_SECURITY): 'none' would send {SMTP_PASSWORD} "
+                             f"unencrypted to {self.host}; use 'starttls' or 'tls'")
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.host)
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or _SMTP_PORTS[self.security]
+
+
+def _check_public_url(_i: object, _a: attrs.Attribute, value: str) -> None:
+    if not value:
+        return
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"public_url (QUANTSHIFT_PUBLIC_URL): {value!r} must be an http(s) address "
+                         "without query or fragment, e.g. https://quantshift.example.com")
+
+
+def _check_path(_i: object, _a: attrs.Attribute, value: str) -> None:
+    if not value.startswith("/") or any(c in value for c in "?# ") or "//" in value:
+        raise ValueError(f"invitation_path: {value!r} must be a path like /invitations/accept")
+
+
+def _check_lifetime(_i: object, _a: attrs.Attribute, value: str) -> None:
+    try:
+        parse_timeframe(value)
+    except ValueError:
+        raise ValueError(f"invitation_lifetime: {value!r} is not like 30m, 12h, 3d") from None
+
+
+@attrs.frozen(kw_only=True)
+class WebSettings:
+    """[web]: how people reach `quantshift serve`, for the links in e-mails."""
+
+    public_url: str = attrs.field(default="", validator=_check_public_url)
+    # The page an invitation link opens, under public_url (the token is added as ?token=).
+    invitation_path: str = attrs.field(default="/invitations/accept", validator=_check_path)
+    invitation_lifetime: str = attrs.field(default="3d", validator=_check_lifetime)
+
+    @property
+    def invitation_period(self) -> timedelta:
+        return parse_timeframe(self.invitation_lifetime)
+
+
 def default_bots() -> tuple[BotSettings, ...]:
     """The previous system's bots: equities (SPY, AAPL) and crypto (BTC-USD)."""
     return (
@@ -204,6 +289,8 @@ class Settings:
     golive: GoLiveSettings = attrs.field(factory=GoLiveSettings)
     allocation: AllocationSettings = attrs.field(factory=AllocationSettings)
     bots: tuple[BotSettings, ...] = attrs.field(factory=default_bots)
+    mail: MailSettings = attrs.field(factory=MailSettings)
+    web: WebSettings = attrs.field(factory=WebSettings)
 
     def __attrs_post_init__(self) -> None:
         names = [b.name for b in self.bots]
@@ -218,7 +305,8 @@ def make_settings_converter() -> cattrs.Converter:
     converter.register_structure_hook(Decimal, lambda v, _: to_decimal(v, what="number"))
     converter.register_structure_hook(date, lambda v, _: v if isinstance(v, date) else date.fromisoformat(v))
     converter.register_structure_hook_func(lambda t: t == _PARAMS, _structure_params)
-    for cls in (Settings, EngineSettings, RiskSettings, GoLiveSettings, BotSettings, AllocationSettings):
+    for cls in (Settings, EngineSettings, RiskSettings, GoLiveSettings, BotSettings, AllocationSettings, MailSettings,
+                WebSettings):
         converter.register_structure_hook(cls, make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True))
     return converter
 
@@ -253,6 +341,7 @@ def load_settings(*, config_file: Path | None, environ: Mapping[str, str] | None
         raw["database_url"] = environ["QUANTSHIFT_DATABASE_URL"]
     if environ.get("QUANTSHIFT_VENUE_DIR"):
         raw["venue_directory"] = environ["QUANTSHIFT_VENUE_DIR"]
+    _mail_from_environment(raw, environ)
     try:
         return make_settings_converter().structure(raw, Settings)
     except cattrs.BaseValidationError as exc:
@@ -260,6 +349,29 @@ def load_settings(*, config_file: Path | None, environ: Mapping[str, str] | None
         raise ConfigurationError(f"bad configuration in {where}: {problems}") from exc
     except (ValueError, TypeError) as exc:
         raise ConfigurationError(f"bad configuration in {where}: {exc}") from exc
+
+
+def _mail_from_environment(raw: dict[str, object], environ: Mapping[str, str]) -> None:
+    mail = raw.setdefault("mail", {})
+    web = raw.setdefault("web", {})
+    if not isinstance(mail, dict) or not isinstance(web, dict):
+        return  # "mail = 3" in the file: the converter names it
+    if "password" in mail:
+        # A secret in a file ends up in backups and repositories.
+        raise ConfigurationError(f"mail.password: secrets come from the environment only; set {SMTP_PASSWORD}")
+    for variable, key in _MAIL_ENVIRONMENT.items():
+        if environ.get(variable):
+            mail[key] = environ[variable]
+    for variable, key in (("QUANTSHIFT_SMTP_PORT", "port"), ("QUANTSHIFT_SMTP_TIMEOUT", "timeout_seconds")):
+        if environ.get(variable):
+            try:
+                mail[key] = int(environ[variable]) if key == "port" else float(environ[variable])
+            except ValueError:
+                raise ConfigurationError(f"{variable}: {environ[variable]!r} is not a number") from None
+    if environ.get(SMTP_PASSWORD):
+        mail["password"] = environ[SMTP_PASSWORD]
+    if environ.get("QUANTSHIFT_PUBLIC_URL"):
+        web["public_url"] = environ["QUANTSHIFT_PUBLIC_URL"]
 
 
 def _format_exception(exc: BaseException, type_: object) -> str:

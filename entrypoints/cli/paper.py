@@ -20,13 +20,14 @@ from adapters.marketdata.merge import merge_bars
 from application.paper_session import PaperSession, SessionSettings
 from application.records import SessionRecord
 from application.validation_report import ValidationReport, build_validation_report
+from application.venue_health import MeasuredBroker
 from domain.errors import ConfigurationError, QuantShiftError
 from domain.golive import GoLiveCriteria
 from domain.market import Bar
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for, fail, process_info, setup_logging
 from entrypoints.cli.output import money, print_json, print_table
 from entrypoints.cli.paper_realtime import run_realtime
-from entrypoints.container import Container
+from entrypoints.container import SIMULATED_VENUE, Container
 from entrypoints.faults import faults_from_environment
 
 
@@ -140,9 +141,13 @@ def _run_accelerated(container: Container, *, source: _BarSource, seed: int | No
                                  heartbeat_seconds=settings.engine.heartbeat_seconds,
                                  evaluations_per_bar=settings.engine.evaluations_per_bar,
                                  size_at_open=settings.engine.market_fill == "next_open"),
-        bots=container.bots(), uow_factory=store, broker=container.broker(), venue=container.broker(),
-        notifier=container.notifier(), wall_clock=clock, process=process_info(),
+        bots=container.bots(), uow_factory=store,
+        broker=MeasuredBroker(inner=container.broker(), venue=SIMULATED_VENUE, recorder=container.health()),
+        venue=container.broker(), notifier=container.notifier(), wall_clock=clock, process=process_info(),
         faults=faults_from_environment(os.environ), allocation=container.allocation(),
+        # Flushed with the heartbeats (every few wall-clock seconds and at the end), into wall-clock
+        # minutes: latency is wall-clock time, and simulated days pass in seconds here.
+        health=container.health(),
     )
     # SIGTERM ends an accelerated run like Ctrl-C: cleanly, with heartbeats that say stopped.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)

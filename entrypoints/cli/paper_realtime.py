@@ -20,8 +20,9 @@ from application.lease import LeaseGuard
 from application.paper_session import PaperSession, SessionSettings
 from application.records import InstanceBeat, InstanceRole, SessionRecord
 from application.standby import wait_for_leadership
+from application.venue_health import MeasuredBroker, MeasuredMarketData
 from entrypoints.cli.common import process_info
-from entrypoints.container import Container, is_postgres, journaled_broker
+from entrypoints.container import SIMULATED_VENUE, Container, is_postgres, journaled_broker
 from entrypoints.faults import faults_from_environment
 
 PAPER_ACCOUNT = "paper"  # the continuous session's account: stable, so a restart carries on
@@ -65,15 +66,18 @@ def run_realtime(container: Container, *, bar_seconds: float | None, duration: f
         # The venue keeps a journal: it outlives the bot process, like a real one.
         broker = journaled_broker(container, account=PAPER_ACCOUNT)
         try:
-            feed = RealtimeSyntheticFeed(instruments=list(container.instruments().values()), interval=interval,
-                                         seed=settings.engine.seed if seed is None else seed, clock=clock)
+            health = container.health()
+            feed = MeasuredMarketData(inner=RealtimeSyntheticFeed(
+                instruments=list(container.instruments().values()), interval=interval,
+                seed=settings.engine.seed if seed is None else seed, clock=clock), venue=SIMULATED_VENUE, recorder=health)
             session = PaperSession(
                 settings=SessionSettings(account=PAPER_ACCOUNT, mode="paper",
                                          heartbeat_seconds=settings.engine.heartbeat_seconds,
                                          evaluations_per_bar=settings.engine.evaluations_per_bar),
-                bots=bots, uow_factory=store, broker=broker, venue=broker, notifier=container.notifier(),
+                bots=bots, uow_factory=store, venue=broker, notifier=container.notifier(),
+                broker=MeasuredBroker(inner=broker, venue=SIMULATED_VENUE, recorder=health),
                 wall_clock=clock, process=process, faults=faults_from_environment(os.environ), lease=lease,
-                allocation=container.allocation(),
+                allocation=container.allocation(), health=health,
             )
             session.start(now=clock.now())
             _say(f"LIVE: paper trading {', '.join(names)} in real time ({interval.total_seconds():g}s bars); "

@@ -42,6 +42,9 @@ def status(config: ConfigOption = None, json_output: JsonOption = False, account
                  "detail": s.heartbeat.detail,
                  "trading_state": s.control.state.value if s.control else "active",
                  "halt_reason": s.control.reason if s.control and s.control.state.value != "active" else None,
+                 "desired": s.desired.value,
+                 "stopped_by": s.stop_request.actor if s.stop_request else None,
+                 "stop_reason": s.stop_request.reason if s.stop_request else None,
                  "cash": str(s.cash), "equity": str(s.equity), "pnl": str(s.pnl),
                  "positions": [converter.unstructure(p) for p in s.positions]}
                 for s in statuses
@@ -61,7 +64,8 @@ def status(config: ConfigOption = None, json_output: JsonOption = False, account
         print("no bot has run yet: try `quantshift paper --days 30`")
         return
     print_table("Bots", ["account", "bot", "state", "last heartbeat (UTC)", "age", "pid", "equity", "P&L", "positions"], [
-        (s.account, s.bot, s.liveness.value, f"{s.heartbeat.beat_at:%Y-%m-%d %H:%M:%S}",
+        (s.account, s.bot, s.liveness.value + (f" ({s.stop_request.reason}, by {s.stop_request.actor})"
+                                               if s.stop_request else ""), f"{s.heartbeat.beat_at:%Y-%m-%d %H:%M:%S}",
          f"{s.heartbeat_age_seconds:.1f}s", s.heartbeat.pid, money(s.equity), money(s.pnl),
          ", ".join(f"{p.symbol} {p.quantity}" for p in s.positions) or "-")
         for s in statuses

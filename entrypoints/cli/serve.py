@@ -1,4 +1,4 @@
-"""`quantshift serve`: the admin API (and later the dashboard) under uvicorn."""
+"""`quantshift serve`: the admin API and the dashboard under uvicorn."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def serve(
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Worker processes.")] = 1,
     config: ConfigOption = None,
 ) -> None:
-    """Serve the admin API (JSON under /api/v1, /health, /metrics, /schema).
+    """Serve the admin API (JSON under /api/v1, /health, /metrics, /schema) and the dashboard (/dashboard).
 
     Needs QUANTSHIFT_JWT_SECRET and QUANTSHIFT_INVITATION_SECRET (each at least 32 bytes)."""
     import uvicorn  # the server loads only for this command
@@ -30,4 +30,6 @@ def serve(
     if config is not None:
         os.environ[CONFIG_FILE] = str(config.resolve())  # the workers build their app from the environment
     uvicorn.run("entrypoints.web.wiring:app_from_environment", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=False, server_header=False, access_log=False, log_level="info")
+                proxy_headers=False, server_header=False, access_log=False, log_level="info",
+                # An open dashboard holds an event stream for up to 30 s; stopping should not wait for it.
+                timeout_graceful_shutdown=5)

@@ -4,23 +4,25 @@ the shell history and the process list)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
 import typer
 
-from adapters.security import Argon2PasswordHasher
-from application.accounts import Accounts
+from adapters.security import Argon2PasswordHasher, HmacInvitationSigner
+from application.accounts import Accounts, Principal
+from application.invitation_mail import send_invitation
 from application.records import Role
 from domain.errors import ConfigurationError
-from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for
+from entrypoints.cli.common import ConfigOption, JsonOption, actor, cli_errors, container_for
 from entrypoints.cli.output import print_json, print_table
 
 users_app = typer.Typer(help="Users of the admin API and dashboard.", no_args_is_help=True)
 
 
 class _NoTokens:
-    """Creating a user issues no token and signs no invitation."""
+    """The shell issues no session token (and `users create` signs no invitation)."""
 
     def issue(self, **_: object) -> str:
         raise ConfigurationError("no token service here")
@@ -41,10 +43,7 @@ def create(
 ) -> None:
     """Create a user (email verified: an admin vouches for it; invitations verify by email)."""
     with cli_errors():
-        try:
-            chosen = Role(role)
-        except ValueError:
-            raise ConfigurationError(f"--role {role!r}: use admin, operator or viewer") from None
+        chosen = _role(role)
         if password_stdin:
             password = sys.stdin.readline().rstrip("\r\n")
         else:
@@ -57,6 +56,50 @@ def create(
         print_json({"user_id": user.user_id, "email": user.email, "role": user.role.value})
     else:
         print(f"created {user.email} ({user.role.value}), id {user.user_id}")
+
+
+@users_app.command("invite")
+def invite(
+    email: Annotated[str, typer.Option("--email", help="The address to invite (the link is mailed there).")],
+    role: Annotated[str, typer.Option("--role", help="admin | operator | viewer.")] = "viewer",
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Invite a person by e-mail: they open the mailed link and choose their password.
+
+    Needs SMTP ([mail] or QUANTSHIFT_SMTP_*), QUANTSHIFT_PUBLIC_URL for the link, and the
+    server's QUANTSHIFT_INVITATION_SECRET (the server checks the link with it)."""
+    from entrypoints.web.wiring import INVITATION_SECRET, read_secret  # loads Litestar: only for this command
+
+    with cli_errors():
+        chosen = _role(role)
+        container = container_for(config)
+        mail = container.email()
+        mailer, base_url = mail.require_mailer(), mail.invitation_base_url()
+        accounts = Accounts(uow_factory=container.store(), clock=container.clock(), hasher=Argon2PasswordHasher(),
+                            tokens=_NoTokens(),  # type: ignore[arg-type]
+                            invitations_signer=HmacInvitationSigner(key=read_secret(os.environ, INVITATION_SECRET)),
+                            invitation_lifetime=container.settings().web.invitation_period)
+        # Whoever can run this command holds the store already: the shell user acts as an admin,
+        # and the audit trail and the mail name them (user@host).
+        shell = actor()
+        principal = Principal(user_id=f"cli:{shell}", email=shell, role=Role.ADMIN, session_id="cli")
+        invitation = send_invitation(accounts=accounts, mailer=mailer, principal=principal, email=email, role=chosen,
+                                     base_url=base_url, accept_path=mail.web.invitation_path)
+    row = {"invitation_id": invitation.invitation_id, "email": invitation.email, "role": invitation.role.value,
+           "expires_at": invitation.expires_at.isoformat()}
+    if json_output:
+        print_json(row)
+    else:
+        print(f"invited {row['email']} as {row['role']} ({row['invitation_id']}); the link was mailed and "
+              f"expires at {row['expires_at']}")
+
+
+def _role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise ConfigurationError(f"--role {role!r}: use admin, operator or viewer") from None
 
 
 @users_app.command("list")

@@ -91,6 +91,9 @@ class BotResponse(msgspec.Struct, kw_only=True):
     equity: Decimal
     pnl: Decimal
     positions: list[PositionResponse]
+    desired: Literal["running", "stopped"] = "running"  # what operators asked (start / stop)
+    stopped_by: str | None = None  # who stopped it, while desired is stopped
+    stop_reason: str | None = None
 
 
 class ControlResponse(msgspec.Struct, kw_only=True):
@@ -99,6 +102,18 @@ class ControlResponse(msgspec.Struct, kw_only=True):
     reason: str
     actor: str
     changed_at: datetime
+
+
+class BotRunResponse(msgspec.Struct, kw_only=True):
+    """A bot's start/stop request as stored: the latest one wins."""
+
+    account: str
+    bot: str
+    desired: Literal["running", "stopped"]
+    actor: str
+    reason: str
+    updated_at: datetime
+    trading_state: str  # active, reducing, halted: a halt holds a started bot all the same
 
 
 class TradeResponse(msgspec.Struct, kw_only=True):
@@ -122,6 +137,22 @@ class TradePage(msgspec.Struct, kw_only=True):
     total: int
     limit: int
     offset: int
+
+
+class FieldProblem(msgspec.Struct, kw_only=True):
+    field: str | None  # the parameter or body field, when the error names one
+    source: str | None  # body, query, path, header, ...
+    message: str
+
+
+class ProblemResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """RFC 9457 problem details: the body of every error (errors.problem builds it)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblem] | None = None  # the offending fields of a 400; absent otherwise
 
 
 class HealthResponse(msgspec.Struct, kw_only=True):

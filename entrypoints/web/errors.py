@@ -11,32 +11,53 @@ from http import HTTPStatus
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 
-from application.accounts import PermissionDenied
-from domain.errors import AuthenticationError, ConfigurationError, StoreUnavailable
+from application.accounts import LoginThrottled, PermissionDenied
+from domain.errors import AuthenticationError, ConfigurationError, MailRejected, MailUnavailable, StoreUnavailable
+from entrypoints.mail_setup import EmailNotConfigured
+from entrypoints.web.dto import FieldProblem, ProblemResponse
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("quantshift.api")
 
+# What each problem status means on this API, for the OpenAPI document.
+_WHEN = {
+    400: "Invalid input (body, query or path); `errors` names the fields",
+    401: "No live session: the bearer token is missing, invalid, expired or revoked (at login: wrong credentials)",
+    403: "The caller's role may not do this",
+    404: "No such resource (a bot in that account, a strategy, an invitation)",
+    409: "The resource is not in a state that allows this (e.g. an invitation accepted or revoked already)",
+    413: "The request body is larger than the API accepts",
+    415: "The request body is not application/json",
+    429: "Too many failed logins; Retry-After says when to try again",
+    502: "The mail server did not take the message; `detail` has its answer",
+    503: ("The store is unavailable (Retry-After says when to try again), or e-mail is not configured "
+          "(`detail` says what to set)"),
+}
 
-def problem(status: int, detail: str, *, errors: list[dict[str, object]] | None = None,
-            headers: dict[str, str] | None = None) -> Response[dict[str, object]]:
-    phrase = HTTPStatus(status).phrase
-    body: dict[str, object] = {
-        # No documentation URL per problem yet: "about:blank" says "the title is the status' phrase".
-        "type": "about:blank",
-        "title": phrase,
-        "status": status,
-        "detail": detail,
-    }
-    if errors:
-        body["errors"] = errors
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """The problem answers a route really gives, for its `responses=`. Litestar documents
+    only the success and its own 400 body (application/json, not the problem JSON sent), so
+    without this a client (or schemathesis) sees undocumented codes and a wrong 400 schema.
+    Routes, controllers and routers can not share `responses` in Litestar 2: each route names its own."""
+    return {status: ResponseSpec(data_container=ProblemResponse, media_type=PROBLEM_JSON, description=_WHEN[status],
+                                 generate_examples=False)
+            for status in statuses}
+
+
+def problem(status: int, detail: str, *, errors: list[FieldProblem] | None = None,
+            headers: dict[str, str] | None = None) -> Response[ProblemResponse]:
+    # No documentation URL per problem yet: "about:blank" says "the title is the status' phrase".
+    body = ProblemResponse(type="about:blank", title=HTTPStatus(status).phrase, status=status, detail=detail,
+                           errors=errors or None)
     if status == 401:
         headers = {"WWW-Authenticate": 'Bearer realm="quantshift"', **(headers or {})}
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _http_error(request: Request, exc: HTTPException) -> Response[dict[str, object]]:
+def _http_error(request: Request, exc: HTTPException) -> Response[ProblemResponse]:
     status = exc.status_code
     if status >= 500:
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
@@ -44,32 +65,48 @@ def _http_error(request: Request, exc: HTTPException) -> Response[dict[str, obje
     errors = None
     if isinstance(exc, ValidationException):
         status = 400  # invalid input is the client's to fix; 422 is not used by this API
-        errors = [{"field": item.get("key"), "source": item.get("source"), "message": item.get("message")}
+        errors = [FieldProblem(field=None if item.get("key") is None else str(item["key"]),
+                               source=None if item.get("source") is None else str(item["source"]),
+                               message=str(item.get("message", "")))
                   for item in (exc.extra or []) if isinstance(item, dict)] or None
     detail = exc.detail
     if errors:
-        detail = f"{exc.detail}: " + "; ".join(str(e["message"]) for e in errors)
+        detail = f"{exc.detail}: " + "; ".join(e.message for e in errors)
     return problem(status, detail, errors=errors, headers=exc.headers)
 
 
-def _configuration(_: Request, exc: ConfigurationError) -> Response[dict[str, object]]:
+def _configuration(_: Request, exc: ConfigurationError) -> Response[ProblemResponse]:
     return problem(400, str(exc))
 
 
-def _authentication(_: Request, exc: AuthenticationError) -> Response[dict[str, object]]:
+def _authentication(_: Request, exc: AuthenticationError) -> Response[ProblemResponse]:
     return problem(401, str(exc))
 
 
-def _permission(_: Request, exc: PermissionDenied) -> Response[dict[str, object]]:
+def _permission(_: Request, exc: PermissionDenied) -> Response[ProblemResponse]:
     return problem(403, str(exc))
 
 
-def _store(request: Request, exc: StoreUnavailable) -> Response[dict[str, object]]:
+def _throttled(_: Request, exc: LoginThrottled) -> Response[ProblemResponse]:
+    return problem(429, str(exc), headers={"Retry-After": str(exc.retry_after_seconds)})
+
+
+def _email_not_configured(_: Request, exc: EmailNotConfigured) -> Response[ProblemResponse]:
+    # Not the caller's input (400) and not transient: an operator must configure SMTP; no Retry-After.
+    return problem(503, str(exc))
+
+
+def _mail(request: Request, exc: MailUnavailable | MailRejected) -> Response[ProblemResponse]:
+    log.warning("%s %s: mail not sent: %s", request.method, request.url.path, exc)
+    return problem(502, str(exc))
+
+
+def _store(request: Request, exc: StoreUnavailable) -> Response[ProblemResponse]:
     log.warning("%s %s: store unavailable: %s", request.method, request.url.path, exc)
     return problem(503, "the store is unavailable; try again shortly", headers={"Retry-After": "5"})
 
 
-def _unexpected(request: Request, exc: Exception) -> Response[dict[str, object]]:
+def _unexpected(request: Request, exc: Exception) -> Response[ProblemResponse]:
     log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
     return problem(500, "internal error; the server log has the details")
 
@@ -79,6 +116,10 @@ EXCEPTION_HANDLERS = {
     ConfigurationError: _configuration,
     AuthenticationError: _authentication,
     PermissionDenied: _permission,
+    LoginThrottled: _throttled,
+    EmailNotConfigured: _email_not_configured,
+    MailUnavailable: _mail,
+    MailRejected: _mail,
     StoreUnavailable: _store,
     Exception: _unexpected,
 }

@@ -108,7 +108,9 @@ class HttpMetrics:
             self.latency.labels(method=method, route=route).observe(time.perf_counter() - started)
 
 
-@get("/metrics", opt={"public": True}, security=[], sync_to_thread=True, include_in_schema=True, tags=["operations"])
+# media_type: so the OpenAPI document says text/plain (Litestar assumes JSON otherwise).
+@get("/metrics", opt={"public": True}, security=[], sync_to_thread=True, include_in_schema=True, tags=["operations"],
+     media_type=CONTENT_TYPE_LATEST)
 def metrics(request: Request) -> Response[bytes]:
     """Prometheus text exposition (no auth: keep it on a private network or behind the proxy)."""
     registry: CollectorRegistry = request.app.state.metrics_registry

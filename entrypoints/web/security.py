@@ -24,6 +24,11 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
 )
 BEARER_SCHEME = "BearerToken"  # the OpenAPI security scheme's name
+DASHBOARD_PATH = "/dashboard"
+# The dashboard's pages load their own scripts, styles and event stream and nothing else; no
+# inline script or style anywhere (htmx's indicator styles are switched off in its meta config).
+DASHBOARD_CSP = (b"default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+                 b"form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 
 async def require_principal(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
@@ -64,11 +69,13 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
         return
     headers = list(message.get("headers", []))
     present = {name.lower() for name, _ in headers}
+    path = scope.get("path", "")
+    dashboard = path == DASHBOARD_PATH or path.startswith(DASHBOARD_PATH + "/")
     for name, value in SECURITY_HEADERS:
         if name not in present:
-            headers.append((name, value))
-    # Authenticated answers (everything under /api/v1) must not sit in a shared cache.
-    if b"cache-control" not in present and (scope.get("path", "").startswith("/api/")
+            headers.append((name, DASHBOARD_CSP if dashboard and name == b"content-security-policy" else value))
+    # Authenticated answers (everything under /api/v1 and the dashboard) must not sit in a shared cache.
+    if b"cache-control" not in present and (path.startswith("/api/") or dashboard
                                             or any(k == b"authorization" for k, _ in scope.get("headers", []))):
         headers.append((b"cache-control", b"no-store"))
     message["headers"] = headers

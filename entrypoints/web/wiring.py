@@ -23,12 +23,16 @@ from domain.errors import ConfigurationError
 from entrypoints.container import build_container
 from entrypoints.settings import load_settings
 from entrypoints.web.app import create_app
+from entrypoints.web.snapshot_job import snapshot_lifespans
 
 JWT_SECRET = "QUANTSHIFT_JWT_SECRET"
 INVITATION_SECRET = "QUANTSHIFT_INVITATION_SECRET"
 CONFIG_FILE = "QUANTSHIFT_CONFIG"  # how `serve --config` reaches the workers
 TRUST_PROXY = "QUANTSHIFT_TRUST_PROXY"  # "1": behind a proxy that sets X-Forwarded-For
+SECURE_COOKIES = "QUANTSHIFT_SECURE_COOKIES"  # "1": mark dashboard cookies Secure (served over TLS)
 TOKEN_LIFETIME = timedelta(minutes=15)
+
+_YES = ("1", "true", "yes")
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -42,18 +46,21 @@ class ApiSecrets:
 
 def read_secrets(environ: Mapping[str, str]) -> ApiSecrets:
     """Both secrets, each at least MIN_KEY_BYTES long, and different; there is no default."""
-    found = {}
-    for name in (JWT_SECRET, INVITATION_SECRET):
-        raw = environ.get(name, "").encode("utf-8")
-        if not raw:
-            raise ConfigurationError(f"{name} is not set: give it a random secret of at least {MIN_KEY_BYTES} bytes "
-                                     "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)")
-        if len(raw) < MIN_KEY_BYTES:
-            raise ConfigurationError(f"{name} is {len(raw)} bytes long; it must be at least {MIN_KEY_BYTES} bytes")
-        found[name] = raw
+    found = {name: read_secret(environ, name) for name in (JWT_SECRET, INVITATION_SECRET)}
     if found[JWT_SECRET] == found[INVITATION_SECRET]:
         raise ConfigurationError(f"{JWT_SECRET} and {INVITATION_SECRET} must differ")
     return ApiSecrets(jwt_secret=found[JWT_SECRET], invitation_secret=found[INVITATION_SECRET])
+
+
+def read_secret(environ: Mapping[str, str], name: str) -> bytes:
+    """One secret (`quantshift users invite` needs only the invitation key)."""
+    raw = environ.get(name, "").encode("utf-8")
+    if not raw:
+        raise ConfigurationError(f"{name} is not set: give it a random secret of at least {MIN_KEY_BYTES} bytes "
+                                 "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)")
+    if len(raw) < MIN_KEY_BYTES:
+        raise ConfigurationError(f"{name} is {len(raw)} bytes long; it must be at least {MIN_KEY_BYTES} bytes")
+    return raw
 
 
 def build_app(*, environ: Mapping[str, str]) -> Litestar:
@@ -64,10 +71,14 @@ def build_app(*, environ: Mapping[str, str]) -> Litestar:
     clock = container.clock()
     accounts = Accounts(uow_factory=store, clock=clock, hasher=Argon2PasswordHasher(),
                         tokens=JwtTokenService(secret=secrets.jwt_secret, lifetime=TOKEN_LIFETIME),
-                        invitations_signer=HmacInvitationSigner(key=secrets.invitation_secret))
+                        invitations_signer=HmacInvitationSigner(key=secrets.invitation_secret),
+                        invitation_lifetime=container.settings().web.invitation_period)
     return create_app(store=store, clock=clock, accounts=accounts, bots=container.bots(),
                       notifier=container.notifier(), token_lifetime=TOKEN_LIFETIME, version=_version(),
-                      trust_proxy=environ.get(TRUST_PROXY, "") in ("1", "true", "yes"))
+                      trust_proxy=environ.get(TRUST_PROXY, "") in _YES,
+                      secure_cookies=environ.get(SECURE_COOKIES, "") in _YES,
+                      lifespan=snapshot_lifespans(store=store, clock=clock, bots=container.bots(), environ=environ),
+                      mail=container.email())
 
 
 def app_from_environment() -> Litestar:

@@ -62,7 +62,7 @@ class Server:
         with self.log.open("wb") as log:
             self.process = subprocess.Popen([QUANTSHIFT, "serve", "--port", str(self.port)], env=self.env,
                                             stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # generous: a loaded 2-core CI machine starts slowly
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"serve exited: {self.log.read_text()}"
             try:
@@ -70,7 +70,7 @@ class Server:
                     return
             except httpx.TransportError:
                 time.sleep(0.1)
-        raise AssertionError(f"serve did not answer /health in 20 s: {self.log.read_text()}")
+        raise AssertionError(f"serve did not answer /health in 60 s: {self.log.read_text()}")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

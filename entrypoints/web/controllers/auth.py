@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import Provide
 
 from application.accounts import Principal
-from domain.errors import AuthenticationError
 from entrypoints.web.deps import AccountsDep
 from entrypoints.web.dto import LoginRequest, LogoutAllResponse, MeResponse, TokenResponse
-from entrypoints.web.errors import problem
+from entrypoints.web.errors import problem_responses
 from entrypoints.web.security import client_address, provide_principal
 
-_THROTTLED = "too many failed logins"  # Accounts' wording for a throttled login
 
 
 class AuthController(Controller):
@@ -20,38 +18,35 @@ class AuthController(Controller):
     tags = ["auth"]
     dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
 
-    @post("/login", opt={"public": True}, security=[], sync_to_thread=True, status_code=200)
+    @post("/login", opt={"public": True}, security=[], sync_to_thread=True, status_code=200,
+          responses=problem_responses(400, 401, 413, 415, 429, 503))
     def login(self, data: LoginRequest, request: Request, accounts: AccountsDep,
-              token_lifetime: int) -> TokenResponse | Response:
+              token_lifetime: int) -> TokenResponse:
         """Exchange email and password for a bearer token. Wrong password and unknown email
         answer alike; repeated failures are throttled (429 with Retry-After)."""
-        try:
-            result = accounts.login(email=data.email, password=data.password, address=client_address(request),
-                                    user_agent=request.headers.get("user-agent", ""))
-        except AuthenticationError as exc:
-            if str(exc).startswith(_THROTTLED):
-                return problem(429, str(exc), headers={"Retry-After": str(accounts.throttle.window_seconds)})
-            raise
+        # A throttled login raises LoginThrottled: errors.py answers 429 with its Retry-After.
+        result = accounts.login(email=data.email, password=data.password, address=client_address(request),
+                                user_agent=request.headers.get("user-agent", ""))
         return TokenResponse(token=result.token, token_type="bearer", expires_in=token_lifetime,
                              session_id=result.session.session_id, revoked_sessions=list(result.revoked))
 
-    @post("/refresh", sync_to_thread=True, status_code=200)
+    @post("/refresh", sync_to_thread=True, status_code=200, responses=problem_responses(401, 415, 503))
     def refresh(self, principal: Principal, accounts: AccountsDep, token_lifetime: int) -> TokenResponse:
         """A fresh short-lived token for the same (live) session."""
         return TokenResponse(token=accounts.refresh(principal), token_type="bearer", expires_in=token_lifetime,
                              session_id=principal.session_id, revoked_sessions=[])
 
-    @post("/logout", sync_to_thread=True, status_code=204)
+    @post("/logout", sync_to_thread=True, status_code=204, responses=problem_responses(401, 415, 503))
     def logout(self, principal: Principal, accounts: AccountsDep) -> None:
         """End this session: its tokens stop working at once."""
         accounts.logout(principal)
 
-    @post("/logout-all", sync_to_thread=True, status_code=200)
+    @post("/logout-all", sync_to_thread=True, status_code=200, responses=problem_responses(401, 415, 503))
     def logout_all(self, principal: Principal, accounts: AccountsDep) -> LogoutAllResponse:
         """End every session of this user, this one included."""
         return LogoutAllResponse(revoked_sessions=accounts.logout_everywhere(principal))
 
-    @get("/me", sync_to_thread=False)
+    @get("/me", sync_to_thread=False, responses=problem_responses(401, 503))
     def me(self, principal: Principal) -> MeResponse:
         return MeResponse(user_id=principal.user_id, email=principal.email, role=principal.role.value,
                           session_id=principal.session_id)

@@ -14,10 +14,13 @@ from application.records import GLOBAL_SCOPE, ControlState, bot_scope
 from application.status import BotStatus, InstanceStatus, bot_statuses, instance_statuses
 from domain.access import Action
 from entrypoints.web.dto import BotResponse, ControlResponse, PositionResponse, ReasonRequest
+from entrypoints.web.errors import problem_responses
 from entrypoints.web.security import provide_principal
 from entrypoints.web.deps import BotCatalog, BotsDep, ClockDep, NotifierDep, Store, StoreDep
 
 _HALT = {"action": Action.HALT}
+# 415 and 413: the body must be JSON and small (security.require_json, the app's body cap).
+_HALT_ERRORS = problem_responses(400, 401, 403, 404, 413, 415, 503)
 
 
 class BotsController(Controller):
@@ -25,19 +28,19 @@ class BotsController(Controller):
     tags = ["bots"]
     dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, responses=problem_responses(400, 401, 503))
     def list_bots(self, store: StoreDep, clock: ClockDep, account: str | None = None) -> list[BotResponse]:
         """Every bot with its state from the heartbeat's age, its instance role and P&L."""
         return _bots(store, clock, account=account)
 
-    @get("/{account:str}/{bot:str}", sync_to_thread=True)
+    @get("/{account:str}/{bot:str}", sync_to_thread=True, responses=problem_responses(400, 401, 404, 503))
     def get_bot(self, store: StoreDep, clock: ClockDep, account: str, bot: str) -> BotResponse:
         found = [b for b in _bots(store, clock, account=account) if b.bot == bot]
         if not found:
             raise NotFoundException(f"no bot {bot} in account {account}")
         return found[0]
 
-    @post("/{account:str}/{bot:str}/halt", opt=_HALT, sync_to_thread=True, status_code=200)
+    @post("/{account:str}/{bot:str}/halt", opt=_HALT, sync_to_thread=True, status_code=200, responses=_HALT_ERRORS)
     def halt_bot(self, data: ReasonRequest, account: str, bot: str, principal: Principal, store: StoreDep,
                  clock: ClockDep, notifier: NotifierDep, bots: BotsDep) -> ControlResponse:
         """Halt one bot: it submits nothing more and cancels its open orders."""
@@ -46,7 +49,7 @@ class BotsController(Controller):
                      uow_factory=store, clock=clock, notifier=notifier)
         return _control(state)
 
-    @post("/{account:str}/{bot:str}/resume", opt=_HALT, sync_to_thread=True, status_code=200)
+    @post("/{account:str}/{bot:str}/resume", opt=_HALT, sync_to_thread=True, status_code=200, responses=_HALT_ERRORS)
     def resume_bot(self, data: ReasonRequest, account: str, bot: str, principal: Principal, store: StoreDep,
                    clock: ClockDep, notifier: NotifierDep, bots: BotsDep) -> list[ControlResponse]:
         _known(store, bots, account=account, bot=bot)
@@ -60,14 +63,16 @@ class KillSwitchController(Controller):
     tags = ["bots"]
     dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
 
-    @post("/halt", opt=_HALT, sync_to_thread=True, status_code=200)
+    @post("/halt", opt=_HALT, sync_to_thread=True, status_code=200,
+          responses=problem_responses(400, 401, 403, 413, 415, 503))
     def halt_all(self, data: ReasonRequest, principal: Principal, store: StoreDep, clock: ClockDep,
                  notifier: NotifierDep) -> ControlResponse:
         """EMERGENCY HALT of every bot of every account; only a resume lifts it."""
         return _control(halt(HaltCommand(reason=data.reason, actor=principal.email, scope=GLOBAL_SCOPE),
                              uow_factory=store, clock=clock, notifier=notifier))
 
-    @post("/resume", opt=_HALT, sync_to_thread=True, status_code=200)
+    @post("/resume", opt=_HALT, sync_to_thread=True, status_code=200,
+          responses=problem_responses(400, 401, 403, 413, 415, 503))
     def resume_all(self, data: ReasonRequest, principal: Principal, store: StoreDep, clock: ClockDep,
                    notifier: NotifierDep) -> list[ControlResponse]:
         """Lift every halt (the global one and each bot's)."""
@@ -97,7 +102,9 @@ def _bot(s: BotStatus, instances: list[InstanceStatus]) -> BotResponse:
         positions=[PositionResponse(account=s.account, bot=s.bot, symbol=p.symbol, quantity=p.quantity,
                                     average_cost=p.average_cost, last_price=p.last_price,
                                     unrealized_pnl=p.unrealized_pnl, realized_pnl=p.realized_pnl)
-                   for p in s.positions])
+                   for p in s.positions],
+        desired=s.desired.value, stopped_by=s.stop_request.actor if s.stop_request else None,
+        stop_reason=s.stop_request.reason if s.stop_request else None)
 
 
 def _known(store: Store, bots: BotCatalog, *, account: str, bot: str) -> None:

@@ -14,8 +14,10 @@ from application.records import AuditKind
 from entrypoints.cli.output import make_output_converter
 from entrypoints.web.dto import PositionResponse, TradePage, TradeResponse
 from entrypoints.web.deps import BotsDep, StoreDep
+from entrypoints.web.errors import problem_responses
 
 Name = Annotated[str | None, Parameter(max_length=100)]
+_ERRORS = problem_responses(400, 401, 503)
 AuditKindName = Enum("AuditKindName", {k.name: k.value for k in AuditKind}, type=str)  # the query's allowed values
 
 
@@ -27,7 +29,7 @@ class RecordsController(Controller):
     path = "/"
     tags = ["records"]
 
-    @get("/trades", sync_to_thread=True)
+    @get("/trades", sync_to_thread=True, responses=_ERRORS)
     def trades(
         self, store: StoreDep, bots: BotsDep,
         account: Name = None, bot: Name = None, strategy: Name = None, symbol: Name = None,
@@ -52,7 +54,7 @@ class RecordsController(Controller):
                           gross_pnl=t.gross_pnl, commission=t.commission, net_pnl=t.net_pnl)
             for a, t in page])
 
-    @get("/positions", sync_to_thread=True)
+    @get("/positions", sync_to_thread=True, responses=_ERRORS)
     def positions(self, store: StoreDep, account: Name = None, bot: Name = None) -> list[PositionResponse]:
         """Open positions valued at the last known price (at cost when none is known)."""
         rows = list_positions(account=account, bot=bot, uow_factory=lambda: store.unit_of_work(read_only=True))
@@ -61,7 +63,7 @@ class RecordsController(Controller):
                                  unrealized_pnl=r.unrealized_pnl, realized_pnl=r.realized_pnl - r.commissions)
                 for r in rows]
 
-    @get("/audit", sync_to_thread=True)
+    @get("/audit", sync_to_thread=True, responses=_ERRORS)
     def audit(
         self, store: StoreDep, account: Name = None, symbol: Name = None, kind: AuditKindName | None = None,
         since: datetime | None = None, limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,

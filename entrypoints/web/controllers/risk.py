@@ -10,6 +10,7 @@ from litestar.params import Parameter
 from application.risk_report import risk_report
 from application.strategy_report import latest_account
 from entrypoints.cli.output import make_output_converter
+from entrypoints.web.errors import problem_responses
 from entrypoints.web.deps import BotsDep, ClockDep, StoreDep
 
 
@@ -17,7 +18,7 @@ class RiskController(Controller):
     path = "/risk"
     tags = ["reports"]
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, responses=problem_responses(400, 401, 503))
     def risk(self, store: StoreDep, clock: ClockDep, bots: BotsDep,
              account: Annotated[str | None, Parameter(max_length=100)] = None) -> dict[str, Any]:
         """Per configured bot: trading state, drawdown against the breaker, session P&L against

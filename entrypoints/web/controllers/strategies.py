@@ -8,6 +8,7 @@ from litestar import Controller, get
 from litestar.params import Parameter
 
 from application.strategy_report import latest_account, strategy_report
+from entrypoints.web.errors import problem_responses
 from entrypoints.web.deps import BotsDep, StoreDep
 
 
@@ -15,7 +16,7 @@ class StrategiesController(Controller):
     path = "/strategies"
     tags = ["reports"]
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, responses=problem_responses(400, 401, 503))
     def strategies(self, store: StoreDep, bots: BotsDep,
                    account: Annotated[str | None, Parameter(max_length=100)] = None) -> dict[str, Any]:
         """P&L, win rate, profit factor, Sharpe and drawdown per strategy sleeve (capital moved by

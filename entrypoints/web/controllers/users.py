@@ -8,6 +8,7 @@ from application.records import Role, User
 from domain.access import Action
 from entrypoints.web.dto import NewUserRequest, UserResponse
 from entrypoints.web.deps import AccountsDep, StoreDep
+from entrypoints.web.errors import problem_responses
 
 _ADMIN = {"action": Action.USERS_MANAGE}
 
@@ -16,13 +17,14 @@ class UsersController(Controller):
     path = "/users"
     tags = ["users"]
 
-    @get("/", opt=_ADMIN, sync_to_thread=True)
+    @get("/", opt=_ADMIN, sync_to_thread=True, responses=problem_responses(401, 403, 503))
     def list_users(self, store: StoreDep) -> list[UserResponse]:
         """Every user with role and state (never a password hash)."""
         with store.unit_of_work(read_only=True) as uow:
             return [_user(u) for u in uow.users.list()]
 
-    @post("/", opt=_ADMIN, sync_to_thread=True, status_code=201)
+    @post("/", opt=_ADMIN, sync_to_thread=True, status_code=201,
+          responses=problem_responses(400, 401, 403, 413, 415, 503))
     def create_user(self, data: NewUserRequest, accounts: AccountsDep) -> UserResponse:
         """A user with a verified address (the admin vouches for it); weak passwords and
         duplicate emails are refused with the reason."""
