@@ -221,6 +221,14 @@ class TradeRepository(Protocol):
         """(account, trip) oldest first."""
         ...
 
+    def page(
+        self, *, account: str | None = None, bots: Sequence[str] | None = None, symbol: str | None = None,
+        since: datetime | None = None, until: datetime | None = None, limit: int, offset: int = 0,
+    ) -> tuple[int, list[tuple[str, RoundTrip]]]:
+        """(how many match, one page of them) oldest first, filtered and paged by the store:
+        closed at or after `since` and before `until`; `bots` None means any bot, () none."""
+        ...
+
 
 class HeartbeatRepository(Protocol):
     def beat(self, heartbeat: Heartbeat) -> None:

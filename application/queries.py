@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 
 import attrs
@@ -34,6 +36,18 @@ def list_trades(query: TradeQuery, *, uow_factory: UnitOfWorkFactory) -> list[tu
     """Closed round trips, oldest first, with their account."""
     with uow_factory() as uow:
         return uow.trades.list(account=query.account, bot=query.bot, symbol=query.symbol)
+
+
+def trade_page(query: TradeQuery, *, bots: Sequence[str] | None, since: datetime | None, until: datetime | None,
+               limit: int, offset: int, uow_factory: UnitOfWorkFactory) -> tuple[int, list[tuple[str, RoundTrip]]]:
+    """One page of closed round trips, oldest first, and how many match: filtered and paged by
+    the store, so a page costs the same with 60 trades or 60,000. `bots` narrows to those bots
+    (a strategy's), with `query.bot` on top."""
+    if query.bot is not None:
+        bots = [query.bot] if bots is None or query.bot in bots else []
+    with uow_factory() as uow:
+        return uow.trades.page(account=query.account, bots=bots, symbol=query.symbol, since=since, until=until,
+                               limit=limit, offset=offset)
 
 
 def list_positions(*, account: str | None, bot: str | None, uow_factory: UnitOfWorkFactory) -> list[PositionRow]:

@@ -333,6 +333,10 @@ def test_trades_are_paged_and_filtered(server, a_bot):
     since = server.as_role("viewer", "GET", "/api/v1/trades", params={"since": late, "limit": 500}).json()
     assert since["items"] and all(t["closed_at"] >= late for t in since["items"])
     assert server.as_role("viewer", "GET", "/api/v1/trades", params={"strategy": "no-such"}).json()["total"] == 0
+    strategy = everything["items"][0]["strategy"]
+    by_strategy = server.as_role("viewer", "GET", "/api/v1/trades", params={"strategy": strategy, "limit": 1}).json()
+    assert by_strategy["total"] == sum(t["strategy"] == strategy for t in everything["items"]) >= 1
+    assert by_strategy["items"] == [t for t in everything["items"] if t["strategy"] == strategy][:1]
 
 
 def test_positions_risk_strategies_and_bots_return_data(server):

@@ -392,6 +392,15 @@ class _Trades(_Repo):
         rows.sort(key=lambda r: (r[2].closed_at, r[0]))
         return [(acct, trip) for _, acct, trip in rows]
 
+    def page(
+        self, *, account: str | None = None, bots: Sequence[str] | None = None, symbol: str | None = None,
+        since: datetime | None = None, until: datetime | None = None, limit: int, offset: int = 0,
+    ) -> tuple[int, list[tuple[str, RoundTrip]]]:
+        chosen = [(acct, trip) for acct, trip in self.list(account=account, symbol=symbol)
+                  if (bots is None or trip.bot in bots) and (since is None or trip.closed_at >= since)
+                  and (until is None or trip.closed_at < until)]
+        return len(chosen), chosen[offset:offset + limit]
+
 
 class _Heartbeats(_Repo):
     def beat(self, heartbeat: Heartbeat) -> None:

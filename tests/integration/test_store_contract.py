@@ -436,6 +436,30 @@ def test_trades_once_per_closing_fill(store: Store) -> None:
         assert len(uow.trades.list()) == 3
 
 
+def test_trade_pages_are_filtered_counted_and_sliced_by_the_store(store: Store) -> None:
+    trips = [attrs.evolve(make_trip(f"f-{i}"), bot=("a" if i % 2 else "b"), symbol=("SPY" if i % 3 else "QQQ"),
+                          closed_at=T0 + timedelta(minutes=i)) for i in range(12)]
+    with store() as uow:
+        for trip in reversed(trips):  # stored out of order: the page is by close time
+            assert uow.trades.add(trip, account="acc")
+        assert uow.trades.add(trips[0], account="other")
+        uow.commit()
+    with store() as uow:
+        total, page = uow.trades.page(account="acc", limit=5, offset=0)
+        assert total == 12 and [t for _, t in page] == trips[:5]
+        total, page = uow.trades.page(account="acc", limit=5, offset=10)
+        assert total == 12 and [t for _, t in page] == trips[10:]
+        total, page = uow.trades.page(bots=["a"], symbol="SPY", limit=100)
+        assert total == len([t for t in trips if t.bot == "a" and t.symbol == "SPY"])
+        assert all(a == "acc" for a, _ in page)
+        total, page = uow.trades.page(account="acc", since=(T0 + timedelta(minutes=3)).astimezone(NEW_YORK),
+                                      until=T0 + timedelta(minutes=6), limit=100)
+        assert (total, [t for _, t in page]) == (3, trips[3:6])  # since included, until excluded
+        assert uow.trades.page(bots=[], limit=10) == (0, [])
+        assert uow.trades.page(bots=["a", "b"], limit=1, offset=0)[0] == 13
+        assert uow.trades.page(account="acc", limit=10, offset=50) == (12, [])
+
+
 def test_heartbeats_upsert(store: Store) -> None:
     beat = Heartbeat(account="acc", bot="bot", pid=4242, host="h1", mode="paper", started_at=T0,
                      beat_at=T0 + timedelta(seconds=5), interval_seconds=5.0, run_state=BotRunState.RUNNING)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from adapters.postgres.connection import Row, Statements, sql_limit, where
@@ -203,22 +204,36 @@ class PostgresTrades:
     ) -> list[tuple[str, RoundTrip]]:
         clause, params = where([("account = %s", account), ("bot = %s", bot), ("symbol = %s", symbol)])
         rows = self._db.all(f"SELECT account, {_TRADE_COLUMNS} FROM trades{clause} ORDER BY closed_at, id", params)
-        return [
-            (
-                row["account"],
-                RoundTrip(
-                    bot=row["bot"],
-                    symbol=row["symbol"],
-                    direction=Direction(row["direction"]),
-                    quantity=row["quantity"],
-                    entry_price=row["entry_price"],
-                    exit_price=row["exit_price"],
-                    opened_at=utc(row["opened_at"]),
-                    closed_at=utc(row["closed_at"]),
-                    gross_pnl=row["gross_pnl"],
-                    commission=row["commission"],
-                    closing_fill_id=row["closing_fill_id"],
-                ),
-            )
-            for row in rows
-        ]
+        return [(row["account"], _trip(row)) for row in rows]
+
+    def page(
+        self, *, account: str | None = None, bots: Sequence[str] | None = None, symbol: str | None = None,
+        since: datetime | None = None, until: datetime | None = None, limit: int, offset: int = 0,
+    ) -> tuple[int, list[tuple[str, RoundTrip]]]:
+        if bots is not None and not bots:
+            return 0, []
+        clause, params = where([
+            ("account = %s", account), ("symbol = %s", symbol), ("bot = ANY(%s)", None if bots is None else list(bots)),
+            ("closed_at >= %s", None if since is None else checked_datetime(since)),
+            ("closed_at < %s", None if until is None else checked_datetime(until)),
+        ])
+        total = self._db.one(f"SELECT count(*) AS n FROM trades{clause}", params)["n"]
+        rows = self._db.all(f"SELECT account, {_TRADE_COLUMNS} FROM trades{clause} ORDER BY closed_at, id"
+                            " LIMIT %s OFFSET %s", [*params, limit, offset])
+        return total, [(row["account"], _trip(row)) for row in rows]
+
+
+def _trip(row: Row) -> RoundTrip:
+    return RoundTrip(
+        bot=row["bot"],
+        symbol=row["symbol"],
+        direction=Direction(row["direction"]),
+        quantity=row["quantity"],
+        entry_price=row["entry_price"],
+        exit_price=row["exit_price"],
+        opened_at=utc(row["opened_at"]),
+        closed_at=utc(row["closed_at"]),
+        gross_pnl=row["gross_pnl"],
+        commission=row["commission"],
+        closing_fill_id=row["closing_fill_id"],
+    )

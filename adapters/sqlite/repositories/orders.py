@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 
 from adapters.sqlite.connection import Statements, where
@@ -211,22 +212,41 @@ class SqliteTrades:
         rows = self._db.all(
             f"SELECT account, {_TRADE_COLUMNS} FROM trades{clause} ORDER BY closed_at, id", params
         )
-        return [
-            (
-                row["account"],
-                RoundTrip(
-                    bot=row["bot"],
-                    symbol=row["symbol"],
-                    direction=Direction(row["direction"]),
-                    quantity=text_to_decimal(row["quantity"]),
-                    entry_price=text_to_decimal(row["entry_price"]),
-                    exit_price=text_to_decimal(row["exit_price"]),
-                    opened_at=text_to_datetime(row["opened_at"]),
-                    closed_at=text_to_datetime(row["closed_at"]),
-                    gross_pnl=text_to_decimal(row["gross_pnl"]),
-                    commission=text_to_decimal(row["commission"]),
-                    closing_fill_id=row["closing_fill_id"],
-                ),
-            )
-            for row in rows
-        ]
+        return [(row["account"], _trip(row)) for row in rows]
+
+    def page(
+        self, *, account: str | None = None, bots: Sequence[str] | None = None, symbol: str | None = None,
+        since: datetime | None = None, until: datetime | None = None, limit: int, offset: int = 0,
+    ) -> tuple[int, list[tuple[str, RoundTrip]]]:
+        if bots is not None and not bots:
+            return 0, []
+        clause, params = where([
+            ("account = ?", account), ("symbol = ?", symbol),
+            # closed_at is fixed-width UTC text: text order is time order.
+            ("closed_at >= ?", None if since is None else datetime_to_text(since)),
+            ("closed_at < ?", None if until is None else datetime_to_text(until)),
+        ])
+        if bots is not None:
+            marks = ", ".join("?" * len(bots))
+            clause += (" AND" if clause else " WHERE") + f" bot IN ({marks})"
+            params = [*params, *bots]
+        total = self._db.one(f"SELECT count(*) AS n FROM trades{clause}", params)["n"]
+        rows = self._db.all(f"SELECT account, {_TRADE_COLUMNS} FROM trades{clause} ORDER BY closed_at, id"
+                            " LIMIT ? OFFSET ?", [*params, limit, offset])
+        return total, [(row["account"], _trip(row)) for row in rows]
+
+
+def _trip(row: sqlite3.Row) -> RoundTrip:
+    return RoundTrip(
+        bot=row["bot"],
+        symbol=row["symbol"],
+        direction=Direction(row["direction"]),
+        quantity=text_to_decimal(row["quantity"]),
+        entry_price=text_to_decimal(row["entry_price"]),
+        exit_price=text_to_decimal(row["exit_price"]),
+        opened_at=text_to_datetime(row["opened_at"]),
+        closed_at=text_to_datetime(row["closed_at"]),
+        gross_pnl=text_to_decimal(row["gross_pnl"]),
+        commission=text_to_decimal(row["commission"]),
+        closing_fill_id=row["closing_fill_id"],
+    )

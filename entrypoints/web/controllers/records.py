@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from litestar import Controller, get
 from litestar.params import Parameter
 
-from application.queries import TradeQuery, list_positions, list_trades
+from application.queries import TradeQuery, list_positions, trade_page
 from application.records import AuditKind
 from entrypoints.cli.output import make_output_converter
 from entrypoints.web.dto import PositionResponse, TradePage, TradeResponse
@@ -39,15 +39,12 @@ class RecordsController(Controller):
         offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0,
     ) -> TradePage:
         """Closed round trips (flat to flat), oldest first, a page at a time."""
-        rows = list_trades(TradeQuery(account=account, bot=bot, symbol=symbol),
-                           uow_factory=lambda: store.unit_of_work(read_only=True))
         strategies = bots.strategy_names()
-        start, end = _utc(since), _utc(until)
-        chosen = [(a, t) for a, t in rows
-                  if (start is None or t.closed_at >= start) and (end is None or t.closed_at < end)
-                  and (strategy is None or strategies.get(t.bot) == strategy)]
-        page = chosen[offset:offset + limit]
-        return TradePage(total=len(chosen), limit=limit, offset=offset, items=[
+        of_strategy = None if strategy is None else [b for b, name in strategies.items() if name == strategy]
+        total, page = trade_page(TradeQuery(account=account, bot=bot, symbol=symbol), bots=of_strategy,
+                                 since=_utc(since), until=_utc(until), limit=limit, offset=offset,
+                                 uow_factory=lambda: store.unit_of_work(read_only=True))
+        return TradePage(total=total, limit=limit, offset=offset, items=[
             TradeResponse(account=a, bot=t.bot, strategy=strategies.get(t.bot, ""), symbol=t.symbol,
                           direction=t.direction.value, quantity=t.quantity, entry_price=t.entry_price,
                           exit_price=t.exit_price, opened_at=t.opened_at, closed_at=t.closed_at,
