@@ -101,8 +101,8 @@ def _request(
             raise UnknownBot(f"no bot {bot} in account {account}")
         uow.bot_runs.set(run)
         uow.audit.append(AuditEntry(
-            # SESSION: what runs is a session's business; HALT/RESUME stay the kill switch's.
-            ts=run.updated_at, kind=AuditKind.SESSION, account=account, bot=bot, severity="info",
+            # Its own kind: HALT/RESUME stay the kill switch's, and an operator's stop is no session event.
+            ts=run.updated_at, kind=AuditKind.BOT_RUN, account=account, bot=bot, severity="info",
             message=f"bot {account}/{bot} {verb}: {reason} (by {actor})",
             data={"desired": desired.value, "actor": actor, "reason": reason},
         ))

@@ -105,7 +105,7 @@ def test_stop_and_start_store_the_request_audit_who_and_why_and_notify():
         assert desired_state(uow, account=ACCOUNT, bot="btc") is DesiredState.RUNNING
         assert uow.bot_runs.get(account=ACCOUNT, bot="btc") == started
     assert started.reason == "started by operator"
-    messages = [(e.bot, e.severity, e.message, e.data) for e in h.audit(AuditKind.SESSION)]
+    messages = [(e.bot, e.severity, e.message, e.data) for e in h.audit(AuditKind.BOT_RUN)]
     assert messages == [
         ("btc", "info", f"bot {ACCOUNT}/btc stopped: venue maintenance (by ops@example.com)",
          {"desired": "stopped", "actor": "ops@example.com", "reason": "venue maintenance"}),
