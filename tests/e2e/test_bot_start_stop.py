@@ -155,7 +155,7 @@ def test_operators_stop_and_start_a_bot_through_the_api(server):
     assert (response.json()["desired"], response.json()["reason"]) == ("running", "drill over")
     row = server.as_role("viewer", "GET", path).json()
     assert (row["desired"], row["stopped_by"], row["stop_reason"]) == ("running", None, None)
-    audit = server.as_role("viewer", "GET", f"/api/v1/audit?account={account}&kind=session").json()
+    audit = server.as_role("viewer", "GET", f"/api/v1/audit?account={account}&kind=bot_run").json()
     assert [e["message"] for e in audit if e.get("bot") == bot] == [
         f"bot {account}/{bot} stopped: api drill (by {USERS['operator']})",
         f"bot {account}/{bot} started: drill over (by {USERS['operator']})",
