@@ -35,6 +35,7 @@ class OrderType(enum.Enum):
     MARKET = "market"
     LIMIT = "limit"
     STOP = "stop"
+    STOP_LIMIT = "stop_limit"  # elected like a stop, then a limit order (no fill beyond the limit)
 
 
 class OrderStatus(enum.Enum):
@@ -123,6 +124,8 @@ class Order:
             raise ValueError("a limit order needs a limit_price")
         if self.order_type is OrderType.STOP and self.stop_price is None:
             raise ValueError("a stop order needs a stop_price")
+        if self.order_type is OrderType.STOP_LIMIT and (self.stop_price is None or self.limit_price is None):
+            raise ValueError("a stop-limit order needs a stop_price and a limit_price")
         for name in ("limit_price", "stop_price"):
             price = getattr(self, name)
             if price is not None and (not price.is_finite() or price <= 0):

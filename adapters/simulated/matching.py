@@ -213,7 +213,22 @@ class MatchingEngine:
         (slippage and impact are added once the quantity is known), or None when the bar does
         not reach the order."""
         buy = venue.side is OrderSide.BUY
-        if venue.order_type is OrderType.LIMIT:
+        if venue.order_type is OrderType.STOP_LIMIT and not venue.triggered:
+            stop, limit = venue.stop_price, venue.limit_price
+            assert stop is not None and limit is not None
+            if buy and bar.high >= stop:
+                elected = max(stop, bar.open)
+            elif not buy and bar.low <= stop:
+                elected = min(stop, bar.open)
+            else:
+                return None
+            venue.triggered = True
+            # Elected, it is a limit order: it trades at once only where the bar's election price is
+            # within the limit (a maker at that price), otherwise it rests as a limit from the next bar.
+            if (buy and elected <= limit) or (not buy and elected >= limit):
+                return elected, "maker"
+            return None
+        if venue.order_type is OrderType.LIMIT or venue.order_type is OrderType.STOP_LIMIT:
             limit = venue.limit_price
             assert limit is not None
             # Resting limits are makers at the limit, or at the better open when the bar gaps through.
@@ -242,7 +257,7 @@ class MatchingEngine:
         last = self._last_bar.get(venue.symbol)
         if last is None:
             return [], capacity  # no price seen yet: it rests and fills at the next open
-        if venue.order_type is OrderType.STOP:
+        if venue.order_type in (OrderType.STOP, OrderType.STOP_LIMIT):
             return [], capacity  # stops rest until a bar reaches them
         limit = venue.limit_price if venue.order_type is OrderType.LIMIT else None
         if limit is not None and (last.close > limit if venue.side is OrderSide.BUY else last.close < limit):
@@ -283,10 +298,10 @@ class MatchingEngine:
         if order.quantity % instrument.lot_size != 0:
             return f"quantity {order.quantity} is not a multiple of the lot size {instrument.lot_size}"
         # Only the price the order type uses is checked; a real venue refuses sub-tick prices.
-        price = {OrderType.LIMIT: order.limit_price, OrderType.STOP: order.stop_price}.get(order.order_type)
-        if price is not None and (not price.is_finite() or price <= 0 or price % instrument.tick_size != 0):
-            return (f"{order.order_type.value} price {price} is not a positive multiple "
-                    f"of the tick size {instrument.tick_size}")
+        for price in (order.limit_price, order.stop_price):
+            if price is not None and (not price.is_finite() or price <= 0 or price % instrument.tick_size != 0):
+                return (f"{order.order_type.value} price {price} is not a positive multiple "
+                        f"of the tick size {instrument.tick_size}")
         return ""
 
     def _stamp(self, symbol: str, *, not_before: datetime) -> datetime:

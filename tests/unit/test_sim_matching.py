@@ -392,7 +392,8 @@ def sessions(draw):
         qty = draw(st.integers(1, 800)) * unit
         orders.append((draw(st.integers(0, len(bars))), order(
             f"o{k}", side=draw(st.sampled_from([BUY, SELL])), kind=kind, qty=qty, symbol=inst.symbol,
-            limit=price if kind is OrderType.LIMIT else None, stop=price if kind is OrderType.STOP else None)))
+            limit=price if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) else None,
+            stop=price if kind in (OrderType.STOP, OrderType.STOP_LIMIT) else None)))
     model = FillModel(market_fill=draw(st.sampled_from(list(MarketFill))), slippage_bps=D(draw(st.integers(0, 80))),
                       max_volume_share=draw(st.sampled_from([D("0.05"), D("0.3"), D(1)])))
     return inst, bars, orders, model
@@ -418,5 +419,17 @@ def test_fills_never_exceed_the_order_and_limit_fills_respect_the_limit(session)
         assert eng.find(o.client_order_id).filled_quantity == sum((f.quantity for f in mine), D(0))
         for f in mine:
             assert f.ts >= o.created_at and f.price % inst.tick_size == 0 and f.commission >= 0
-            if o.order_type is OrderType.LIMIT:
+            if o.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
                 assert f.price <= o.limit_price if o.side is BUY else f.price >= o.limit_price
+
+
+def test_a_stop_limit_is_elected_like_a_stop_then_never_fills_beyond_its_limit():
+    eng = engine()
+    eng.on_bar(bar(0, o="100", h="101", l="99", c="100"))
+    eng.submit(order("sl", side=SELL, kind=OrderType.STOP_LIMIT, stop="95.00", limit="94.00"))
+    # Gaps down through the stop and the limit: elected, but no trade below 94.
+    assert fills(eng.on_bar(bar(1, o="93", h="93.50", l="92", c="93"))) == []
+    assert eng.find("sl").status is OrderStatus.ACCEPTED
+    # Later the price comes back to the limit: it trades there as a maker.
+    got = fills(eng.on_bar(bar(2, o="93", h="94.50", l="92.50", c="94")))
+    assert [(f.price, f.liquidity) for f in got] == [(D("94.00"), "maker")]
