@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
 import attrs
 
 from domain.circuit_breakers import DailyLossLimit, DrawdownBreaker, crypto_session_key
+from domain.day_trades import DayTradeRule
 from domain.instrument import Instrument
 from domain.risk import RiskLimits
 from domain.exposure_limits import CorrelationLimit, SectorLimits
@@ -42,6 +43,10 @@ class BotSpec:
     heat: PortfolioHeat | None = None  # needs stops: heat is the risk to the stops
     correlation: CorrelationLimit | None = None  # correlated exposure of an entry and the holdings
     sectors: SectorLimits | None = None  # sector and asset-class exposure limits
+    # The optional rolling day-trade counter (brokers that still enforce a PDT-style rule), with
+    # the keys of the last n trading sessions at a time (the exchange calendar's business days).
+    day_trades: DayTradeRule | None = None
+    recent_sessions: Callable[[datetime, int], Sequence[str]] | None = None
 
     @property
     def history_bars(self) -> int:

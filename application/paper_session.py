@@ -19,6 +19,7 @@ import attrs
 from application.allocation import AllocationSchedule, CapitalAllocator
 from application.bot import BotSpec
 from application.bot_state import BotState, load_bot_state
+from application.venue_monitors import VenueMonitor
 from application.cancel_orders import cancel_open_orders
 from application.control import effective_control
 from application.event_inbox import EventInbox
@@ -110,6 +111,9 @@ class PaperSession:
     lease: LeaseGuard | None = None  # hot standby: trade only while holding every bot's lease
     allocation: AllocationSchedule | None = None  # rebalance the bots' capital on a schedule
     health: HealthRecorder | None = None  # venue-call figures, written with each heartbeat
+    # A real venue's account watchers (buying power and margin, funding rates), ticked with
+    # each supervision; they alert on their own and never raise.
+    monitors: Sequence[VenueMonitor] = ()
     lost_lease: bool = False
     tally: Counter[str] = attrs.field(factory=Counter)
     degraded: str = ""
@@ -380,6 +384,8 @@ class PaperSession:
             set_trading_state(ControlState(scope=bot_scope(self.account, order.bot), state=TradingState.HALTED, reason=reason,
                                            actor="in-flight check", changed_at=now), uow_factory=self.uow_factory)
             self.notifier.notify(level=AlertLevel.CRITICAL, title=f"bot {order.bot} halted: order lost", body=reason)
+        for monitor in self.monitors:
+            monitor.tick(now=now)
 
     def _beat(self, run_state: BotRunState, *, force: bool = False, detail: str = "") -> None:
         wall = self.wall_clock.now()

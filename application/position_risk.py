@@ -4,12 +4,16 @@ stops, resized or denied)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 
 import attrs
 
 from application.bot_state import BotState
 from application.order_intent import PlannedIntent
+from domain.day_trades import day_trades
+from domain.fill import Fill
 from domain.intent import OrderIntent
 from domain.market import Bar
 from domain.order import OrderSide, OrderType
@@ -109,6 +113,17 @@ def heat_check(bot: BotState, intent: OrderIntent) -> tuple[OrderIntent, CheckRe
     return intent, result
 
 
+def day_trade_check(bot: BotState, intent: OrderIntent, *, fills: Sequence[Fill], now: datetime) -> CheckResult | None:
+    """The optional rolling day-trade counter over the bot's fills (None when it is off)."""
+    rule = bot.spec.day_trades
+    if rule is None or bot.spec.recent_sessions is None:
+        return None
+    trades = day_trades(fills, session_key=bot.spec.session_key)
+    window = bot.spec.recent_sessions(now, rule.window_sessions)
+    equity = bot.portfolio.equity(bot.mark_prices())
+    return rule.check(trades=trades, window=window, equity=equity, reduces_risk=intent.reduces_risk)
+
+
 def exposure_checks(bot: BotState, intent: OrderIntent) -> list[CheckResult]:
     """Correlated exposure and sector / asset-class exposure of an entry, with the holdings."""
     if intent.reduces_risk:
@@ -118,10 +133,12 @@ def exposure_checks(bot: BotState, intent: OrderIntent) -> list[CheckResult]:
     equity = bot.portfolio.equity(marks)
     results = []
     if bot.spec.correlation is not None:
-        closes = {s: bot.window(s).closes for s in {*held, intent.symbol}}
+        symbols = {*held, intent.symbol}
+        closes = {s: bot.window(s).closes for s in symbols}
+        times = {s: bot.window(s).times for s in symbols}  # BTC against SPY: compared at shared bar times
         results.append(bot.spec.correlation.check(candidate=intent.symbol, candidate_notional=intent.notional,
                                                   held={s: abs(v) for s, v in held.items()}, closes=closes,
-                                                  equity=equity))
+                                                  equity=equity, times=times))
     if bot.spec.sectors is not None:
         classes = {s: bot.spec.instruments[s].asset_class for s in held if s in bot.spec.instruments}
         results.append(bot.spec.sectors.check(

@@ -22,7 +22,7 @@ from application.event_inbox import EventInbox
 from application.halt import set_trading_state
 from application.lease import LeaseGuard, NotLeader
 from application.order_intent import PlannedIntent, plan_intent
-from application.position_risk import exposure_checks, heat_check, move_stop, stop_exit
+from application.position_risk import day_trade_check, exposure_checks, heat_check, move_stop, stop_exit
 from application.protective_stops import is_protective, plan_resting_stop
 from application.ports import AlertLevel, Broker, FaultInjector, NoFaults, Notifier, UnitOfWork, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind, ControlState, bot_scope
@@ -226,6 +226,10 @@ class TradingCycle:
             if isinstance(decision, Approved):
                 intent, heat = heat_check(bot, intent)  # may resize the entry down
                 extra = ([heat] if heat is not None else []) + exposure_checks(bot, intent)
+                if bot.spec.day_trades is not None:
+                    counted = day_trade_check(bot, intent, now=now,
+                                              fills=uow.fills.list(account=bot.account, bot=bot.name))
+                    extra += [counted] if counted is not None else []
                 failed = [c for c in extra if not c.passed]
                 checks = (*decision.checks, *extra)
                 decision = (Denied(check=failed[0].check, reason=failed[0].detail, halt=False, checks=checks)

@@ -54,6 +54,18 @@ def rolling_correlation(a_closes: np.ndarray, b_closes: np.ndarray, window: int)
     return float(min(1.0, max(-1.0, float(np.dot(da, db)) / denominator)))
 
 
+def aligned_closes(a_times: np.ndarray, a_closes: np.ndarray, b_times: np.ndarray,
+                   b_closes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The closes of both series at the bar times they share, in time order.
+
+    A 24/7 crypto series and an equity series do not line up bar for bar (nights and weekends
+    exist in one only): correlating them end-aligned would pair unrelated returns. Sampled at
+    the common times, a return spans the same interval in both (Friday close to Monday open
+    bar for the stock, and BTC over the same weekend)."""
+    _, a_index, b_index = np.intersect1d(np.asarray(a_times), np.asarray(b_times), return_indices=True)
+    return np.asarray(a_closes)[a_index], np.asarray(b_closes)[b_index]
+
+
 def _positive_fraction(value: Decimal, *, what: str) -> Decimal:
     if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
         raise ValueError(f"{what} must be a positive finite Decimal, got {value!r}")
@@ -84,9 +96,12 @@ class CorrelationLimit:
         if self.window < 2:
             raise ValueError("correlation window must be >= 2")
 
-    def correlated(self, *, candidate: str, held: Mapping[str, Decimal],
-                   closes: Mapping[str, np.ndarray]) -> tuple[dict[str, float], list[str]]:
-        """(symbol -> correlation for the held symbols at or above the threshold, symbols lacking history)."""
+    def correlated(self, *, candidate: str, held: Mapping[str, Decimal], closes: Mapping[str, np.ndarray],
+                   times: Mapping[str, np.ndarray] | None = None) -> tuple[dict[str, float], list[str]]:
+        """(symbol -> correlation for the held symbols at or above the threshold, symbols lacking history).
+
+        With bar `times`, two series are aligned on the times they share first (crypto against
+        equities); without, they are aligned on their ends (same-session symbols)."""
         hits: dict[str, float] = {}
         short: list[str] = []
         candidate_closes = closes.get(candidate)
@@ -95,8 +110,13 @@ class CorrelationLimit:
                 hits[symbol] = 1.0
                 continue
             other = closes.get(symbol)
-            corr = (math.nan if candidate_closes is None or other is None
-                    else rolling_correlation(candidate_closes, other, self.window))
+            if candidate_closes is None or other is None:
+                corr = math.nan
+            elif times is not None and candidate in times and symbol in times:
+                mine, theirs = aligned_closes(times[candidate], candidate_closes, times[symbol], other)
+                corr = rolling_correlation(mine, theirs, self.window)
+            else:
+                corr = rolling_correlation(candidate_closes, other, self.window)
             if math.isnan(corr):
                 short.append(symbol)
             elif corr >= self.threshold:
@@ -104,8 +124,9 @@ class CorrelationLimit:
         return hits, short
 
     def check(self, *, candidate: str, candidate_notional: Decimal, held: Mapping[str, Decimal],
-              closes: Mapping[str, np.ndarray], equity: Decimal) -> CheckResult:
-        hits, short = self.correlated(candidate=candidate, held=held, closes=closes)
+              closes: Mapping[str, np.ndarray], equity: Decimal,
+              times: Mapping[str, np.ndarray] | None = None) -> CheckResult:
+        hits, short = self.correlated(candidate=candidate, held=held, closes=closes, times=times)
         held_part = sum((abs(held[s]) for s in hits), Decimal(0))
         exposure = abs(candidate_notional) + held_part
         limit = self.max_correlated_fraction * equity

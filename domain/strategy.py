@@ -39,7 +39,9 @@ class BarWindow:
             raise ValueError("capacity must be >= 1")
         self._capacity = capacity
         # Twice the capacity so appends are amortised O(1): compact when full.
-        self._data = np.zeros((capacity * 2, 5), dtype=float)
+        # Columns: open, high, low, close, volume, open time (epoch seconds: aligns symbols that
+        # trade on different sessions, e.g. 24/7 crypto against NYSE hours).
+        self._data = np.zeros((capacity * 2, 6), dtype=float)
         self._start = 0
         self._end = 0
         self.last: Bar | None = None
@@ -50,7 +52,7 @@ class BarWindow:
             self._data[: len(keep)] = keep
             self._start, self._end = 0, len(keep)
         self._data[self._end] = (
-            float(bar.open), float(bar.high), float(bar.low), float(bar.close), float(bar.volume)
+            float(bar.open), float(bar.high), float(bar.low), float(bar.close), float(bar.volume), bar.ts.timestamp()
         )
         self._end += 1
         self._start = max(self._start, self._end - self._capacity)
@@ -79,6 +81,11 @@ class BarWindow:
     @property
     def volumes(self) -> np.ndarray:
         return self._column(4)
+
+    @property
+    def times(self) -> np.ndarray:
+        """Bar open times, epoch seconds (UTC)."""
+        return self._column(5)
 
 
 class Strategy(Protocol):

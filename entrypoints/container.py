@@ -8,7 +8,7 @@ called, so importing this module opens no file and no socket.
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,9 +32,10 @@ from adapters.sqlite import SqliteStore
 from application.allocation import AllocationSchedule
 from application.bot import BotSpec, Sizing
 from application.venue_health import HealthRecorder
-from adapters.marketdata.calendar import nyse_session_key
+from adapters.marketdata.calendar import nyse_recent_session_keys, nyse_session_key
 from domain.allocation import AllocationMethod, AllocationPolicy
 from domain.circuit_breakers import DailyLossLimit, DrawdownBreaker, crypto_session_key
+from domain.day_trades import DayTradeRule
 from domain.errors import ConfigurationError
 from domain.instrument import AssetClass, Instrument, crypto, equity
 from domain.risk import RiskLimits
@@ -130,6 +131,7 @@ def bot_specs(settings: Settings) -> list[BotSpec]:
     limits = risk_limits(settings)
     drawdown, daily_loss = loss_limits(settings)
     heat, correlation, sectors = exposure_limits(settings)
+    day_trade_rule = day_trade_limit(settings)
     specs = []
     for index, bot in enumerate(settings.bots):
         where = f"bots[{index}]"
@@ -152,8 +154,26 @@ def bot_specs(settings: Settings) -> list[BotSpec]:
             heat=heat if stop is not None else None,
             correlation=correlation,
             sectors=sectors,
+            # A PDT-style count is an equities matter: crypto has no day-trade rule.
+            day_trades=day_trade_rule if bot.asset_class == "equity" else None,
+            recent_sessions=_recent_nyse_sessions,
         ))
     return specs
+
+
+def _recent_nyse_sessions(at: datetime, count: int) -> list[str]:
+    return nyse_recent_session_keys(at, count=count)
+
+
+def day_trade_limit(settings: Settings) -> DayTradeRule | None:
+    r = settings.risk
+    if r.day_trade_limit is None:
+        return None
+    try:
+        return DayTradeRule(max_day_trades=r.day_trade_limit, window_sessions=r.day_trade_window,
+                            min_equity=r.day_trade_min_equity)
+    except ValueError as exc:
+        raise ConfigurationError(f"bad configuration in [risk] day_trade_*: {exc}") from exc
 
 
 def exposure_limits(settings: Settings) -> tuple[PortfolioHeat, CorrelationLimit, SectorLimits | None]:

@@ -106,6 +106,12 @@ class RiskSettings:
     sectors: dict[str, str] = attrs.field(factory=dict)
     sector_limits: dict[str, Decimal] = attrs.field(factory=dict)
     asset_class_limits: dict[str, Decimal] = attrs.field(factory=dict)
+    # The optional rolling day-trade counter for equity bots on brokers that still enforce a
+    # PDT-style rule: no new entries once day_trade_limit day trades were made in the last
+    # day_trade_window NYSE sessions while equity is below day_trade_min_equity. Off when unset.
+    day_trade_limit: int | None = None
+    day_trade_window: int = 5
+    day_trade_min_equity: Decimal = Decimal(25000)
 
 
 @attrs.frozen(kw_only=True)

@@ -122,3 +122,14 @@ def nyse_session_key(at: datetime) -> str:
     if at.tzinfo is None:
         raise ValueError("nyse_session_key needs a timezone-aware time")
     return at.astimezone(_NEW_YORK).date().isoformat()
+
+
+def nyse_recent_session_keys(at: datetime, *, count: int) -> list[str]:
+    """The keys (New York dates, as `nyse_session_key` gives) of the last `count` NYSE sessions
+    that opened at or before `at`, oldest first: the business days of a rolling window."""
+    if count < 1:
+        raise ValueError(f"count must be >= 1, got {count}")
+    schedule = _xnys_schedule()
+    at = _require_in_range(at, schedule, what="at")
+    latest = bisect.bisect_right(schedule.opens, at)
+    return [schedule.days[i].isoformat() for i in range(max(0, latest - count), latest)]

@@ -210,3 +210,41 @@ def test_an_approved_candidate_never_pushes_sector_or_asset_class_past_its_limit
     sector_ok = SECTORS.sector_limit(sector) is None or sector_after <= SECTORS.sector_limit(sector) * equity
     class_ok = class_after <= SECTORS.max_asset_class_fraction[asset_class] * equity
     assert result.passed == (sector_ok and class_ok)
+
+
+# --- crypto against equities: aligned on shared bar times ----------------------------------
+
+def _btc_and_spy():
+    """Hourly BTC around the clock; SPY only in 7 hours of each weekday. BTC follows SPY over
+    the hours both trade and wanders on its own overnight and at weekends."""
+    rng = np.random.default_rng(11)
+    hours = np.arange(0, 24 * 7 * 8) * 3600.0  # 8 weeks of hours, from a Monday 00:00
+    weekday = (hours // 86400) % 7 < 5
+    session = weekday & (((hours % 86400) // 3600) >= 14) & (((hours % 86400) // 3600) < 21)
+    spy_times = hours[session]
+    spy_returns = rng.normal(0.0, 0.004, len(spy_times))
+    spy = closes_from(spy_returns)[1:]
+    btc_returns = rng.normal(0.0, 0.002, len(hours))  # its own moves outside the session ...
+    btc_returns[session] = 1.5 * spy_returns  # ... and SPY's (scaled) inside it
+    btc = closes_from(btc_returns)[1:]
+    return hours, btc, spy_times, spy
+
+
+def test_btc_and_an_equity_are_correlated_at_the_times_both_trade():
+    btc_times, btc, spy_times, spy = _btc_and_spy()
+    # End-aligned, the two series pair unrelated hours: the link is invisible ...
+    assert abs(rolling_correlation(btc, spy, 60)) < 0.5
+    # ... sampled at the shared times it shows. (Overnight BTC moves fold into the first
+    # session return of each day, so it is high but not 1.)
+    limit = CorrelationLimit(threshold=0.6, max_correlated_fraction=Decimal("0.5"), window=60)
+    hits, short = limit.correlated(candidate="BTC-USD", held={"SPY": Decimal(1000)},
+                                   closes={"BTC-USD": btc, "SPY": spy},
+                                   times={"BTC-USD": btc_times, "SPY": spy_times})
+    assert short == [] and hits["SPY"] > 0.6
+    denied = limit.check(candidate="BTC-USD", candidate_notional=Decimal(4000), held={"SPY": Decimal(3000)},
+                         closes={"BTC-USD": btc, "SPY": spy}, equity=Decimal(10000),
+                         times={"BTC-USD": btc_times, "SPY": spy_times})
+    assert not denied.passed and "SPY corr" in denied.detail
+    # Without the times the same order would pass as uncorrelated: the alignment is what catches it.
+    assert limit.check(candidate="BTC-USD", candidate_notional=Decimal(4000), held={"SPY": Decimal(3000)},
+                       closes={"BTC-USD": btc, "SPY": spy}, equity=Decimal(10000)).passed
