@@ -276,6 +276,46 @@ class WebSettings:
         return parse_timeframe(self.invitation_lifetime)
 
 
+def _check_url(_i: object, a: attrs.Attribute, value: str) -> None:
+    if value and (urlsplit(value).scheme not in {"http", "https", "ws", "wss"} or not urlsplit(value).netloc):
+        raise ValueError(f"{a.name}: {value!r} must be a full URL like https://host:port")
+
+
+def _check_host(_i: object, a: attrs.Attribute, value: str) -> None:
+    if value and ("/" in value or any(c.isspace() for c in value)):
+        raise ValueError(f"{a.name}: {value!r} must be a host[:port] only (the SDK adds https://)")
+
+
+# The keys come from the environment only: a secret in a file ends up in backups and repositories.
+ALPACA_KEY_VARIABLES = ("ALPACA_API_KEY", "ALPACA_SECRET_KEY")
+COINBASE_KEY_VARIABLES = ("COINBASE_API_KEY", "COINBASE_API_SECRET")
+
+
+@attrs.frozen(kw_only=True)
+class AlpacaSettings:
+    """[alpaca]: paper or live endpoints; URLs only to point at a proxy or a test venue."""
+
+    paper: bool = True
+    feed: Literal["iex", "sip"] = "iex"  # the free plan streams IEX; SIP needs a subscription
+    trading_url: str = attrs.field(default="", validator=_check_url)
+    data_url: str = attrs.field(default="", validator=_check_url)
+    trading_stream_url: str = attrs.field(default="", validator=_check_url)
+    data_stream_url: str = attrs.field(default="", validator=_check_url)
+    timeout_seconds: float = attrs.field(default=10.0, validator=_positive)
+
+
+@attrs.frozen(kw_only=True)
+class CoinbaseSettings:
+    """[coinbase]: Advanced Trade; `sandbox` uses Coinbase's sandbox host."""
+
+    sandbox: bool = False
+    rest_host: str = attrs.field(default="", validator=_check_host)  # e.g. "api.coinbase.com"
+    ws_url: str = attrs.field(default="", validator=_check_url)
+    ws_user_url: str = attrs.field(default="", validator=_check_url)
+    ca_bundle: str = ""  # a CA file to trust (a TLS-inspecting proxy); empty: the system's
+    timeout_seconds: float = attrs.field(default=10.0, validator=_positive)
+
+
 def default_bots() -> tuple[BotSettings, ...]:
     """The previous system's bots: equities (SPY, AAPL) and crypto (BTC-USD)."""
     return (
@@ -297,6 +337,8 @@ class Settings:
     bots: tuple[BotSettings, ...] = attrs.field(factory=default_bots)
     mail: MailSettings = attrs.field(factory=MailSettings)
     web: WebSettings = attrs.field(factory=WebSettings)
+    alpaca: AlpacaSettings = attrs.field(factory=AlpacaSettings)
+    coinbase: CoinbaseSettings = attrs.field(factory=CoinbaseSettings)
 
     def __attrs_post_init__(self) -> None:
         names = [b.name for b in self.bots]
@@ -312,7 +354,7 @@ def make_settings_converter() -> cattrs.Converter:
     converter.register_structure_hook(date, lambda v, _: v if isinstance(v, date) else date.fromisoformat(v))
     converter.register_structure_hook_func(lambda t: t == _PARAMS, _structure_params)
     for cls in (Settings, EngineSettings, RiskSettings, GoLiveSettings, BotSettings, AllocationSettings, MailSettings,
-                WebSettings):
+                WebSettings, AlpacaSettings, CoinbaseSettings):
         converter.register_structure_hook(cls, make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True))
     return converter
 

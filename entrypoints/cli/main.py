@@ -8,6 +8,7 @@ from entrypoints.cli.backtest import backtest
 from entrypoints.cli.bots_command import bots_app
 from entrypoints.cli.control import halt_command, resume_command
 from entrypoints.cli.data_commands import data_app
+from entrypoints.cli.doctor_command import doctor_command
 from entrypoints.cli.health_command import health_command
 from entrypoints.cli.paper import paper
 from entrypoints.cli.reads import positions, risk, status, trades
@@ -41,6 +42,7 @@ def build_app() -> typer.Typer:
     app.command("audit")(audit)
     app.command("reconcile")(reconcile_command)
     app.command("health")(health_command)
+    app.command("doctor")(doctor_command)
     app.command("optimize")(optimize)
     app.command("walkforward")(walkforward)
     app.command("montecarlo")(montecarlo)

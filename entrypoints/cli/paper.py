@@ -29,6 +29,7 @@ from entrypoints.cli.output import money, print_json, print_table
 from entrypoints.cli.paper_realtime import run_realtime
 from entrypoints.container import SIMULATED_VENUE, Container
 from entrypoints.faults import faults_from_environment
+from entrypoints.venues import REAL_VENUES
 
 
 
@@ -42,6 +43,8 @@ def paper(
     config: ConfigOption = None,
     json_output: JsonOption = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every alert and decision to stderr.")] = False,
+    broker: Annotated[str, typer.Option("--broker", help="simulated (built in, no keys), alpaca (its paper account: equity bots) or coinbase (with --sandbox: crypto bots). Real venues stream bars and order updates; keys from the environment.")] = SIMULATED_VENUE,
+    sandbox: Annotated[bool, typer.Option("--sandbox", help="Coinbase: trade on Coinbase's sandbox.")] = False,
 ) -> None:
     """Paper-trade the configured bots on the built-in simulated broker.
 
@@ -53,6 +56,16 @@ def paper(
     with cli_errors():
         container = container_for(config)
         settings = container.settings()
+        if broker not in (SIMULATED_VENUE, *REAL_VENUES):
+            raise ConfigurationError(f"--broker {broker!r}: use simulated, {' or '.join(REAL_VENUES)}")
+        if broker != SIMULATED_VENUE:
+            if days is not None or data:
+                raise ConfigurationError(f"--broker {broker}: --days and --data replay history on the simulated "
+                                         "broker; a real venue trades in real time")
+            run_realtime(container, bar_seconds=None, duration=duration, seed=None, venue=broker, sandbox=sandbox)
+            return
+        if sandbox:
+            raise ConfigurationError("--sandbox goes with --broker coinbase")
         if data:
             report = _run_accelerated(container, source=_csv_source(container, data), seed=None,
                                       show_progress=not json_output)

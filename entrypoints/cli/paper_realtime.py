@@ -15,25 +15,110 @@ import threading
 import time
 from datetime import timedelta
 
+from collections.abc import Callable, Sequence
+
+import attrs
+
 from adapters.marketdata.realtime import RealtimeSyntheticFeed
+from application.bot import BotSpec
 from application.lease import LeaseGuard
 from application.paper_session import PaperSession, SessionSettings
+from application.ports import BarListener, Broker, LiveMarketData
 from application.records import InstanceBeat, InstanceRole, SessionRecord
 from application.standby import wait_for_leadership
 from application.venue_health import MeasuredBroker, MeasuredMarketData
+from application.venue_monitors import AccountMonitor, FundingMonitor, VenueMonitor
+from domain.errors import ConfigurationError
+from domain.instrument import AssetClass
 from entrypoints.cli.common import process_info
 from entrypoints.container import SIMULATED_VENUE, Container, is_postgres, journaled_broker
 from entrypoints.faults import faults_from_environment
+from entrypoints.venues import ASSET_CLASS_OF, VenueName, account_name, build_venue
 
 PAPER_ACCOUNT = "paper"  # the continuous session's account: stable, so a restart carries on
 
 
-def run_realtime(container: Container, *, bar_seconds: float | None, duration: float | None, seed: int | None) -> None:
+@attrs.frozen(kw_only=True)
+class TradingVenue:
+    """What one session trades through: the broker, the bars, and what closes them."""
+
+    name: str
+    broker: Broker
+    feed: LiveMarketData
+    listener: BarListener | None  # the simulated venue matches on the bars; a real one does not
+    monitors: Sequence[VenueMonitor]
+    close: Callable[[], None]
+
+
+def venue_bots(container: Container, venue: str) -> list[BotSpec]:
+    """The bots a venue trades: all of them on the simulated venue; on Alpaca the equity bots,
+    on Coinbase the crypto bots."""
+    bots = list(container.bots())
+    if venue == SIMULATED_VENUE:
+        return bots
+    asset_class = AssetClass(ASSET_CLASS_OF[venue])  # type: ignore[index]
+    chosen = [b for b in bots if all(i.asset_class is asset_class for i in b.instruments.values())]
+    if not chosen:
+        raise ConfigurationError(f"{venue} trades {asset_class.value} bots and the configuration has none "
+                                 f"(bots: {', '.join(b.name for b in bots)})")
+    return chosen
+
+
+def session_account(container: Container, venue: str, *, sandbox: bool) -> str:
+    if venue == SIMULATED_VENUE:
+        return PAPER_ACCOUNT
+    settings = container.settings()
+    # `paper` never trades real money: live needs the go-live gate, which is not this command.
+    if venue == "alpaca" and not settings.alpaca.paper:
+        raise ConfigurationError("alpaca: [alpaca] paper = false is live trading; `quantshift paper` only uses "
+                                 "Alpaca's paper account")
+    if venue == "coinbase" and not (sandbox or settings.coinbase.sandbox):
+        raise ConfigurationError("coinbase: Coinbase has no paper account; use --sandbox (live trading needs the "
+                                 "go-live gate)")
+    return account_name(venue, settings, sandbox=sandbox)  # type: ignore[arg-type]
+
+
+def open_venue(container: Container, venue: str, *, account: str, bots: Sequence[BotSpec], interval: timedelta,
+               seed: int | None, sandbox: bool) -> TradingVenue:
+    settings = container.settings()
+    clock = container.clock()
+    health = container.health()
+    if venue == SIMULATED_VENUE:
+        # The venue keeps a journal: it outlives the bot process, like a real one.
+        broker = journaled_broker(container, account=account)
+        feed = RealtimeSyntheticFeed(instruments=list(container.instruments().values()), interval=interval,
+                                     seed=settings.engine.seed if seed is None else seed, clock=clock)
+        return TradingVenue(name=SIMULATED_VENUE, broker=MeasuredBroker(inner=broker, venue=SIMULATED_VENUE,
+                                                                        recorder=health),
+                            feed=MeasuredMarketData(inner=feed, venue=SIMULATED_VENUE, recorder=health),
+                            listener=broker, monitors=(), close=broker.close)
+    name: VenueName = venue  # type: ignore[assignment]
+    real = build_venue(name, settings, environ=os.environ, clock=clock, sandbox=sandbox)
+    try:
+        symbols = sorted({s for b in bots for s in b.instruments})
+        stream = real.market_data(symbols, interval)
+        monitors: list[VenueMonitor] = [AccountMonitor(account=real.account, notifier=container.notifier())]
+        if name == "coinbase":
+            monitors.append(FundingMonitor(funding=real.funding, symbols=symbols, notifier=container.notifier(),
+                                           venue=name))
+        else:
+            _say(f"{name}: no perpetual futures there; funding rates are not monitored")
+        return TradingVenue(name=name, broker=MeasuredBroker(inner=real.broker, venue=name, recorder=health),
+                            feed=MeasuredMarketData(inner=stream, venue=name, recorder=health), listener=None,
+                            monitors=monitors, close=real.close)
+    except BaseException:
+        real.close()
+        raise
+
+
+def run_realtime(container: Container, *, bar_seconds: float | None, duration: float | None, seed: int | None,
+                 venue: str = SIMULATED_VENUE, sandbox: bool = False) -> None:
     settings = container.settings()
     store = container.store()
     clock = container.clock()
-    bots = container.bots()
+    bots = venue_bots(container, venue)
     names = [b.name for b in bots]
+    account = session_account(container, venue, sandbox=sandbox)
     interval = timedelta(seconds=bar_seconds) if bar_seconds else settings.engine.interval
     process = process_info()
     lease = None
@@ -48,45 +133,40 @@ def run_realtime(container: Container, *, bar_seconds: float | None, duration: f
         return stop.is_set() or (deadline is not None and clock.now() >= deadline)
 
     with store() as uow:
-        if uow.sessions.get(PAPER_ACCOUNT) is None:
-            uow.sessions.start(SessionRecord(account=PAPER_ACCOUNT, mode="paper", seed=seed, trading_days=None,
+        if uow.sessions.get(account) is None:
+            uow.sessions.start(SessionRecord(account=account, mode="paper", seed=seed, trading_days=None,
                                              started_at=clock.now()))
             uow.commit()
     while not should_stop():
         if lease is not None and not wait_for_leadership(
-            guard=lease, uow_factory=store, account=PAPER_ACCOUNT, bots=names, should_stop=should_stop,
+            guard=lease, uow_factory=store, account=account, bots=names, should_stop=should_stop,
             sleep=time.sleep, poll_seconds=min(0.2, settings.engine.lease_seconds / 4),
             on_standby=lambda: _say(f"STANDBY: {', '.join(names)} led by another instance; waiting"),
             announce=lambda uow: uow.instances.beat(InstanceBeat(
-                instance=process.instance, account=PAPER_ACCOUNT, role=InstanceRole.STANDBY, pid=process.pid,
+                instance=process.instance, account=account, role=InstanceRole.STANDBY, pid=process.pid,
                 host=process.host, bots=",".join(names), beat_at=clock.now(),
                 interval_seconds=settings.engine.heartbeat_seconds)),
         ):
             return
-        # The venue keeps a journal: it outlives the bot process, like a real one.
-        broker = journaled_broker(container, account=PAPER_ACCOUNT)
+        trading = open_venue(container, venue, account=account, bots=bots, interval=interval, seed=seed,
+                             sandbox=sandbox)
         try:
-            health = container.health()
-            feed = MeasuredMarketData(inner=RealtimeSyntheticFeed(
-                instruments=list(container.instruments().values()), interval=interval,
-                seed=settings.engine.seed if seed is None else seed, clock=clock), venue=SIMULATED_VENUE, recorder=health)
             session = PaperSession(
-                settings=SessionSettings(account=PAPER_ACCOUNT, mode="paper",
+                settings=SessionSettings(account=account, mode="paper",
                                          heartbeat_seconds=settings.engine.heartbeat_seconds,
                                          evaluations_per_bar=settings.engine.evaluations_per_bar),
-                bots=bots, uow_factory=store, venue=broker, notifier=container.notifier(),
-                broker=MeasuredBroker(inner=broker, venue=SIMULATED_VENUE, recorder=health),
-                wall_clock=clock, process=process, faults=faults_from_environment(os.environ), lease=lease,
-                allocation=container.allocation(), health=health,
+                bots=bots, uow_factory=store, venue=trading.listener, notifier=container.notifier(),
+                broker=trading.broker, wall_clock=clock, process=process, faults=faults_from_environment(os.environ),
+                lease=lease, allocation=container.allocation(), health=container.health(), monitors=trading.monitors,
             )
             session.start(now=clock.now())
-            _say(f"LIVE: paper trading {', '.join(names)} in real time ({interval.total_seconds():g}s bars); "
-                 f"database {store.path}; Ctrl-C stops")
-            session.run_realtime(feed, should_stop=should_stop)
+            _say(f"LIVE: paper trading {', '.join(names)} on {trading.name} in real time "
+                 f"({interval.total_seconds():g}s bars); database {store.path}; Ctrl-C stops")
+            session.run_realtime(trading.feed, should_stop=should_stop)
             session.stop(now=clock.now(), detail="lease lost" if session.lost_lease else
                          ("stopped by signal" if stop.is_set() else "duration reached"))
         finally:
-            broker.close()
+            trading.close()
         if lease is None or not session.lost_lease:
             return
 

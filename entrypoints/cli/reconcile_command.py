@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
 
 from application.reconcile import reconcile
+from domain.errors import ConfigurationError
 from entrypoints.cli.common import EXIT_ERROR, ConfigOption, JsonOption, cli_errors, container_for
 from entrypoints.cli.output import print_json, print_table
-from entrypoints.cli.paper_realtime import PAPER_ACCOUNT
-from entrypoints.container import journaled_broker
+from entrypoints.cli.paper_realtime import PAPER_ACCOUNT, session_account
+from entrypoints.container import SIMULATED_VENUE, journaled_broker
+from entrypoints.venues import REAL_VENUES, build_venue
 
 
 def reconcile_command(
-    account: Annotated[str, typer.Option("--account", help="The account whose simulated venue to compare with.")] = PAPER_ACCOUNT,
+    account: Annotated[str | None, typer.Option("--account", help="The store account to compare (default: the broker's paper account).")] = None,
+    broker: Annotated[str, typer.Option("--broker", help="simulated, alpaca or coinbase (keys from the environment).")] = SIMULATED_VENUE,
+    sandbox: Annotated[bool, typer.Option("--sandbox", help="Coinbase: the sandbox.")] = False,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -26,8 +31,22 @@ def reconcile_command(
     """
     with cli_errors():
         container = container_for(config)
-        broker = journaled_broker(container, account=account)
-        report = reconcile(account=account, broker=broker, uow_factory=container.store(), now=container.clock().now())
+        if broker not in (SIMULATED_VENUE, *REAL_VENUES):
+            raise ConfigurationError(f"--broker {broker!r}: use simulated, {' or '.join(REAL_VENUES)}")
+        if broker == SIMULATED_VENUE:
+            account = account or PAPER_ACCOUNT
+            venue = journaled_broker(container, account=account)
+            close = venue.close
+        else:
+            account = account or session_account(container, broker, sandbox=sandbox)
+            real = build_venue(broker, container.settings(), environ=os.environ, clock=container.clock(),  # type: ignore[arg-type]
+                               sandbox=sandbox)
+            venue, close = real.broker, real.close
+        try:
+            report = reconcile(account=account, broker=venue, uow_factory=container.store(),
+                               now=container.clock().now())
+        finally:
+            close()
     if json_output:
         print_json(report.to_json())
     else:
