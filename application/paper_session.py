@@ -201,7 +201,16 @@ class PaperSession:
         while not should_stop() and not self.lost_lease:
             for bar in feed.poll(timeout=poll):
                 self.process_bar(bar, now=self.wall_clock.now())
+            self._record_streamed_events()
             self.idle(now=self.wall_clock.now())
+
+    def _record_streamed_events(self) -> None:
+        """A streaming venue reports fills between bars: record them as they come, not at the
+        next bar (which may be a minute or a weekend away)."""
+        try:
+            self._drain_events()
+        except StoreUnavailable as exc:
+            self._degrade(str(exc))  # held in the inbox; recorded when the store is back
 
     def process_bar(self, bar: Bar, *, now: datetime) -> None:
         assert self._cycle is not None, "start() first"

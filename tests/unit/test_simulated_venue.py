@@ -764,8 +764,8 @@ def order_specs(draw, instrument: Instrument, n_bars: int):
             before_bar=draw(st.integers(min_value=0, max_value=n_bars)),
             order=make_order(
                 f"p{k}", side=side, order_type=order_type, quantity=quantity, symbol=instrument.symbol,
-                limit=price if order_type is OrderType.LIMIT else None,
-                stop=price if order_type is OrderType.STOP else None,
+                limit=price if order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT) else None,
+                stop=price if order_type in (OrderType.STOP, OrderType.STOP_LIMIT) else None,
             ),
         ))
     return specs
@@ -816,7 +816,7 @@ def test_fills_never_exceed_orders_respect_limits_and_have_unique_lot_sized_quan
         assert fill.quantity > 0 and fill.quantity % instrument.lot_size == 0
         assert fill.price > 0 and fill.price % instrument.tick_size == 0
         assert fill.side is order.side and fill.symbol == instrument.symbol
-        if order.order_type is OrderType.LIMIT:
+        if order.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
             assert order.limit_price is not None
             if order.side is OrderSide.BUY:
                 assert fill.price <= order.limit_price

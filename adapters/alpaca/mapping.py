@@ -1,0 +1,171 @@
+"""Alpaca orders, activities and trade updates <-> our orders, states, fills and events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import attrs
+
+from adapters.alpaca.errors import VENUE, MalformedResponse
+from adapters.alpaca.schemas import Payload, fill_id_for
+from application.records import VenueOrderState
+from domain.fill import Fill
+from domain.numbers import ZERO
+from domain.order import Order, OrderSide, OrderStatus, OrderType
+
+_S = OrderStatus
+
+# Statuses whose meaning does not depend on how much has filled.
+_FIXED = {
+    "filled": _S.FILLED,
+    "canceled": _S.CANCELLED,
+    "expired": _S.EXPIRED,
+    "rejected": _S.REJECTED,
+    "pending_cancel": _S.PENDING_CANCEL,
+    # The order was replaced by a new one (another client_order_id): this one trades no more.
+    "replaced": _S.CANCELLED,
+}
+# Still working at the venue (or parked there): ACCEPTED, or PARTIALLY_FILLED once some filled.
+_WORKING = frozenset({
+    "new", "accepted", "pending_new", "accepted_for_bidding", "partially_filled", "done_for_day",
+    "pending_replace", "stopped", "suspended", "held", "calculated",
+})
+ALPACA_STATUSES = frozenset(_FIXED) | _WORKING
+
+
+def map_status(status: str, *, filled: Decimal, quantity: Decimal | None, call: str) -> OrderStatus:
+    """Every Alpaca order status in our state machine's words.
+
+    done_for_day, stopped, suspended, held, pending_replace: the order still exists and may
+    trade later (or is a parked bracket leg). calculated: done for the day with settlement
+    figures pending, FILLED when all of it filled."""
+    fixed = _FIXED.get(status)
+    if fixed is not None:
+        return fixed
+    if status not in _WORKING:
+        raise MalformedResponse(f"{VENUE} {call}: unknown order status {status!r}")
+    if status == "calculated" and quantity is not None and filled >= quantity:
+        return _S.FILLED
+    return _S.PARTIALLY_FILLED if filled > 0 else _S.ACCEPTED
+
+
+_TYPES = {OrderType.MARKET: "market", OrderType.LIMIT: "limit", OrderType.STOP: "stop",
+          OrderType.STOP_LIMIT: "stop_limit"}
+
+
+def is_crypto_symbol(symbol: str) -> bool:
+    return "/" in symbol  # Alpaca spells crypto pairs "BTC/USD"
+
+
+def order_request(order: Order) -> dict[str, str]:
+    """The POST /v2/orders body. Numbers go as strings (Alpaca accepts them): the SDK's request
+    models hold floats, and a Decimal quantity or price must reach the venue digit for digit."""
+    body = {
+        "symbol": order.symbol,
+        "qty": format(order.quantity, "f"),
+        "side": order.side.value,
+        "type": _TYPES[order.order_type],
+        # Equities: day orders (nothing rests overnight unseen); crypto has no session: gtc.
+        "time_in_force": "gtc" if is_crypto_symbol(order.symbol) else "day",
+        "client_order_id": order.client_order_id,
+    }
+    if order.limit_price is not None and order.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
+        body["limit_price"] = format(order.limit_price, "f")
+    if order.stop_price is not None and order.order_type in (OrderType.STOP, OrderType.STOP_LIMIT):
+        body["stop_price"] = format(order.stop_price, "f")
+    return body
+
+
+@attrs.frozen(kw_only=True)
+class VenueOrder:
+    """The fields of an Alpaca order we use."""
+
+    venue_order_id: str
+    client_order_id: str
+    symbol: str
+    side: OrderSide
+    quantity: Decimal | None  # None for notional orders
+    filled_quantity: Decimal
+    average_price: Decimal | None
+    venue_status: str
+    status: OrderStatus
+    created_at: datetime
+    updated_at: datetime
+
+    def state(self) -> VenueOrderState:
+        return VenueOrderState(client_order_id=self.client_order_id, venue_order_id=self.venue_order_id,
+                               status=self.status, filled_quantity=self.filled_quantity)
+
+
+def parse_order(raw: object, *, call: str) -> VenueOrder:
+    p = Payload(raw, call=call, what="order")
+    side = p.str("side")
+    if side not in ("buy", "sell"):
+        raise MalformedResponse(f"{VENUE} {call}: field 'side' of the order is {side!r}")
+    quantity = p.optional_decimal("qty")
+    filled = p.decimal("filled_qty") if p.has("filled_qty") else ZERO
+    venue_status = p.str("status")
+    created = p.datetime("created_at")
+    return VenueOrder(
+        venue_order_id=p.str("id"), client_order_id=p.str("client_order_id"), symbol=p.str("symbol"),
+        side=OrderSide(side), quantity=quantity, filled_quantity=filled,
+        average_price=p.optional_decimal("filled_avg_price"), venue_status=venue_status,
+        status=map_status(venue_status, filled=filled, quantity=quantity, call=call),
+        created_at=created, updated_at=p.optional_datetime("updated_at") or created,
+    )
+
+
+@attrs.frozen(kw_only=True)
+class Execution:
+    """One execution of an order, with the cumulative quantity after it."""
+
+    venue_order_id: str
+    symbol: str
+    side: OrderSide
+    quantity: Decimal
+    cumulative_quantity: Decimal
+    price: Decimal
+    ts: datetime
+
+    @property
+    def fill_id(self) -> str:
+        return fill_id_for(self.venue_order_id, self.cumulative_quantity)
+
+    def fill(self, *, client_order_id: str) -> Fill:
+        # Alpaca charges no commission on US equities; regulatory fees are not itemised per fill.
+        return Fill(fill_id=self.fill_id, client_order_id=client_order_id, symbol=self.symbol, side=self.side,
+                    quantity=self.quantity, price=self.price, commission=ZERO, ts=self.ts)
+
+
+def _side(p: Payload, name: str = "side") -> OrderSide:
+    side = p.str(name)
+    # Activities spell short sales "sell_short".
+    if side in ("sell", "sell_short"):
+        return OrderSide.SELL
+    if side == "buy":
+        return OrderSide.BUY
+    raise MalformedResponse(f"{VENUE} {p.call}: field {name!r} of the {p.what} is {side!r}")
+
+
+def _positive(p: Payload, name: str) -> Decimal:
+    value = p.decimal(name)
+    if value <= 0:
+        raise MalformedResponse(f"{VENUE} {p.call}: field {name!r} of the {p.what} must be positive, got {value}")
+    return value
+
+
+def execution_from_activity(raw: object, *, call: str) -> Execution:
+    """A FILL account activity (it carries qty, cum_qty and price of one execution)."""
+    p = Payload(raw, call=call, what="fill activity")
+    return Execution(venue_order_id=p.str("order_id"), symbol=p.str("symbol"), side=_side(p),
+                     quantity=_positive(p, "qty"), cumulative_quantity=_positive(p, "cum_qty"),
+                     price=_positive(p, "price"), ts=p.datetime("transaction_time"))
+
+
+def execution_from_trade_update(data: Payload, order: VenueOrder) -> Execution:
+    """A fill / partial_fill trade update: qty and price of this execution, the order's
+    cumulative filled_qty after it."""
+    return Execution(venue_order_id=order.venue_order_id, symbol=order.symbol, side=order.side,
+                     quantity=_positive(data, "qty"), cumulative_quantity=order.filled_quantity,
+                     price=_positive(data, "price"), ts=data.datetime("timestamp"))

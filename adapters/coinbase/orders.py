@@ -1,0 +1,55 @@
+"""Our Order -> Coinbase's order_configuration, at the product's increments.
+
+Sizes are rounded DOWN to base_increment (never more than asked). Limit prices are rounded to
+quote_increment never past the asked limit (a buy rounds down, a sell up); a stop price rounds
+away from the market so it never triggers early (a buy stop up, a sell stop down). A size under
+base_min_size after rounding is refused before anything is sent, with the figures in the reason.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from adapters.coinbase.products import Product
+from domain.order import Order, OrderSide, OrderType
+
+
+class NotSendable(Exception):
+    """The order cannot be expressed on Coinbase; the reason is for the OrderRejected."""
+
+
+def _to_increment(value: Decimal, increment: Decimal, *, up: bool) -> Decimal:
+    steps = (value / increment).to_integral_value(rounding=ROUND_CEILING if up else ROUND_FLOOR)
+    return (steps * increment).quantize(increment)
+
+
+def _plain(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def order_configuration(order: Order, product: Product, *, limit_ioc: bool = False) -> dict[str, dict]:
+    if order.order_type is OrderType.STOP:
+        raise NotSendable("coinbase has no plain stop order (only stop-limit): the stop is monitored bar by bar")
+    size = _to_increment(order.quantity, product.base_increment, up=False)
+    if size <= 0 or size < product.base_min_size:
+        raise NotSendable(
+            f"size {order.quantity} rounds to {size} at base_increment {product.base_increment}, "
+            f"under {product.product_id}'s base_min_size {product.base_min_size}")
+    buy = order.side is OrderSide.BUY
+    if order.order_type is OrderType.MARKET:
+        return {"market_market_ioc": {"base_size": _plain(size)}}
+    assert order.limit_price is not None
+    limit = _to_increment(order.limit_price, product.quote_increment, up=not buy)
+    if limit <= 0:
+        raise NotSendable(f"limit price {order.limit_price} rounds to {limit} at quote_increment {product.quote_increment}")
+    if order.order_type is OrderType.LIMIT:
+        if limit_ioc:
+            return {"sor_limit_ioc": {"base_size": _plain(size), "limit_price": _plain(limit)}}
+        return {"limit_limit_gtc": {"base_size": _plain(size), "limit_price": _plain(limit), "post_only": False}}
+    assert order.stop_price is not None
+    # A buy stop triggers when the price rises to it, a sell stop when it falls to it.
+    stop = _to_increment(order.stop_price, product.quote_increment, up=buy)
+    return {"stop_limit_stop_limit_gtc": {
+        "base_size": _plain(size), "limit_price": _plain(limit), "stop_price": _plain(stop),
+        "stop_direction": "STOP_DIRECTION_STOP_UP" if buy else "STOP_DIRECTION_STOP_DOWN",
+    }}

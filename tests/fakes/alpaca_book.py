@@ -1,0 +1,187 @@
+"""The fake Alpaca venue's books: orders, executions (FILL activities), positions, cash.
+
+Market orders fill at the symbol's price once one is set; limit, stop and stop-limit
+orders fill when a price reaches them (`set_price`). Every change is told to `notify`
+(the trading stream) as Alpaca's trade update: new, fill, partial_fill, canceled, rejected.
+Thread-safe (one lock): the HTTP handler threads and the test both use it.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import attrs
+
+ZERO = Decimal(0)
+OPEN_STATUSES = {"new", "accepted", "pending_new", "partially_filled", "held", "pending_cancel", "done_for_day"}
+
+
+def iso(ts: datetime) -> str:
+    return ts.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def number(value: Decimal | None) -> str | None:
+    return None if value is None else format(value.normalize(), "f")
+
+
+@attrs.define
+class FakeOrder:
+    id: str
+    client_order_id: str
+    symbol: str
+    side: str
+    qty: Decimal
+    type: str
+    time_in_force: str
+    created_at: datetime
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    status: str = "accepted"
+    filled_qty: Decimal = ZERO
+    filled_avg_price: Decimal | None = None
+    updated_at: datetime | None = None
+    triggered: bool = False  # a stop whose price was reached
+
+    @property
+    def open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def json(self) -> dict:
+        return {
+            "id": self.id, "client_order_id": self.client_order_id, "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at or self.created_at), "submitted_at": iso(self.created_at),
+            "filled_at": iso(self.updated_at) if self.status == "filled" and self.updated_at else None,
+            "expired_at": None, "canceled_at": None, "failed_at": None, "replaced_at": None, "replaced_by": None,
+            "replaces": None, "asset_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, self.symbol)), "symbol": self.symbol,
+            "asset_class": "us_equity", "notional": None, "qty": number(self.qty), "filled_qty": number(self.filled_qty),
+            "filled_avg_price": number(self.filled_avg_price), "order_class": "", "order_type": self.type,
+            "type": self.type, "side": self.side, "time_in_force": self.time_in_force,
+            "limit_price": number(self.limit_price), "stop_price": number(self.stop_price), "status": self.status,
+            "extended_hours": False, "legs": None, "trail_percent": None, "trail_price": None, "hwm": None,
+        }
+
+
+class OrderBook:
+    def __init__(self, *, now: Callable[[], datetime], notify: Callable[[dict], None]) -> None:
+        self.lock = threading.RLock()
+        self._now = now
+        self._notify = notify
+        self.orders: dict[str, FakeOrder] = {}
+        self.by_client_id: dict[str, FakeOrder] = {}
+        self.activities: list[dict] = []
+        self.positions: dict[str, tuple[Decimal, Decimal]] = {}  # symbol -> (signed qty, avg entry)
+        self.prices: dict[str, Decimal] = {}
+        self.cash = Decimal("100000")
+
+    # --- orders -----------------------------------------------------------------------
+
+    def create(self, *, client_order_id: str, symbol: str, side: str, qty: Decimal, type: str,
+               time_in_force: str, limit_price: Decimal | None = None, stop_price: Decimal | None = None,
+               status: str = "accepted") -> FakeOrder:
+        with self.lock:
+            order = FakeOrder(id=str(uuid.uuid4()), client_order_id=client_order_id, symbol=symbol, side=side,
+                              qty=qty, type=type, time_in_force=time_in_force, created_at=self._now(),
+                              limit_price=limit_price, stop_price=stop_price, status=status)
+            self.orders[order.id] = order
+            self.by_client_id[client_order_id] = order
+            self._tell("rejected" if status == "rejected" else "new", order)
+            return order
+
+    def match(self, order: FakeOrder) -> None:
+        with self.lock:
+            price = self.prices.get(order.symbol)
+            if price is None or not order.open:
+                return
+            if order.type in ("stop", "stop_limit") and not order.triggered:
+                reached = price >= order.stop_price if order.side == "buy" else price <= order.stop_price
+                if not reached:
+                    return
+                order.triggered = True
+            if order.type in ("limit", "stop_limit"):
+                ok = price <= order.limit_price if order.side == "buy" else price >= order.limit_price
+                if not ok:
+                    return
+            self.execute(order, order.qty - order.filled_qty, price)
+
+    def set_price(self, symbol: str, price: Decimal) -> None:
+        with self.lock:
+            self.prices[symbol] = Decimal(price)
+            for order in list(self.orders.values()):
+                if order.symbol == symbol:
+                    self.match(order)
+
+    def execute(self, order: FakeOrder, qty: Decimal, price: Decimal) -> dict:
+        """One execution: order totals, a FILL activity, position and cash, a trade update."""
+        with self.lock:
+            if not order.open or qty <= 0 or qty > order.qty - order.filled_qty:
+                raise ValueError(f"order {order.client_order_id} cannot fill {qty} ({order.status}, "
+                                 f"{order.filled_qty} of {order.qty})")
+            now = self._now()
+            notional = (order.filled_avg_price or ZERO) * order.filled_qty + price * qty
+            order.filled_qty += qty
+            order.filled_avg_price = notional / order.filled_qty
+            order.status = "filled" if order.filled_qty == order.qty else "partially_filled"
+            order.updated_at = now
+            activity = {
+                "id": f"{now.strftime('%Y%m%d%H%M%S%f')[:17]}::{uuid.uuid4()}", "activity_type": "FILL",
+                "transaction_time": iso(now), "type": "fill" if order.status == "filled" else "partial_fill",
+                "price": number(price), "qty": number(qty), "side": order.side, "symbol": order.symbol,
+                "leaves_qty": number(order.qty - order.filled_qty), "order_id": order.id,
+                "cum_qty": number(order.filled_qty), "order_status": order.status,
+            }
+            self.activities.append(activity)
+            signed = qty if order.side == "buy" else -qty
+            held, average = self.positions.get(order.symbol, (ZERO, ZERO))
+            total = held + signed
+            if held == 0 or (held > 0) == (signed > 0):
+                average = (average * abs(held) + price * qty) / abs(total) if total else ZERO
+            elif (total > 0) != (held > 0) and total != 0:
+                average = price  # flipped through zero
+            self.positions[order.symbol] = (total, average)
+            self.cash -= signed * price
+            self._tell("fill" if order.status == "filled" else "partial_fill", order,
+                       price=number(price), qty=number(qty), position_qty=number(total))
+            return activity
+
+    def cancel(self, order: FakeOrder) -> bool:
+        with self.lock:
+            if not order.open:
+                return False
+            order.status = "canceled"
+            order.updated_at = self._now()
+            self._tell("canceled", order)
+            return True
+
+    def expire(self, order: FakeOrder) -> None:
+        with self.lock:
+            order.status = "expired"
+            order.updated_at = self._now()
+            self._tell("expired", order)
+
+    def _tell(self, event: str, order: FakeOrder, **extra: object) -> None:
+        update = {"event": event, "timestamp": iso(order.updated_at or order.created_at),
+                  "execution_id": str(uuid.uuid4()), "order": order.json(), **extra}
+        self._notify(update)
+
+    # --- reads ------------------------------------------------------------------------
+
+    def position_rows(self) -> list[dict]:
+        with self.lock:
+            rows = []
+            for symbol, (qty, average) in sorted(self.positions.items()):
+                if qty == 0:
+                    continue
+                price = self.prices.get(symbol, average)
+                rows.append({
+                    "asset_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, symbol)), "symbol": symbol,
+                    "exchange": "NASDAQ", "asset_class": "us_equity", "avg_entry_price": number(average),
+                    "qty": number(qty), "qty_available": number(qty), "side": "long" if qty > 0 else "short",
+                    "market_value": number(qty * price), "cost_basis": number(qty * average),
+                    "unrealized_pl": number((price - average) * qty), "current_price": number(price),
+                    "lastday_price": number(price), "change_today": "0",
+                })
+            return rows

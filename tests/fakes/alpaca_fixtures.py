@@ -1,0 +1,76 @@
+"""pytest fixtures and helpers for the Alpaca adapter tests (import them into a test module).
+
+`fake_alpaca` is a started FakeAlpaca; `alpaca` an AlpacaVenue built on it with short waits
+(retry 10 ms, reconnect backoff 50 ms, HTTP timeout 0.5 s) and a real wall clock (the
+429 reset header is a unix time)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from adapters.alpaca import AlpacaVenue, build_alpaca_venue
+from domain.events import BrokerEvent
+from domain.order import Order, OrderSide, OrderType
+from tests.fakes.alpaca_venue import FakeAlpaca
+
+
+class WallClock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+FAST = {"retry_wait": 0.01, "reconnect_backoff": 0.05, "timeout": 0.5}
+
+
+@pytest.fixture
+def fake_alpaca() -> Iterator[FakeAlpaca]:
+    with FakeAlpaca() as fake:
+        yield fake
+
+
+@pytest.fixture
+def alpaca(fake_alpaca: FakeAlpaca) -> Iterator[AlpacaVenue]:
+    venue = build_alpaca_venue(**fake_alpaca.connection(), clock=WallClock(), **FAST)
+    yield venue
+    venue.close()
+
+
+def order(client_order_id: str, *, symbol: str = "AAPL", side: OrderSide = OrderSide.BUY, quantity: str = "3",
+          order_type: OrderType = OrderType.MARKET, limit: str | None = None, stop: str | None = None) -> Order:
+    now = datetime.now(timezone.utc)
+    return Order(client_order_id=client_order_id, account="paper", bot="bot", strategy="s", symbol=symbol,
+                 side=side, order_type=order_type, quantity=Decimal(quantity), created_at=now, signal_ts=now,
+                 limit_price=None if limit is None else Decimal(limit),
+                 stop_price=None if stop is None else Decimal(stop))
+
+
+def poll_until(venue: AlpacaVenue, done: Callable[[list[BrokerEvent]], bool], *, timeout: float = 5.0,
+               settle: float = 0.0) -> list[BrokerEvent]:
+    """Poll events until `done(all so far)` holds (or the timeout passes); then keep polling
+    `settle` seconds more so a duplicate would be caught. Returns everything polled."""
+    seen: list[BrokerEvent] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen += venue.broker.poll_events()
+        if done(seen):
+            break
+        time.sleep(0.02)
+    end = time.monotonic() + settle
+    while time.monotonic() < end:
+        seen += venue.broker.poll_events()
+        time.sleep(0.02)
+    return seen
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()

@@ -1,0 +1,236 @@
+"""A loopback fake of Alpaca (trading REST, market data REST, both websockets) for driving
+the REAL alpaca-py SDK in tests. Never reaches a real host.
+
+    with FakeAlpaca() as venue:
+        built = build_alpaca_venue(**venue.connection(), clock=SystemClock(), retry_wait=0.01, ...)
+        venue.set_price("AAPL", "190.00")            # market orders fill at it
+        venue.rate_limit_next(times=1, reset_in=1)   # next POST /v2/orders answers 429
+        venue.fail_after_create(status=500)          # creates the order, then answers 500
+        venue.slow_after_create(seconds=1.0)         # creates, answers after the client timeout
+        venue.malformed_next()                       # creates, answers a body that is not JSON
+        venue.reject_next_order("insufficient buying power")   # 403, no order
+        venue.drop_streams(); ...; venue.restore_streams()     # websockets down / up
+        venue.data_stream.push_bar(symbol="AAPL", ts=..., open=..., ...)
+        venue.count("POST", "/v2/orders")            # every request is recorded
+
+Auth: APCA-API-KEY-ID / APCA-API-SECRET-KEY headers; wrong keys -> 401 like Alpaca.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from http.server import ThreadingHTTPServer
+
+import attrs
+
+from tests.fakes.alpaca_book import FakeOrder, OrderBook, iso, number
+from tests.fakes.alpaca_http import RecordedRequest, handler_for
+from tests.fakes.alpaca_streams import DataStreamServer, TradingStreamServer
+
+API_KEY = "PKTESTKEY"
+SECRET_KEY = "test-secret"
+UNAUTHORIZED = {"code": 40110000, "message": "request is not authorized"}
+DUPLICATE = {"code": 40010001, "message": "client_order_id must be unique"}
+
+
+@attrs.define
+class Fault:
+    method: str
+    path: str
+    kind: str  # rate_limit, error_after_create, slow_after_create, malformed, reject
+    times: int = 1
+    status: int = 500
+    seconds: float = 0.0
+    message: str = ""
+    reset_in: float = 1.0
+    created: bool = True
+
+
+def _asset(symbol: str, *, fractionable: bool = True, shortable: bool = True, tradable: bool = True) -> dict:
+    return {"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, symbol)), "class": "us_equity", "exchange": "NASDAQ",
+            "symbol": symbol, "name": f"{symbol} Inc.", "status": "active", "tradable": tradable,
+            "marginable": True, "shortable": shortable, "easy_to_borrow": shortable, "fractionable": fractionable,
+            "maintenance_margin_requirement": 30, "attributes": []}
+
+
+class FakeAlpaca:
+    def __init__(self, *, api_key: str = API_KEY, secret_key: str = SECRET_KEY) -> None:
+        self.api_key, self.secret_key = api_key, secret_key
+        self.trading_stream = TradingStreamServer(authorized=self._authorized)
+        self.data_stream = DataStreamServer(authorized=self._authorized)
+        self.book = OrderBook(now=lambda: datetime.now(timezone.utc), notify=self.trading_stream.push)
+        self.requests: list[RecordedRequest] = []
+        self.faults: list[Fault] = []
+        self.assets = {s: _asset(s) for s in ("AAPL", "SPY", "MSFT")}
+        self.assets["GME"] = _asset("GME", fractionable=False, shortable=False)
+        self.assets["BTC/USD"] = _asset("BTC/USD", shortable=False) | {
+            "class": "crypto", "exchange": "CRYPTO", "marginable": False, "min_order_size": "0.0001",
+            "min_trade_increment": "0.000000001", "price_increment": "1"}
+        self.account_fields: dict = {}
+        self.clock_fields = {"timestamp": "2024-03-05T10:15:00.123456789-05:00", "is_open": True,
+                             "next_open": "2024-03-06T09:30:00-05:00", "next_close": "2024-03-05T16:00:00-05:00"}
+        self.early_closes: dict[date, str] = {}
+        self.holidays: set[date] = set()
+        self.bars: dict[str, list[dict]] = {}
+        self.bars_page_size = 10_000
+        self._lock = threading.Lock()
+        self._http: ThreadingHTTPServer | None = None
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def __enter__(self) -> FakeAlpaca:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(self))
+        self._http.daemon_threads = True
+        threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05},
+                         name="fake-alpaca-http", daemon=True).start()
+        self.trading_stream.start()
+        self.data_stream.start()
+
+    def stop(self) -> None:
+        self.trading_stream.stop()
+        self.data_stream.stop()
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+
+    @property
+    def url(self) -> str:
+        assert self._http is not None, "start the fake first"
+        return f"http://127.0.0.1:{self._http.server_address[1]}"
+
+    def connection(self) -> dict:
+        """The build_alpaca_venue keyword arguments that point at this fake."""
+        return {"api_key": self.api_key, "secret_key": self.secret_key, "paper": True, "trading_url": self.url,
+                "data_url": self.url, "trading_stream_url": self.trading_stream.url,
+                "data_stream_url": self.data_stream.url}
+
+    # --- scripting --------------------------------------------------------------------
+
+    def set_price(self, symbol: str, price: Decimal | str) -> None:
+        self.book.set_price(symbol, Decimal(str(price)))
+
+    def order(self, client_order_id: str) -> FakeOrder:
+        return self.book.by_client_id[client_order_id]
+
+    def fill(self, client_order_id: str, qty: Decimal | str, price: Decimal | str) -> dict:
+        """A (partial) execution of a resting order, told on the trading stream."""
+        return self.book.execute(self.order(client_order_id), Decimal(str(qty)), Decimal(str(price)))
+
+    def cancel(self, client_order_id: str) -> None:
+        self.book.cancel(self.order(client_order_id))
+
+    def expire(self, client_order_id: str) -> None:
+        self.book.expire(self.order(client_order_id))
+
+    def add_foreign_order(self, *, symbol: str, side: str = "buy", qty: str = "1", type: str = "limit",
+                          limit_price: str | None = "1.00", client_order_id: str | None = None) -> FakeOrder:
+        """An order the bot never placed (made on the venue's website, another program...)."""
+        return self.book.create(client_order_id=client_order_id or f"web-{uuid.uuid4()}", symbol=symbol,
+                                side=side, qty=Decimal(qty), type=type, time_in_force="day",
+                                limit_price=None if limit_price is None else Decimal(limit_price))
+
+    def set_position(self, symbol: str, qty: Decimal | str, avg_entry_price: Decimal | str) -> None:
+        with self.book.lock:
+            self.book.positions[symbol] = (Decimal(str(qty)), Decimal(str(avg_entry_price)))
+
+    def _fault(self, fault: Fault) -> None:
+        with self._lock:
+            self.faults.append(fault)
+
+    def rate_limit_next(self, *, times: int = 1, reset_in: float = 1.0, method: str = "POST",
+                        path: str = "/v2/orders") -> None:
+        """The next `times` requests answer 429 with X-RateLimit-Reset = now + reset_in (unix s)."""
+        self._fault(Fault(method=method, path=path, kind="rate_limit", times=times, reset_in=reset_in))
+
+    def fail_after_create(self, *, status: int = 500, times: int = 1) -> None:
+        self._fault(Fault(method="POST", path="/v2/orders", kind="error_after_create", times=times, status=status))
+
+    def fail_next(self, *, method: str, path: str, status: int = 503, times: int = 1) -> None:
+        """The next `times` requests to path answer `status` (nothing done)."""
+        self._fault(Fault(method=method, path=path, kind="error", times=times, status=status))
+
+    def slow_after_create(self, *, seconds: float, times: int = 1) -> None:
+        self._fault(Fault(method="POST", path="/v2/orders", kind="slow_after_create", times=times, seconds=seconds))
+
+    def malformed_next(self, *, method: str = "POST", path: str = "/v2/orders", times: int = 1) -> None:
+        """Answer 200 with a body that is not JSON (for POST /v2/orders: after creating the order)."""
+        self._fault(Fault(method=method, path=path, kind="malformed", times=times))
+
+    def reject_next_order(self, message: str = "insufficient buying power", *, status: int = 403) -> None:
+        self._fault(Fault(method="POST", path="/v2/orders", kind="reject", status=status, message=message))
+
+    def drop_streams(self) -> None:
+        self.trading_stream.drop()
+        self.data_stream.drop()
+
+    def restore_streams(self) -> None:
+        self.trading_stream.restore()
+        self.data_stream.restore()
+
+    def add_bars(self, symbol: str, rows: list[tuple]) -> None:
+        """(ts, open, high, low, close, volume) rows; ts is the bar's open time."""
+        self.bars.setdefault(symbol, []).extend(
+            {"t": iso(ts), "o": float(o), "h": float(h), "l": float(lo), "c": float(c), "v": int(v), "n": 1,
+             "vw": float(c)} for ts, o, h, lo, c, v in rows)
+        self.bars[symbol].sort(key=lambda b: b["t"])
+
+    # --- records ----------------------------------------------------------------------
+
+    def count(self, method: str, path: str) -> int:
+        return sum(1 for r in self.requests if r.method == method and r.path == path)
+
+    def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.method == method and r.path == path]
+
+    # --- internals --------------------------------------------------------------------
+
+    def _authorized(self, key: str, secret: str) -> bool:
+        return key == self.api_key and secret == self.secret_key
+
+    def take_fault(self, method: str, path: str, kinds: tuple[str, ...]) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.method == method and fault.path == path and fault.kind in kinds:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.faults.remove(fault)
+                    return fault
+        return None
+
+    def account_json(self) -> dict:
+        with self.book.lock:
+            cash = self.book.cash
+            market = sum((q * self.book.prices.get(s, a) for s, (q, a) in self.book.positions.items()), Decimal(0))
+        fields = {
+            "id": "e6fe16f3-64a4-4921-8928-cadf02f92f98", "account_number": "PA3TESTACCT", "status": "ACTIVE",
+            "crypto_status": "ACTIVE", "currency": "USD", "cash": number(cash), "portfolio_value": number(cash + market),
+            "equity": number(cash + market), "last_equity": number(cash + market),
+            "buying_power": number(2 * (cash + market)), "regt_buying_power": number(2 * (cash + market)),
+            "daytrading_buying_power": number(4 * (cash + market)), "non_marginable_buying_power": number(cash),
+            "initial_margin": "0", "maintenance_margin": "0", "sma": "0", "daytrade_count": 0,
+            "pattern_day_trader": False, "trading_blocked": False, "transfers_blocked": False,
+            "account_blocked": False, "trade_suspended_by_user": False, "shorting_enabled": True,
+            "multiplier": "2", "created_at": "2024-01-02T15:00:00Z",
+        }
+        return fields | self.account_fields
+
+    def calendar_json(self, start: date, end: date) -> list[dict]:
+        days, day = [], start
+        while day <= end:
+            if day.weekday() < 5 and day not in self.holidays:
+                days.append({"date": day.isoformat(), "open": "09:30", "close": self.early_closes.get(day, "16:00"),
+                             "session_open": "0400", "session_close": "2000",
+                             "settlement_date": (day + timedelta(days=1)).isoformat()})
+            day += timedelta(days=1)
+        return days
+
