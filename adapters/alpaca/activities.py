@@ -31,4 +31,6 @@ def read_executions(client: TradingClient, reads: ReadPolicy, *, since: datetime
         params["page_token"] = items[-1].str("id")
     if since is not None:
         executions = [e for e in executions if e.ts >= since]
-    return sorted(executions, key=lambda e: e.ts)
+    # Executions in the same millisecond come in activity-id order, whose tail is random: within
+    # an order, the cumulative quantity says which came first.
+    return sorted(executions, key=lambda e: (e.ts, e.cumulative_quantity))
