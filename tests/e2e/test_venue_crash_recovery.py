@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -105,12 +106,15 @@ def test_a_kill_on_the_order_path_neither_duplicates_nor_loses_at_a_real_venue(c
         wait_for(drill.subscribed, timeout=30, what="the subscription", process=crashing)
         drill.push_bars()
         crashing.wait(timeout=30)
+        died_at = time.monotonic()
         assert crashing.returncode == -signal.SIGKILL, crashing.stderr.read()
         sent_before = drill.venue_orders()
         assert len(sent_before) <= 1
         if point != "after_intent_commit":
             assert len(sent_before) == 1  # the kill came after the venue had the order
 
+        # A restart is refused while the dead process's heartbeat is fresh (two intervals of 0.5 s).
+        time.sleep(max(0.0, died_at + 2 * 0.5 + 0.2 - time.monotonic()))
         restarted = cli.start("paper", *drill.args, "--config", config, "--duration", "60")
         try:
             # The crashed process reconciled at its start too: the restart's is the second.
