@@ -19,6 +19,7 @@ import attrs
 from application.allocation import AllocationSchedule, CapitalAllocator
 from application.bot import BotSpec
 from application.bot_state import BotState, load_bot_state
+from application.market_hours import MarketHours
 from application.venue_monitors import VenueMonitor
 from application.cancel_orders import cancel_open_orders
 from application.control import effective_control
@@ -114,6 +115,7 @@ class PaperSession:
     # A real venue's account watchers (buying power and margin, funding rates), ticked with
     # each supervision; they alert on their own and never raise.
     monitors: Sequence[VenueMonitor] = ()
+    market_hours: MarketHours | None = None  # a real venue's clock says when equities trade
     lost_lease: bool = False
     tally: Counter[str] = attrs.field(factory=Counter)
     degraded: str = ""
@@ -142,7 +144,7 @@ class PaperSession:
     def start(self, *, now: datetime) -> None:
         self._cycle = TradingCycle(uow_factory=self.uow_factory, broker=self.broker, notifier=self.notifier,
                                    inbox=self._inbox, faults=self.faults, lease=self.lease,
-                                   defer_to_open=self.settings.size_at_open)
+                                   defer_to_open=self.settings.size_at_open, market_hours=self.market_hours)
         self._started_at = self.wall_clock.now()
         with self.uow_factory() as uow:
             if self.lease is None:  # with leases, the lease decides who runs

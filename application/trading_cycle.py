@@ -22,6 +22,7 @@ from application.event_inbox import EventInbox
 from application.halt import set_trading_state
 from application.lease import LeaseGuard, NotLeader
 from application.order_intent import PlannedIntent, plan_intent
+from application.market_hours import MarketHours
 from application.position_risk import day_trade_check, exposure_checks, heat_check, move_stop, stop_exit
 from application.protective_stops import is_protective, plan_resting_stop
 from application.ports import AlertLevel, Broker, FaultInjector, NoFaults, Notifier, UnitOfWork, UnitOfWorkFactory
@@ -53,6 +54,7 @@ class CycleResult(enum.Enum):
     NOT_LEADER = "not_leader"  # another instance holds the bot's lease: nothing was committed
     STOP_CANCEL_PENDING = "stop_cancel_pending"  # the resting stop must be gone before this order goes
     DEFERRED = "deferred"  # a simulation filling at the next open: sized and sent at that open
+    MARKET_CLOSED = "market_closed"  # the venue's clock says its market is closed: no order now
 
 
 @attrs.define(kw_only=True)
@@ -64,6 +66,7 @@ class TradingCycle:
     faults: FaultInjector = attrs.field(factory=NoFaults)
     lease: LeaseGuard | None = None  # set when instances share a bot (hot standby)
     defer_to_open: bool = False  # a simulated venue filling market orders at the next open
+    market_hours: MarketHours | None = None  # a real venue's trading hours (its clock); None: always
 
     def on_bar(self, bot: BotState, bar: Bar, *, now: datetime, evaluations: int = 1) -> list[CycleResult]:
         """Feed one bar to the bot; `evaluations` > 1 re-runs the strategy on it, as a
@@ -181,6 +184,9 @@ class TradingCycle:
 
     def _act(self, bot: BotState, planned: PlannedIntent, *, signal: Signal, now: datetime) -> CycleResult:
         """Intent -> risk -> committed -> submitted, for a strategy's intent or a stop's exit."""
+        if self.market_hours is not None and not self.market_hours.is_open(
+                planned.intent.instrument.asset_class, now=now):
+            return CycleResult.MARKET_CLOSED  # nothing committed: the signal is taken again when it opens
         try:
             order, decision = self._commit_intent(bot, planned, signal=signal, now=now)
         except NotLeader:

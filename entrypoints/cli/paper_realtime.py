@@ -27,6 +27,7 @@ from application.ports import BarListener, Broker, LiveMarketData
 from application.records import InstanceBeat, InstanceRole, SessionRecord
 from application.standby import wait_for_leadership
 from application.venue_health import MeasuredBroker, MeasuredMarketData
+from application.market_hours import MarketHours, VenueMarketHours
 from application.venue_monitors import AccountMonitor, FundingMonitor, VenueMonitor
 from domain.errors import ConfigurationError
 from domain.instrument import AssetClass
@@ -48,6 +49,7 @@ class TradingVenue:
     listener: BarListener | None  # the simulated venue matches on the bars; a real one does not
     monitors: Sequence[VenueMonitor]
     close: Callable[[], None]
+    market_hours: MarketHours | None = None  # a real venue's clock; the simulated feed only has session bars
 
 
 def venue_bots(container: Container, venue: str) -> list[BotSpec]:
@@ -105,7 +107,7 @@ def open_venue(container: Container, venue: str, *, account: str, bots: Sequence
             _say(f"{name}: no perpetual futures there; funding rates are not monitored")
         return TradingVenue(name=name, broker=MeasuredBroker(inner=real.broker, venue=name, recorder=health),
                             feed=MeasuredMarketData(inner=stream, venue=name, recorder=health), listener=None,
-                            monitors=monitors, close=real.close)
+                            monitors=monitors, close=real.close, market_hours=VenueMarketHours(account=real.account))
     except BaseException:
         real.close()
         raise
@@ -158,6 +160,7 @@ def run_realtime(container: Container, *, bar_seconds: float | None, duration: f
                 bots=bots, uow_factory=store, venue=trading.listener, notifier=container.notifier(),
                 broker=trading.broker, wall_clock=clock, process=process, faults=faults_from_environment(os.environ),
                 lease=lease, allocation=container.allocation(), health=container.health(), monitors=trading.monitors,
+                market_hours=trading.market_hours,
             )
             session.start(now=clock.now())
             _say(f"LIVE: paper trading {', '.join(names)} on {trading.name} in real time "

@@ -49,6 +49,14 @@ capital = 5000
 """)
 
 
+def open_market(fake: FakeAlpaca) -> None:
+    """The venue's clock says the market is open now (trading hours come from it)."""
+    now = datetime.now(timezone.utc)
+    fake.clock_fields = {"timestamp": now.isoformat(), "is_open": True,
+                         "next_open": (now + timedelta(days=1)).isoformat(),
+                         "next_close": (now + timedelta(hours=6)).isoformat()}
+
+
 def wait_for(predicate, *, timeout: float, what: str, process=None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -67,6 +75,7 @@ def test_paper_trades_alpaca_through_the_sdk_on_streamed_bars_and_reconciles(cli
     with FakeAlpaca() as fake:
         cli.env.update({"ALPACA_API_KEY": fake.api_key, "ALPACA_SECRET_KEY": fake.secret_key})
         config = alpaca_config(cli, fake)
+        open_market(fake)
         fake.set_price("SPY", "100")
         paper = cli.start("paper", "--broker", "alpaca", "--config", str(config), "--duration", "60")
         try:
@@ -102,3 +111,33 @@ def test_paper_trades_alpaca_through_the_sdk_on_streamed_bars_and_reconciles(cli
         check = cli.run("reconcile", "--broker", "alpaca", "--config", str(config), check=False)
         assert check.returncode == 0, check.stdout + check.stderr
         assert "reconciliation of alpaca-paper: OK" in check.stdout
+
+
+def test_no_order_goes_out_while_the_venue_clock_says_the_market_is_closed(cli: Cli):
+    with FakeAlpaca() as fake:
+        cli.env.update({"ALPACA_API_KEY": fake.api_key, "ALPACA_SECRET_KEY": fake.secret_key})
+        config = alpaca_config(cli, fake)
+        now = datetime.now(timezone.utc)
+        # The local clock is inside what would be NYSE hours or not: only the venue's clock counts.
+        fake.clock_fields = {"timestamp": now.isoformat(), "is_open": False,
+                             "next_open": (now + timedelta(hours=12)).isoformat(),
+                             "next_close": (now + timedelta(hours=18)).isoformat()}
+        fake.set_price("SPY", "100")
+        paper = cli.start("paper", "--broker", "alpaca", "--config", str(config), "--duration", "60")
+        try:
+            wait_for(lambda: "SPY" in fake.data_stream.subscribed_bars(), timeout=30, what="the bar subscription",
+                     process=paper)
+            first = now.replace(second=0, microsecond=0) - timedelta(minutes=5)
+            for minute in range(4):
+                fake.data_stream.push_bar(symbol="SPY", ts=first + timedelta(minutes=minute), open=100, high=101,
+                                          low=99, close=100, volume=10_000)
+            # Every bar evaluated (an equity point each): FlipFlop wanted in on the second and fourth.
+            wait_for(lambda: cli.query("SELECT count(*) FROM equity WHERE account='alpaca-paper'")[0][0] >= 4,
+                     timeout=20, what="the bars evaluated", process=paper)
+        finally:
+            paper.send_signal(signal.SIGTERM)
+            _, err = paper.communicate(timeout=30)
+        assert paper.returncode == 0, err
+        assert fake.count("GET", "/v2/clock") >= 1  # it asked the venue
+        assert fake.count("POST", "/v2/orders") == 0
+        assert cli.query("SELECT count(*) FROM orders WHERE account='alpaca-paper'")[0][0] == 0

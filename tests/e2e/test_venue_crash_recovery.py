@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 
 from tests.e2e.conftest import QUANTSHIFT, Cli
-from tests.e2e.test_paper_alpaca import alpaca_config, wait_for
+from tests.e2e.test_paper_alpaca import alpaca_config, open_market, wait_for
 from tests.e2e.test_paper_coinbase import coinbase_config
 from tests.fakes.alpaca_venue import FakeAlpaca
 from tests.fakes.coinbase_venue import FakeCoinbase
@@ -33,6 +33,7 @@ class AlpacaDrill:
         self.fake = FakeAlpaca().__enter__()
         cli.env.update({"ALPACA_API_KEY": self.fake.api_key, "ALPACA_SECRET_KEY": self.fake.secret_key})
         self.config = alpaca_config(cli, self.fake)
+        open_market(self.fake)
         self.fake.set_price("SPY", "100")
 
     def subscribed(self) -> bool:
