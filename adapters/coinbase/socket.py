@@ -5,11 +5,14 @@ for good, and does not retry at all after a clean close from the server. A bot r
 so this wrapper turns the SDK's retry off and supervises the connection itself: a thread
 opens it, subscribes, watches it, and on a drop reconnects with exponential backoff (base
 `reconnect_backoff`, capped at `max_backoff`) for as long as it runs, then calls
-`on_reconnect` so the owner can resync over REST what it missed. close() stops it cleanly.
+`on_reconnect` so the owner can resync over REST what it missed. `on_disconnect` is called once
+per drop, when the supervisor notices it and before any new connection delivers a message, so
+the owner can tell what came before the drop from what comes after. close() stops it cleanly.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -28,6 +31,7 @@ class SupervisedSocket:
         subscriptions: Sequence[tuple[Sequence[str], str]],  # (product ids, channel)
         on_message: Callable[[Mapping], None],
         on_reconnect: Callable[[], None] = lambda: None,
+        on_disconnect: Callable[[], None] = lambda: None,
         api_key: str | None = None,
         api_secret: str | None = None,
         timeout: float = 10.0,
@@ -39,6 +43,7 @@ class SupervisedSocket:
         self._subscriptions = [(list(products), channel) for products, channel in subscriptions]
         self._on_message = on_message
         self._on_reconnect = on_reconnect
+        self._on_disconnect = on_disconnect
         self._backoff = reconnect_backoff
         self._max_backoff = max(max_backoff, reconnect_backoff)
         self._watch = watch_interval
@@ -81,13 +86,16 @@ class SupervisedSocket:
             if self._alive():
                 self._stop.wait(self._watch)
                 continue
-            self.connected.clear()
+            if self.connected.is_set():
+                self.connected.clear()
+                self._on_disconnect()
             try:
                 self._client.open()
                 for products, channel in self._subscriptions:
                     self._client.subscribe(product_ids=products, channels=[channel])
             except Exception as error:  # the SDK raises WSClientException (and AuthenticationError)
                 log.warning("coinbase websocket: connect failed (%s); retrying in %.3gs", error, delay)
+                self._abandon()  # opened but not (fully) subscribed: start the next attempt afresh
                 self._stop.wait(delay)
                 delay = min(delay * 2, self._max_backoff)
                 continue
@@ -96,6 +104,15 @@ class SupervisedSocket:
             self.connected.set()
             if self.connects > 1:
                 self._on_reconnect()
+
+    def _abandon(self) -> None:
+        client = self._client
+        if not self._alive() or client.loop is None or client.loop.is_closed():
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(client.close_async(), client.loop).result(timeout=5)
+        except Exception as error:  # already dying: the next open() replaces it anyway
+            log.debug("coinbase websocket: closing a half-open connection: %s", error)
 
     def _receive(self, raw: str) -> None:
         # Runs in the SDK's event loop: never raise (it would end the SDK's message handler).

@@ -9,6 +9,16 @@ interval (15m, 1h, ...). Any other interval (1m, 2m, ...) is built from the `mar
 channel (every trade's price, size and time): a bar closes when a trade of a later bucket
 arrives or when the clock passes the bucket's end plus `close_grace`. A bar that fails the
 sanity gate, or is not after the last one of its symbol, is dropped with a warning.
+
+Resync after a drop: from the moment the socket notices the drop, bars closed by the stream
+are held back. Once the new subscription is confirmed (the venue's `subscriptions` message
+naming the bar channel, or its first bar data), the bucket in progress at that moment is the
+last one that overlapped the outage: every bar up to it (of every product, from the last one
+emitted, exclusive) is read from the candles endpoint (backfill.py) as soon as it is complete,
+and emitted in time order; the streamed versions of those bars (partial: the stream missed
+part of them) are discarded; then the held newer bars follow. A bar is emitted at most once
+per symbol and time, and never while it forms. A REST failure is retried on a later poll
+(`resync_retry` seconds apart), the newer bars staying held meanwhile.
 """
 
 from __future__ import annotations
@@ -16,26 +26,25 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import attrs
 
+from adapters.coinbase.backfill import CandleBackfill, bucket_start
+from adapters.coinbase.history import CoinbaseHistory
 from adapters.coinbase.http import MalformedResponse
 from adapters.coinbase.mapping import dec, items, product_id, text, ts
 from adapters.coinbase.socket import SupervisedSocket
 from application.ports import Clock
+from domain.errors import ConfigurationError, TransientError
 from domain.market import Bar, Quote
 from domain.numbers import ZERO
 
 log = logging.getLogger(__name__)
 CANDLE = timedelta(minutes=5)
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def bucket_start(moment: datetime, interval: timedelta) -> datetime:
-    return EPOCH + ((moment - EPOCH) // interval) * interval
 
 
 @attrs.define
@@ -64,9 +73,11 @@ class CoinbaseMarketStream:
         symbols: Sequence[str],
         interval: timedelta,
         clock: Clock,
+        history: CoinbaseHistory,
         timeout: float = 10.0,
         reconnect_backoff: float = 1.0,
         close_grace: timedelta = timedelta(seconds=2),
+        resync_retry: float = 5.0,
     ) -> None:
         if interval <= timedelta(0):
             raise ValueError("interval must be positive")
@@ -82,11 +93,22 @@ class CoinbaseMarketStream:
         self._buckets: dict[str, _Building] = {}  # forming bar of `interval` per product
         self._last_bar: dict[str, datetime] = {}
         self._trade_ids: dict[str, set[str]] = {}
+        # Resync state (under _lock): see the module docstring.
+        self._backfill = CandleBackfill(history=history, interval=interval)
+        self._resync_retry = resync_retry
+        self._opened = clock.now()  # no bar before this one's bucket was ever promised
+        self._down = False  # from a drop until the new subscription is confirmed
+        self._rest_until: datetime | None = None  # bars up to this bucket come from REST
+        self._covered: dict[str, datetime] = {}  # per product: REST has been read through this bucket
+        self._held: list[tuple[str, Bar]] = []  # streamed bars waiting for the backfill
+        self._next_try = 0.0  # monotonic time of the next backfill attempt after a failure
+        self._resyncing = threading.Lock()  # one backfill at a time, outside _lock (REST is slow)
         products = sorted(self._symbols)
-        bar_channel = "candles" if self.uses_candles else "market_trades"
+        self._bar_channel = "candles" if self.uses_candles else "market_trades"
         self._socket = SupervisedSocket(
-            url=url, subscriptions=[(products, "ticker"), (products, bar_channel), ([], "heartbeats")],
-            on_message=self._receive, timeout=timeout, reconnect_backoff=reconnect_backoff, name="coinbase-market")
+            url=url, subscriptions=[(products, "ticker"), (products, self._bar_channel), ([], "heartbeats")],
+            on_message=self._receive, on_disconnect=self._on_disconnect, timeout=timeout,
+            reconnect_backoff=reconnect_backoff, name="coinbase-market")
 
     def start(self) -> None:
         self._socket.start()
@@ -95,11 +117,19 @@ class CoinbaseMarketStream:
     def connected(self) -> threading.Event:
         return self._socket.connected
 
+    @property
+    def resyncing(self) -> bool:
+        """True from a drop until the missed bars are backfilled (for the health report and tests)."""
+        with self._lock:
+            return self._down or self._rest_until is not None
+
     def poll(self, *, timeout: float) -> list[Bar]:
+        started = time.monotonic()
         self._close_due_buckets()
+        self._resync()
         bars: list[Bar] = []
         try:
-            bars.append(self._bars.get(timeout=timeout))
+            bars.append(self._bars.get(timeout=max(0.0, timeout - (time.monotonic() - started))))
         except queue.Empty:
             return bars
         while True:
@@ -117,11 +147,40 @@ class CoinbaseMarketStream:
 
     # Messages (in the socket's thread).
 
+    def _on_disconnect(self) -> None:
+        with self._lock:
+            self._down = True
+
+    def _confirmed(self) -> None:
+        """The new subscription works: bars up to the bucket in progress now come from REST."""
+        if not self._down:
+            return
+        self._down = False
+        until = bucket_start(self._clock.now(), self.interval)
+        if self._rest_until is None or until > self._rest_until:
+            self._rest_until = until
+
+    def _subscribed(self, message: Mapping) -> bool:
+        for event in items(message, "events", what="subscriptions"):
+            subscriptions = event.get("subscriptions")
+            if isinstance(subscriptions, Mapping):
+                products = subscriptions.get(self._bar_channel)
+                if isinstance(products, list) and set(self._symbols) <= set(products):
+                    return True
+        return False
+
     def _receive(self, message: Mapping) -> None:
         channel = message.get("channel")
         try:
+            if channel == "subscriptions":
+                if self._subscribed(message):
+                    with self._lock:
+                        self._confirmed()
+                return
             at = ts(message, "timestamp", what=str(channel)) if message.get("timestamp") else self._clock.now()
             with self._lock:
+                if channel == self._bar_channel:
+                    self._confirmed()  # its data proves the subscription as well as its acknowledgement
                 for event in items(message, "events", what=str(channel)):
                     if channel == "ticker":
                         for row in items(event, "tickers", what="ticker"):
@@ -206,15 +265,83 @@ class CoinbaseMarketStream:
                     self._emit(pid, self._buckets.pop(pid))
 
     def _emit(self, pid: str, built: _Building) -> None:
-        last = self._last_bar.get(pid)
-        if last is not None and built.start <= last:
-            log.warning("coinbase %s bar at %s is not after the last one (%s): dropped", pid, built.start, last)
-            return
+        """A bar the stream closed (under _lock): out now, or held while a resync is pending."""
         try:
             bar = Bar(symbol=self._symbols.get(pid, pid), ts=built.start, open=built.open, high=built.high,
                       low=built.low, close=built.close, volume=max(built.volume, ZERO), interval=self.interval)
         except ValueError as error:
             log.warning("coinbase %s bar at %s rejected: %s", pid, built.start, error)
             return
-        self._last_bar[pid] = built.start
+        if self._down or self._rest_until is not None:
+            self._held.append((pid, bar))
+        else:
+            self._publish(pid, bar)
+
+    def _publish(self, pid: str, bar: Bar) -> None:
+        last = self._last_bar.get(pid)
+        if last is not None and bar.ts <= last:
+            log.warning("coinbase %s bar at %s is not after the last one (%s): dropped", pid, bar.ts, last)
+            return
+        self._last_bar[pid] = bar.ts
         self._bars.put(bar)
+
+    # Resync (in the polling thread).
+
+    def _resync(self) -> None:
+        if not self._resyncing.acquire(blocking=False):
+            return
+        try:
+            with self._lock:
+                until = self._rest_until
+                if until is None or self._down or time.monotonic() < self._next_try:
+                    return
+                start = bucket_start(self._opened, self.interval) - self.interval
+                after = {pid: max(self._covered.get(pid, start), self._last_bar.get(pid, start))
+                         for pid in self._symbols}
+            # Only completed buckets: the last one ended at least `close_grace` ago.
+            through = min(until, bucket_start(self._clock.now() - self._grace, self.interval) - self.interval)
+            if not self._backfill.possible:
+                log.warning("coinbase market stream: bars missed while the websocket was down are lost: %s",
+                            self._backfill.why_not())
+                fetched: list[tuple[str, Bar]] = []
+                through = until
+            else:
+                try:
+                    fetched = self._fetch(after, through)
+                except TransientError as error:
+                    log.warning("coinbase market stream: backfill after reconnect failed, retrying in %gs: %s",
+                                self._resync_retry, error)
+                    self._next_try = time.monotonic() + self._resync_retry
+                    return
+            with self._lock:
+                for pid in after:
+                    self._covered[pid] = max(after[pid], through)
+                for pid, bar in sorted(fetched, key=lambda item: (item[1].ts, item[1].symbol)):
+                    self._publish(pid, bar)
+                if through >= until and self._rest_until == until and not self._down:
+                    self._release(until)
+        finally:
+            self._resyncing.release()
+
+    def _fetch(self, after: Mapping[str, datetime], through: datetime) -> list[tuple[str, Bar]]:
+        fetched: list[tuple[str, Bar]] = []
+        for pid, since in after.items():
+            if since >= through:
+                continue
+            try:
+                bars = self._backfill.bars(symbol=self._symbols[pid], after=since, through=through)
+            except ConfigurationError as error:  # the venue does not know the product (any more)
+                log.error("coinbase market stream: cannot backfill %s: %s", pid, error)
+                continue
+            fetched.extend((pid, bar) for bar in bars)
+        return fetched
+
+    def _release(self, until: datetime) -> None:
+        """The backfill reached `until`: the held bars after it go out, in time order."""
+        held, self._held = self._held, []
+        self._rest_until = None
+        for pid, bar in sorted(held, key=lambda item: (item[1].ts, item[1].symbol)):
+            if bar.ts <= until:
+                log.debug("coinbase %s bar at %s overlapped the outage: REST's copy stands", pid, bar.ts)
+                continue
+            self._publish(pid, bar)

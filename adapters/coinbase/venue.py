@@ -29,12 +29,13 @@ class CoinbaseVenue:
 
     def __init__(self, *, rest: CoinbaseRest, clock: Clock, ws_url: str, ws_user_url: str | None,
                  api_key: str, api_secret: str, timeout: float, reconnect_backoff: float,
-                 limit_ioc: bool = False, submit_attempts: int = 3) -> None:
+                 limit_ioc: bool = False, submit_attempts: int = 3, lookup_pages: int = 20,
+                 resync_retry: float = 5.0) -> None:
         self.rest = rest
         self.governor = rest.governor
         self.products = ProductCatalog(rest=rest)
         self.broker = CoinbaseBroker(rest=rest, products=self.products, clock=clock, limit_ioc=limit_ioc,
-                                     submit_attempts=submit_attempts)
+                                     submit_attempts=submit_attempts, lookup_pages=lookup_pages)
         self.account = CoinbaseAccount(rest=rest, products=self.products, clock=clock)
         self.history = CoinbaseHistory(rest=rest)
         self.funding = CoinbaseFunding(products=self.products, clock=clock)
@@ -42,6 +43,7 @@ class CoinbaseVenue:
         self._ws_url = ws_url
         self._timeout = timeout
         self._backoff = reconnect_backoff
+        self._resync_retry = resync_retry
         self._streams: list[CoinbaseMarketStream] = []
         self.user_stream: SupervisedSocket | None = None
         self._started = False
@@ -61,7 +63,8 @@ class CoinbaseVenue:
 
     def market_data(self, symbols: Sequence[str], interval: timedelta) -> CoinbaseMarketStream:
         stream = CoinbaseMarketStream(url=self._ws_url, symbols=symbols, interval=interval, clock=self._clock,
-                                      timeout=self._timeout, reconnect_backoff=self._backoff)
+                                      history=self.history, timeout=self._timeout, reconnect_backoff=self._backoff,
+                                      resync_retry=self._resync_retry)
         stream.start()
         self._streams.append(stream)
         return stream
@@ -92,6 +95,8 @@ def build_coinbase_venue(
     retry_wait: float = 0.5,
     reconnect_backoff: float = 1.0,
     submit_attempts: int = 3,
+    lookup_pages: int = 20,
+    resync_retry: float = 5.0,
     limit_ioc: bool = False,
     user_stream: bool = True,
     start: bool = True,
@@ -99,7 +104,9 @@ def build_coinbase_venue(
     """None hosts are Coinbase's own (the sandbox's REST host with `sandbox`); tests pass loopback
     "127.0.0.1:PORT" and ws://127.0.0.1:PORT urls. `ca_bundle` is an extra CA file the REST client
     trusts. With `user_stream`, order updates come from the user websocket (started at once
-    unless `start` is False)."""
+    unless `start` is False). `lookup_pages` bounds the pages of 250 orders read to find an order
+    by client_order_id (the venue has no filter for it); `resync_retry` is the pause between
+    attempts to backfill bars over REST after a market-data websocket reconnects."""
     host = rest_host or (SANDBOX_REST_HOST if sandbox else REST_HOST)
     rest = CoinbaseRest(api_key=api_key, api_secret=api_secret, host=host,
                         governor=governor or RequestGovernor(limit=COINBASE_LIMIT), ca_bundle=ca_bundle,
@@ -107,7 +114,8 @@ def build_coinbase_venue(
     venue = CoinbaseVenue(rest=rest, clock=clock, ws_url=ws_url or WS_URL,
                           ws_user_url=(ws_user_url or WS_USER_URL) if user_stream else None,
                           api_key=api_key, api_secret=api_secret, timeout=timeout,
-                          reconnect_backoff=reconnect_backoff, limit_ioc=limit_ioc, submit_attempts=submit_attempts)
+                          reconnect_backoff=reconnect_backoff, limit_ioc=limit_ioc, submit_attempts=submit_attempts,
+                          lookup_pages=lookup_pages, resync_retry=resync_retry)
     if start:
         venue.start()
     return venue

@@ -91,6 +91,9 @@ class Book:
         self.balances: dict[str, list[Decimal]] = {}  # currency -> [available, hold]
         self.orders: dict[str, FakeOrder] = {}  # in creation order
         self.fills: list[dict] = []
+        # (product id, granularity) -> candle start (unix seconds) -> wire row. A product and
+        # granularity with recorded candles serves only those; any other one synthetic candles.
+        self.candles: dict[tuple[str, str], dict[int, dict]] = {}
         self.publish: Callable[[list[dict]], None] = lambda rows: None
         self._trade_ids = itertools.count(1)
 

@@ -127,6 +127,15 @@ class FakeCoinbase:
         assert not isinstance(order, str), order
         return order.order_id
 
+    def add_rest_candle(self, product_id: str, *, granularity: str, start: datetime, open: str, high: str, low: str,
+                        close: str, volume: str) -> None:
+        """A candle the REST candles endpoint serves (the venue's history, e.g. for the time a
+        websocket was down). The venue also serves a candle still forming, as Coinbase does."""
+        with self.book.lock:
+            self.book.candles.setdefault((product_id, granularity), {})[int(start.timestamp())] = {
+                "start": str(int(start.timestamp())), "open": open, "high": high, "low": low, "close": close,
+                "volume": volume}
+
     def push_ticker(self, product_id: str, *, price: str, bid: str, ask: str) -> None:
         self.ws.publish_sync("ticker", [{"type": "update", "tickers": [{
             "type": "ticker", "product_id": product_id, "price": price, "best_bid": bid, "best_ask": ask,

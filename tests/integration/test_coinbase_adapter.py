@@ -239,3 +239,28 @@ def test_malformed_fields_become_venue_unavailable_naming_the_field(fake, venue)
     fake.book.fills[-1]["price"] = "not-a-number"
     with pytest.raises(VenueUnavailable, match="coinbase: list fills.*'price'"):
         venue.broker.fills()
+
+
+def test_find_order_pages_newest_first_within_a_bound_and_past_it_answers_unknown_not_absent(fake, clock):
+    # Coinbase has no client_order_id filter: an order this session did not place is searched
+    # for in list_orders pages of 250. Beyond the bound "not found" would be a guess.
+    fake.add_foreign_order(client_order_id="old-1")
+    for k in range(259):
+        fake.add_foreign_order(client_order_id=f"newer-{k}")
+    one_page = connect(fake, clock, user_stream=False, lookup_pages=1)
+    two_pages = connect(fake, clock, user_stream=False, lookup_pages=2)
+    try:
+        with pytest.raises(VenueUnavailable, match="coinbase: find order old-1: not among the newest 250 orders"):
+            one_page.broker.find_order("old-1")
+        assert fake.count("list_orders") == 1
+        assert one_page.broker.find_order("newer-258").status is OrderStatus.ACCEPTED  # on the first page
+        with pytest.raises(VenueUnavailable):
+            one_page.broker.cancel("old-1")  # nothing is cancelled on a guess either
+        assert two_pages.broker.find_order("old-1").status is OrderStatus.ACCEPTED
+        before = fake.count("list_orders")
+        assert two_pages.broker.find_order("never-sent") is None  # the venue's whole list was read
+        assert fake.count("list_orders") - before == 2
+        assert all(r.query.get("limit") == ["250"] for r in fake.requests if r.op == "list_orders")
+    finally:
+        one_page.close()
+        two_pages.close()

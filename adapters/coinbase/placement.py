@@ -1,0 +1,132 @@
+"""Order placement and cancellation on Coinbase, by the order journal rules (RELIABILITY.md):
+
+- submit is idempotent on client_order_id and never sends an order under a new id;
+- 429 -> the governor waits for the venue's reset, then the SAME id is sent again (bounded);
+  still 429 -> VenueUnavailable ("not sent", the application retries later with the same id);
+- an unknown outcome (5xx, timeout, malformed body) -> the order is looked up by
+  client_order_id and adopted, or VenueUnavailable;
+- a duplicate client_order_id -> the existing order is adopted (its events returned).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from adapters.coinbase.http import VENUE, CoinbaseRest, RateLimited, VenueHttpError
+from adapters.coinbase.mapping import items, product_id
+from adapters.coinbase.orders import NotSendable, order_configuration
+from adapters.coinbase.products import ProductCatalog
+from adapters.coinbase.session import BrokerSession
+from adapters.coinbase.tracking import update_from_rest
+from adapters.coinbase.venue_reads import VenueReads
+from application.ports import Clock
+from application.request_governor import Priority
+from domain.errors import ConfigurationError, TransientError, VenueUnavailable
+from domain.events import BrokerEvent, OrderCancelled, OrderRejected
+from domain.order import Order
+
+log = logging.getLogger(__name__)
+
+
+class OrderPlacement:
+    def __init__(self, *, rest: CoinbaseRest, products: ProductCatalog, clock: Clock, session: BrokerSession,
+                 reads: VenueReads, limit_ioc: bool = False, submit_attempts: int = 3) -> None:
+        self._rest = rest
+        self._products = products
+        self._clock = clock
+        self._session = session
+        self._reads = reads
+        self._limit_ioc = limit_ioc
+        self._submit_attempts = max(1, submit_attempts)
+
+    def submit(self, order: Order) -> list[BrokerEvent]:
+        pid = product_id(order.symbol)
+        self._session.remember_symbol(pid, order.symbol)
+        if self._session.venue_id(order.client_order_id) is not None:
+            return []  # idempotent: this session sent it already
+        now = self._clock.now()
+        try:
+            product = self._products.get(pid)
+            config = order_configuration(order, product, limit_ioc=self._limit_ioc)
+        except (ConfigurationError, NotSendable) as error:
+            return [OrderRejected(client_order_id=order.client_order_id, reason=str(error), ts=now)]
+        what = f"create order {order.client_order_id}"
+        for _attempt in range(self._submit_attempts):
+            try:
+                body = self._rest.call(what, lambda c: c.create_order(
+                    client_order_id=order.client_order_id, product_id=pid, side=order.side.value.upper(),
+                    order_configuration=config))
+            except RateLimited:
+                continue  # the governor holds the next attempt until the venue's reset
+            except VenueHttpError as error:
+                if "duplicate" in error.body.lower():
+                    return self._adopt_or_unknown(order, pid, what)
+                return [OrderRejected(client_order_id=order.client_order_id, reason=str(error), ts=now)]
+            except VenueUnavailable:
+                return self._adopt_or_unknown(order, pid, what)  # 5xx, timeout, malformed: ask the venue
+            return self._answer(order, pid, body, what)
+        raise VenueUnavailable(f"{VENUE}: {what}: still rate limited after {self._submit_attempts} attempts; "
+                               "not sent (retry later with the same client_order_id)")
+
+    def cancel(self, client_order_id: str) -> list[BrokerEvent]:
+        vid = self._reads.venue_id(client_order_id)
+        if vid is None:
+            return []
+        what = f"cancel order {client_order_id}"
+        body = self._rest.read(what, lambda c: c.cancel_orders(order_ids=[vid]), priority=Priority.CANCEL)
+        for result in items(body, "results", what=what):
+            if result.get("order_id") == vid and result.get("success") is True:
+                with self._session.lock:
+                    tracked = self._session.tracker.orders.get(vid)
+                    if tracked is not None:
+                        if tracked.terminal:
+                            return []
+                        tracked.terminal = True
+                return [OrderCancelled(client_order_id=client_order_id, reason="cancelled on request",
+                                       ts=self._clock.now())]
+        return []  # UNKNOWN_CANCEL_ORDER, already done, ...: nothing happened
+
+    def _answer(self, order: Order, pid: str, body: dict, what: str) -> list[BrokerEvent]:
+        now = self._clock.now()
+        if body.get("success") is True:
+            success = body.get("success_response") or {}
+            vid = success.get("order_id") if isinstance(success, Mapping) else None
+            vid = vid or body.get("order_id")
+            if not isinstance(vid, str) or not vid:
+                return self._adopt_or_unknown(order, pid, what)  # success without an id: malformed
+            tracker = self._session.tracker
+            with self._session.lock:
+                # Figures unknown until read: a duplicate id answers with an order that may have
+                # filled long ago, so its state is read back rather than assumed new.
+                tracker.register(venue_order_id=vid, client_order_id=order.client_order_id, product_id=pid,
+                                 side=order.side, cumulative=None, number_of_fills=None)
+            try:
+                row = self._reads.order(vid, what=what)
+            except TransientError as error:
+                log.warning("%s: created as %s, its state is not readable yet (%s)", what, vid, error)
+                row = {"order_id": vid, "client_order_id": order.client_order_id, "product_id": pid,
+                       "side": order.side.value.upper(), "status": "OPEN"}
+            with self._session.lock:
+                return tracker.apply(update_from_rest(row, at=now, what=what)) + tracker.catch_up()
+        error = body.get("error_response") or {}
+        if not isinstance(error, Mapping):
+            error = {}
+        words = [str(error.get(k) or "") for k in ("error", "message", "preview_failure_reason",
+                                                    "new_order_failure_reason")]
+        words.append(str(body.get("failure_reason") or ""))
+        if any("DUPLICATE" in w.upper() for w in words):
+            return self._adopt_or_unknown(order, pid, what)
+        if body.get("success") is not False:
+            return self._adopt_or_unknown(order, pid, what)  # neither success nor failure: malformed
+        reason = "; ".join(w for w in words if w and w not in ("UNKNOWN_FAILURE_REASON",)) or "refused"
+        return [OrderRejected(client_order_id=order.client_order_id, reason=f"{VENUE}: {reason}", ts=now)]
+
+    def _adopt_or_unknown(self, order: Order, pid: str, what: str) -> list[BrokerEvent]:
+        row = self._reads.find(order.client_order_id, product_id=pid)
+        if row is None:
+            raise VenueUnavailable(f"{VENUE}: {what}: outcome unknown and the venue has no order with this "
+                                   "client_order_id yet (ask again later with find_order)")
+        tracker = self._session.tracker
+        with self._session.lock:
+            return tracker.apply(update_from_rest(row, at=self._clock.now(), what=what)) + tracker.catch_up()

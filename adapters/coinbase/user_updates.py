@@ -1,0 +1,101 @@
+"""Order updates from the user websocket, turned into BrokerEvents when the broker is polled.
+
+The stream's thread only queues messages (and flags reconnects); the polling thread maps them
+through the session's OrderTracker. After a reconnect, or a message that cannot be read, what
+changed while the stream was blind is read over REST (orders changed since the last event,
+minus `resync_margin`, every order still open, and the fills since) and emitted, deduplicated
+by fill id like everything else.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Mapping
+from datetime import timedelta
+
+from adapters.coinbase.http import MalformedResponse
+from adapters.coinbase.mapping import items, text, ts
+from adapters.coinbase.session import BrokerSession
+from adapters.coinbase.tracking import update_from_rest, update_from_ws
+from adapters.coinbase.venue_reads import VenueReads, iso
+from application.ports import Clock
+from domain.errors import TransientError
+from domain.events import BrokerEvent
+
+log = logging.getLogger(__name__)
+
+
+class UserUpdates:
+    def __init__(self, *, session: BrokerSession, reads: VenueReads, clock: Clock,
+                 resync_margin: timedelta = timedelta(minutes=1)) -> None:
+        self._session = session
+        self._reads = reads
+        self._clock = clock
+        self._resync_margin = resync_margin
+        self._inbox: queue.SimpleQueue[Mapping] = queue.SimpleQueue()
+        self._resync = threading.Event()
+        self._queue: list[BrokerEvent] = []
+        self._started = clock.now()
+
+    # Called by the user stream (its own thread): only queue work for drain().
+
+    def on_user_message(self, message: Mapping) -> None:
+        if message.get("channel") == "user":
+            self._inbox.put(message)
+
+    def on_reconnect(self) -> None:
+        self._resync.set()
+
+    # Called by poll_events.
+
+    def drain(self) -> list[BrokerEvent]:
+        with self._session.lock:
+            if self._resync.is_set():
+                self._resync.clear()
+                try:
+                    self._queue.extend(self._resync_over_rest())
+                except TransientError as error:
+                    log.warning("coinbase: resync after reconnect failed, will retry: %s", error)
+                    self._resync.set()
+            while True:
+                try:
+                    message = self._inbox.get_nowait()
+                except queue.Empty:
+                    break
+                self._queue.extend(self._from_message(message))
+            self._queue.extend(self._session.tracker.catch_up())
+            events, self._queue = self._queue, []
+            return events
+
+    def _from_message(self, message: Mapping) -> list[BrokerEvent]:
+        what = "user channel"
+        at = self._clock.now()
+        try:
+            if message.get("timestamp"):
+                at = ts(message, "timestamp", what=what)
+            events: list[BrokerEvent] = []
+            for event in items(message, "events", what=what):
+                for row in items(event, "orders", what=what):
+                    events.extend(self._session.tracker.apply(update_from_ws(row, at=at, what=what)))
+            return events
+        except MalformedResponse as error:
+            log.warning("%s; resyncing over REST", error)
+            self._resync.set()
+            return []
+
+    def _resync_over_rest(self) -> list[BrokerEvent]:
+        """After a reconnect: what changed while the stream was down, from REST."""
+        tracker = self._session.tracker
+        since = (tracker.last_event_ts or self._started) - self._resync_margin
+        what = "resync orders"
+        events: list[BrokerEvent] = []
+        rows = {text(r, "order_id", what=what): r for r in self._reads.list_orders(what, start_date=iso(since))}
+        for vid in tracker.open_ids():
+            if vid not in rows:
+                rows[vid] = self._reads.order(vid, what=what)
+        for row in rows.values():
+            events.extend(tracker.apply(update_from_rest(row, at=self._clock.now(), what=what)))
+        events.extend(tracker.emit_fills(self._reads.fills(since=since)))
+        return events
