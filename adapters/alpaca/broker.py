@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from alpaca.common.enums import Sort
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.requests import GetOrdersRequest
@@ -25,6 +26,7 @@ from adapters.alpaca.errors import VENUE, MalformedResponse, RateLimited, VenueR
 from adapters.alpaca.http import ReadPolicy, call
 from adapters.alpaca.ledger import EventLedger
 from adapters.alpaca.activities import read_executions
+from adapters.alpaca.bracket import BracketSubmission, bracket_request, leg_ids
 from adapters.alpaca.mapping import VenueOrder, execution_from_trade_update, order_request, parse_order
 from adapters.alpaca.schemas import Payload, payload_list
 from adapters.alpaca.stream_runner import ResyncingTradingStream, StreamThread
@@ -40,6 +42,9 @@ from domain.order import Order, OrderStatus
 log = logging.getLogger(__name__)
 
 _OPEN_ORDERS_LIMIT = 500  # Alpaca's maximum for GET /v2/orders
+# Each page of open orders starts this far before the last submission time of the page
+# before (see _open_venue_orders).
+_PAGE_OVERLAP = timedelta(milliseconds=1)
 # A resync looks back this far before the last event it saw: the venue's and our clocks
 # may differ, and a replayed fill is dropped by its fill id anyway.
 _RESYNC_OVERLAP = timedelta(minutes=2)
@@ -71,9 +76,30 @@ class AlpacaBroker:
     # --- the Broker port -------------------------------------------------------------
 
     def submit(self, order: Order) -> list[BrokerEvent]:
+        _, events = self._place(order.client_order_id, order_request(order))
+        return events
+
+    def submit_bracket(self, order: Order, *, take_profit: Decimal | None, stop_loss: Decimal) -> BracketSubmission:
+        """`order` (market or limit) with its exits attached at Alpaca: a take-profit limit leg
+        and a stop-loss stop leg, one cancelling the other (order_class bracket), or the
+        stop-loss leg alone when `take_profit` is None (order_class oto).
+
+        Adapter-level only: this is NOT part of the Broker port, and the application does not
+        call it yet. The entry carries our client_order_id under the same journal rules as
+        submit (429: the same id again, bounded; 5xx/timeout/garbled answer: adopt what a
+        lookup finds, else VenueUnavailable; duplicate id: adopt). The legs carry ids of
+        Alpaca's making; their acks, fills and ends are events like any other order's, under
+        those ids, from this answer, the stream or the resync."""
+        body = bracket_request(order, take_profit=take_profit, stop_loss=stop_loss)
+        parent, events = self._place(order.client_order_id, body)
+        take_profit_id, stop_loss_id = (None, None) if parent is None else leg_ids(parent)
+        return BracketSubmission(events=tuple(events), take_profit_client_order_id=take_profit_id,
+                                 stop_loss_client_order_id=stop_loss_id)
+
+    def _place(self, coid: str, body: dict) -> tuple[VenueOrder | None, list[BrokerEvent]]:
+        """POST /v2/orders under the journal rules: the venue's order (None when it refused
+        it) and the events to tell."""
         self._ensure_stream()
-        body = order_request(order)
-        coid = order.client_order_id
         for attempt in range(1, self._submit_attempts + 1):
             try:
                 raw = call("submit", lambda: self._client.post("/orders", body))
@@ -87,12 +113,12 @@ class AlpacaBroker:
             except VenueRefused as error:
                 if is_duplicate_client_order_id(error):
                     return self._adopt(coid, cause=str(error), claim=False)
-                return self._ledger.ended(OrderRejected(
+                return None, self._ledger.ended(OrderRejected(
                     client_order_id=coid, reason=f"alpaca refused the order: {error.venue_message}",
                     ts=self._clock.now()))
             except VenueUnavailable as error:
                 return self._adopt(coid, cause=str(error), claim=True)
-            return self._snapshot_events(venue_order, claim=True)
+            return venue_order, self._snapshot_events(venue_order, claim=True)
         raise VenueUnavailable(f"{VENUE} submit {coid}: still rate limited after {self._submit_attempts} "
                                f"attempts; the order was not sent ({last})")
 
@@ -113,9 +139,29 @@ class AlpacaBroker:
         return None if venue_order is None else venue_order.state()
 
     def open_orders(self) -> list[VenueOrderState]:
-        request = GetOrdersRequest(status=QueryOrderStatus.OPEN, limit=_OPEN_ORDERS_LIMIT)
-        raw = self._reads.read("open_orders", lambda: self._parsed_orders(self._client.get_orders(request)))
-        return [venue_order.state() for venue_order in raw]
+        return [venue_order.state() for venue_order in self._open_venue_orders(call="open_orders")]
+
+    def _open_venue_orders(self, *, call: str) -> list[VenueOrder]:
+        """Every open order, oldest first, a page of up to 500 at a time. Alpaca pages by
+        submission time only (`after` is exclusive, and its timestamps carry nanoseconds we
+        read as microseconds): each next page starts a millisecond before the last submission
+        seen, so orders sharing that instant are not skipped, and ids seen already are dropped."""
+        found: dict[str, VenueOrder] = {}
+        after: datetime | None = None
+        while True:
+            request = GetOrdersRequest(status=QueryOrderStatus.OPEN, limit=_OPEN_ORDERS_LIMIT,
+                                       direction=Sort.ASC, after=after)
+            page = self._reads.read(call, lambda: self._parsed_orders(self._client.get_orders(request), call=call))
+            new = [o for o in page if o.venue_order_id not in found]
+            found.update((o.venue_order_id, o) for o in new)
+            if len(page) < _OPEN_ORDERS_LIMIT:
+                return list(found.values())
+            if not new:
+                # A whole page within one millisecond: paging by time cannot get past it.
+                raise VenueUnavailable(f"{VENUE} {call}: more than {_OPEN_ORDERS_LIMIT} open orders submitted "
+                                       f"within a millisecond of {page[-1].submitted_at.isoformat()}; "
+                                       "cannot page past them")
+            after = max(o.submitted_at for o in page) - _PAGE_OVERLAP
 
     def poll_events(self) -> list[BrokerEvent]:
         self._ensure_stream()
@@ -209,7 +255,7 @@ class AlpacaBroker:
             events += self._ledger.fill(execution.fill(client_order_id=coid))
         watched = self._ledger.watched()
         if watched:
-            still_open = {state.client_order_id for state in self.open_orders()}
+            still_open = {o.client_order_id for o in self._open_venue_orders(call="resync")}
             for coid in sorted(watched - still_open):
                 venue_order = self._order_by_client_id(coid, call="resync")
                 if venue_order is not None:
@@ -244,6 +290,8 @@ class AlpacaBroker:
             events += self._ledger.ended(OrderExpired(client_order_id=coid, ts=at), claim=claim)
         elif venue_order.status is OrderStatus.FILLED:
             self._ledger.finished(coid)
+        for leg in venue_order.legs:  # a bracket's exits: orders of their own
+            events += self._snapshot_events(leg, fills=fills, claim=claim)
         return events
 
     def _fills_of(self, venue_order: VenueOrder) -> list[BrokerEvent]:
@@ -259,7 +307,7 @@ class AlpacaBroker:
                 events += self._ledger.fill(execution.fill(client_order_id=venue_order.client_order_id))
         return events
 
-    def _adopt(self, client_order_id: str, *, cause: str, claim: bool) -> list[BrokerEvent]:
+    def _adopt(self, client_order_id: str, *, cause: str, claim: bool) -> tuple[VenueOrder, list[BrokerEvent]]:
         """The POST's outcome is unclear (or the id exists already): ask the venue."""
         venue_order = self._order_by_client_id(client_order_id, call="submit")
         if venue_order is None:
@@ -267,7 +315,7 @@ class AlpacaBroker:
                                    "has no such order now: ask again later with the same id")
         log.info("alpaca submit %s: adopted the venue's order %s after: %s",
                  client_order_id, venue_order.venue_order_id, cause)
-        return self._snapshot_events(venue_order, claim=claim)
+        return venue_order, self._snapshot_events(venue_order, claim=claim)
 
     def _order_by_client_id(self, client_order_id: str, *, call: str) -> VenueOrder | None:
         try:
@@ -279,10 +327,10 @@ class AlpacaBroker:
             raise VenueUnavailable(f"{VENUE} {call} {client_order_id}: lookup refused: {error}") from error
 
     @staticmethod
-    def _parsed_orders(raw: object) -> list[VenueOrder]:
+    def _parsed_orders(raw: object, *, call: str) -> list[VenueOrder]:
         if not isinstance(raw, list):
-            raise MalformedResponse(f"{VENUE} open_orders: expected a list of orders, got {type(raw).__name__}")
-        return [parse_order(item, call="open_orders") for item in raw]
+            raise MalformedResponse(f"{VENUE} {call}: expected a list of orders, got {type(raw).__name__}")
+        return [parse_order(item, call=call) for item in raw]
 
     def _client_id_of(self, venue_order_id: str) -> str:
         known = self._client_ids.get(venue_order_id)

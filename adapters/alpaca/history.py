@@ -1,8 +1,11 @@
 """HistoricalBars on Alpaca's market data API (StockHistoricalDataClient.get_stock_bars;
-the SDK follows next_page_token, each page through the governed transport)."""
+the SDK follows next_page_token, each page through the governed transport), and the minute
+bars a dropped market data stream missed."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from alpaca.data.enums import Adjustment, DataFeed
@@ -10,13 +13,15 @@ from alpaca.data.historical.stock import StockHistoricalDataClient
 from alpaca.data.requests import StockBarsRequest
 from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 
-from adapters.alpaca.errors import VENUE
+from adapters.alpaca.errors import VENUE, MalformedResponse
 from adapters.alpaca.http import ReadPolicy
 from adapters.alpaca.schemas import Payload
 from application.ports import Clock
 from domain.errors import ConfigurationError, InvalidMarketData
 from domain.market import Bar
 from domain.sanity import BarSanityGate
+
+log = logging.getLogger(__name__)
 
 _MINUTE = timedelta(minutes=1)
 
@@ -81,3 +86,32 @@ class AlpacaHistory:
                 raise InvalidMarketData(f"{VENUE} history: {verdict.reason}")
             bars.append(bar)
         return bars
+
+    def closed_minute_bars(self, *, starts: Mapping[str, datetime]) -> list[Bar]:
+        """The minute bars of each symbol from its start (inclusive, an open time) up to now,
+        in one request for all the symbols, in (open time, symbol) order. A bar whose minute has
+        not closed yet is left out (the stream sends it once it has); so is a bar that fails the
+        Bar's checks (logged), as the stream drops such bars."""
+        now = self._clock.now()
+        starts = {symbol: start for symbol, start in starts.items() if start + _MINUTE <= now}
+        if not starts:
+            return []  # no minute could have closed since
+        request = StockBarsRequest(symbol_or_symbols=sorted(starts), timeframe=TimeFrame.Minute,
+                                   start=min(starts.values()), end=now, feed=self._feed, adjustment=self._adjustment)
+        pages = self._reads.read("backfill", lambda: self._client.get_stock_bars(request))
+        if not isinstance(pages, dict):
+            raise MalformedResponse(f"{VENUE} backfill: expected bars by symbol, got {type(pages).__name__}")
+        bars: list[Bar] = []
+        for symbol, start in starts.items():
+            raw_bars = pages.get(symbol, [])
+            if not isinstance(raw_bars, list):
+                raise MalformedResponse(f"{VENUE} backfill {symbol}: bars are not a list")
+            for raw in raw_bars:
+                try:
+                    bar = bar_from_wire(raw, symbol=symbol, interval=_MINUTE, call="backfill")
+                except (InvalidMarketData, MalformedResponse) as error:
+                    log.warning("alpaca backfill bar rejected (%s): %r", error, raw)
+                    continue
+                if bar.ts >= start and bar.end <= now:
+                    bars.append(bar)
+        return sorted(bars, key=lambda b: (b.ts, b.symbol))

@@ -92,6 +92,10 @@ class VenueOrder:
     status: OrderStatus
     created_at: datetime
     updated_at: datetime
+    submitted_at: datetime  # what GET /v2/orders sorts and pages by (after/until)
+    venue_type: str = "market"  # market, limit, stop, stop_limit, trailing_stop
+    order_class: str = ""  # "", simple, bracket, oto, oco, mleg
+    legs: tuple[VenueOrder, ...] = ()  # a bracket/oto parent's exit legs, when the answer carries them
 
     def state(self) -> VenueOrderState:
         return VenueOrderState(client_order_id=self.client_order_id, venue_order_id=self.venue_order_id,
@@ -107,12 +111,19 @@ def parse_order(raw: object, *, call: str) -> VenueOrder:
     filled = p.decimal("filled_qty") if p.has("filled_qty") else ZERO
     venue_status = p.str("status")
     created = p.datetime("created_at")
+    raw_legs = p.raw.get("legs")
+    if raw_legs is not None and not isinstance(raw_legs, list):
+        raise MalformedResponse(f"{VENUE} {call}: field 'legs' of the order is not a list ({raw_legs!r})")
     return VenueOrder(
         venue_order_id=p.str("id"), client_order_id=p.str("client_order_id"), symbol=p.str("symbol"),
         side=OrderSide(side), quantity=quantity, filled_quantity=filled,
         average_price=p.optional_decimal("filled_avg_price"), venue_status=venue_status,
         status=map_status(venue_status, filled=filled, quantity=quantity, call=call),
         created_at=created, updated_at=p.optional_datetime("updated_at") or created,
+        submitted_at=p.optional_datetime("submitted_at") or created,
+        venue_type=p.optional_str("type") or p.optional_str("order_type") or "market",
+        order_class=p.optional_str("order_class") or "",
+        legs=tuple(parse_order(leg, call=call) for leg in raw_legs or ()),
     )
 
 

@@ -7,10 +7,17 @@ of the symbols; each subscription sees its own symbols only).
 Stream bars are minute bars, pushed after the minute closes, stamped with the minute's open
 time. A subscription with a longer interval aggregates them: a bucket is emitted when its
 last minute arrives, or when a minute of a later bucket does (quiet minutes have no bar).
+
+Bars missed while the stream was down are read back over REST after each reconnect, once the
+venue has confirmed the subscription: for every subscribed symbol, the closed minute bars
+after the last one seen (or since the symbol was subscribed), handed on in time order before
+any bar streamed after them. Each symbol's bars go out in time order and once: a bar at or
+before the last one handed on for its symbol is a replay and is dropped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -19,8 +26,10 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from adapters.alpaca.errors import VENUE
+from adapters.alpaca.history import AlpacaHistory
 from adapters.alpaca.stream_runner import ReconnectingDataStream, StreamThread
-from domain.errors import ConfigurationError
+from application.ports import Clock
+from domain.errors import ConfigurationError, QuantShiftError
 from domain.market import Bar, Quote
 
 log = logging.getLogger(__name__)
@@ -42,6 +51,10 @@ def _timestamp(value: object) -> datetime:
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc)
     raise ValueError(f"not a timestamp: {value!r}")
+
+
+def _minute_of(ts: datetime) -> datetime:
+    return ts.replace(second=0, microsecond=0)
 
 
 def minute_bar(message: dict) -> Bar:
@@ -128,26 +141,41 @@ class BarSubscription:
 
 
 class MarketDataHub:
-    """The one data stream of a key, shared by every subscription."""
+    """The one data stream of a key, shared by every subscription, with the REST backfill of
+    what it missed while down."""
 
     def __init__(self, *, api_key: str, secret_key: str, feed: str, url: str | None,
-                 reconnect_backoff: float) -> None:
+                 reconnect_backoff: float, history: AlpacaHistory, clock: Clock) -> None:
         self._make_stream = lambda: ReconnectingDataStream(
             api_key=api_key, secret_key=secret_key, feed=feed, url=url, reconnect_backoff=reconnect_backoff,
-            on_connected=lambda: None)
+            on_connected=self._on_subscribed)
+        self._history = history
+        self._clock = clock
         self._thread: StreamThread | None = None
         self._subscriptions: list[BarSubscription] = []
         self._quotes: dict[str, Quote] = {}
         self._symbols: set[str] = set()
-        self._lock = threading.Lock()
+        self._subscribed_at: dict[str, datetime] = {}  # symbol -> the minute it was first subscribed in
+        self._last_bar: dict[str, datetime] = {}  # symbol -> open time of the last minute bar handed on
+        self._gap = False  # a reconnect whose backfill has not succeeded yet
+        self._lock = threading.Lock()  # the tables above; held briefly, by the stream thread too
+        self._subscribing = threading.Lock()  # one subscribe (or close) at a time
         self.rejected_messages = 0  # bars/quotes that failed the value checks (logged, never traded on)
+        self.replayed_bars = 0  # bars dropped as already handed on (the stream and the backfill overlap)
+        self.backfills = 0  # completed REST backfills after a (re)connection
 
     def subscribe(self, symbols: Sequence[str], interval: timedelta) -> BarSubscription:
         subscription = BarSubscription(hub=self, symbols=symbols, interval=interval)
-        with self._lock:
-            self._subscriptions.append(subscription)
-            new = sorted(set(symbols) - self._symbols)
-            self._symbols.update(new)
+        # Not under self._lock: a running SDK stream sends the new subscription from its own
+        # thread and waits for it, and that thread takes self._lock to hand bars on.
+        with self._subscribing:
+            with self._lock:
+                self._subscriptions.append(subscription)
+                new = sorted(set(symbols) - self._symbols)
+                self._symbols.update(new)
+                minute = _minute_of(self._clock.now())
+                for symbol in new:
+                    self._subscribed_at[symbol] = minute
             if self._thread is None:
                 self._thread = StreamThread(stream=self._make_stream(), name="alpaca-market-data")
                 self._listen(new)
@@ -176,11 +204,48 @@ class MarketDataHub:
                 self._subscriptions.remove(subscription)
 
     def close(self) -> None:
-        with self._lock:
+        with self._subscribing, self._lock:
             thread, self._thread = self._thread, None
             self._subscriptions.clear()
         if thread is not None:
             thread.close()
+
+    # --- the backfill (runs in a worker thread while the stream thread waits for it) ----
+
+    def _on_subscribed(self) -> None:
+        """The venue confirmed the subscription of a (new) connection: read back what the
+        stream may have missed before it."""
+        self._gap = True
+        self._backfill()
+
+    def _backfill(self) -> None:
+        with self._lock:
+            starts = {symbol: (self._last_bar[symbol] + _MINUTE if symbol in self._last_bar
+                               else self._subscribed_at[symbol]) for symbol in self._symbols}
+        try:
+            bars = self._history.closed_minute_bars(starts=starts)
+        except QuantShiftError as error:
+            # Tried again before the next streamed bar is handed on, so the gap's bars still
+            # come first.
+            log.warning("alpaca market data backfill after reconnect failed, will retry: %s", error)
+            return
+        self._gap = False
+        self.backfills += 1
+        for bar in bars:
+            self._hand_on(bar)
+
+    def _hand_on(self, bar: Bar) -> None:
+        with self._lock:
+            last = self._last_bar.get(bar.symbol)
+            if last is not None and bar.ts <= last:
+                self.replayed_bars += 1
+                return
+            self._last_bar[bar.symbol] = bar.ts
+            subscriptions = list(self._subscriptions)
+        for subscription in subscriptions:
+            subscription.offer(bar)
+
+    # --- stream handlers (the stream thread) -------------------------------------------
 
     async def _on_bar(self, message: dict) -> None:
         try:
@@ -189,10 +254,9 @@ class MarketDataHub:
             self.rejected_messages += 1
             log.warning("alpaca stream bar rejected (%s): %r", error, message)
             return
-        with self._lock:
-            subscriptions = list(self._subscriptions)
-        for subscription in subscriptions:
-            subscription.offer(bar)
+        if self._gap:
+            await asyncio.get_running_loop().run_in_executor(None, self._backfill)
+        self._hand_on(bar)
 
     async def _on_quote(self, message: dict) -> None:
         try:

@@ -2,8 +2,9 @@
 
 The SDK's run loop reconnects by itself (exponential backoff with jitter between
 `_reconnect_min_backoff` and `_reconnect_max_backoff`); these subclasses only make the
-backoff configurable, tell us of every (re)connection (so the broker can resync over REST)
-and close at once on request (the SDK's own stop waits for a 5 s receive timeout).
+backoff configurable, tell us of every (re)connection once the venue confirms what it will
+send us (so what was missed can be read over REST) and close at once on request (the SDK's
+own stop waits for a 5 s receive timeout).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class _Hooks:
     """Mixed into the SDK stream classes (attributes set by `_setup`)."""
 
     _on_connected: Callable[[], None]
+    _confirmed: bool
     _own_loop: asyncio.AbstractEventLoop | None
     connections: int
 
@@ -31,6 +33,7 @@ class _Hooks:
         self._reconnect_min_backoff = reconnect_backoff
         self._reconnect_max_backoff = max(reconnect_backoff * 30, reconnect_backoff)
         self._on_connected = on_connected
+        self._confirmed = False
         self._own_loop = None
         self._loop_ready = threading.Event()
         self.connections = 0
@@ -43,7 +46,7 @@ class _Hooks:
     async def _start_ws(self) -> None:
         await super()._start_ws()  # type: ignore[misc]
         self.connections += 1
-        self._on_connected()
+        self._confirmed = False  # this connection's subscription is not confirmed yet
 
     async def _shutdown(self) -> None:
         await self.stop_ws()  # type: ignore[attr-defined]
@@ -60,10 +63,6 @@ class ResyncingTradingStream(_Hooks, TradingStream):
         TradingStream.__init__(self, api_key, secret_key, paper=paper, raw_data=True, url_override=url)
         self._setup(reconnect_backoff=reconnect_backoff, on_connected=on_connected)
 
-    async def _start_ws(self) -> None:
-        await TradingStream._start_ws(self)
-        self.connections += 1
-
     async def _dispatch(self, msg: dict) -> None:
         if isinstance(msg, dict) and msg.get("stream") == "listening":
             self._on_connected()
@@ -71,10 +70,24 @@ class ResyncingTradingStream(_Hooks, TradingStream):
 
 
 class ReconnectingDataStream(_Hooks, StockDataStream):
+    """The data stream tells of a (re)connection once the venue confirms the subscription
+    (its first "subscription" message on the connection): a bar is sent only to a confirmed
+    subscription, so a REST read made after it sees every bar the stream will not send.
+
+    `on_connected` runs in a worker thread (it reads REST) and is awaited: the bars streamed
+    after the confirmation wait in the socket until it returns, so whatever it hands on comes
+    before them."""
+
     def __init__(self, *, api_key: str, secret_key: str, feed: str, url: str | None,
                  reconnect_backoff: float, on_connected: Callable[[], None]) -> None:
         StockDataStream.__init__(self, api_key, secret_key, raw_data=True, feed=DataFeed(feed), url_override=url)
         self._setup(reconnect_backoff=reconnect_backoff, on_connected=on_connected)
+
+    async def _dispatch(self, msg: dict) -> None:
+        if isinstance(msg, dict) and msg.get("T") == "subscription" and not self._confirmed:
+            self._confirmed = True
+            await asyncio.get_running_loop().run_in_executor(None, self._on_connected)
+        await StockDataStream._dispatch(self, msg)
 
 
 StreamWithHooks = ResyncingTradingStream | ReconnectingDataStream

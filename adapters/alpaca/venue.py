@@ -89,12 +89,14 @@ def build_alpaca_venue(
         return ResyncingTradingStream(api_key=api_key, secret_key=secret_key, paper=paper, url=trading_stream_url,
                                       reconnect_backoff=reconnect_backoff, on_connected=on_connected)
 
+    history = AlpacaHistory(client=data, reads=reads, clock=clock, feed=feed)
     return AlpacaVenue(
         broker=AlpacaBroker(client=trading, clock=clock, reads=reads, stream_factory=trade_updates,
                             submit_attempts=submit_attempts),
         account=AlpacaAccount(client=trading, reads=reads),
-        history=AlpacaHistory(client=data, reads=reads, clock=clock, feed=feed),
+        history=history,
         governor=governor,
+        # The stream's backfill reads bars through the same governed client as history.
         hub=MarketDataHub(api_key=api_key, secret_key=secret_key, feed=feed, url=data_stream_url,
-                          reconnect_backoff=reconnect_backoff),
+                          reconnect_backoff=reconnect_backoff, history=history, clock=clock),
     )

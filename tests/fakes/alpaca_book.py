@@ -4,6 +4,12 @@ Market orders fill at the symbol's price once one is set; limit, stop and stop-l
 orders fill when a price reaches them (`set_price`). Every change is told to `notify`
 (the trading stream) as Alpaca's trade update: new, fill, partial_fill, canceled, rejected.
 Thread-safe (one lock): the HTTP handler threads and the test both use it.
+
+Bracket and oto orders (`create_bracket`) as Alpaca runs them: the exit legs are orders of
+their own (ids and client_order_ids of the venue's making), "held" (never matched, no trade
+update) until the entry has filled; then they turn "new" (for the quantity filled) and work
+like any order. When one leg fills, the other is cancelled (OCO); when the entry ends with
+nothing filled, the legs are cancelled; cancelling a leg cancels its sibling.
 """
 
 from __future__ import annotations
@@ -45,12 +51,17 @@ class FakeOrder:
     filled_avg_price: Decimal | None = None
     updated_at: datetime | None = None
     triggered: bool = False  # a stop whose price was reached
+    order_class: str = ""
+    legs: list[FakeOrder] = attrs.field(factory=list, eq=False, repr=False)  # a bracket/oto entry's exits
+    parent: FakeOrder | None = attrs.field(default=None, eq=False, repr=False)  # a leg's entry
 
     @property
     def open(self) -> bool:
         return self.status in OPEN_STATUSES
 
-    def json(self) -> dict:
+    def json(self, *, legs: bool = True) -> dict:
+        """As Alpaca shows one order; `legs`: with the exit legs rolled up under a bracket's
+        entry (single-order answers, and lists asked with nested=true)."""
         return {
             "id": self.id, "client_order_id": self.client_order_id, "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at or self.created_at), "submitted_at": iso(self.created_at),
@@ -58,10 +69,11 @@ class FakeOrder:
             "expired_at": None, "canceled_at": None, "failed_at": None, "replaced_at": None, "replaced_by": None,
             "replaces": None, "asset_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, self.symbol)), "symbol": self.symbol,
             "asset_class": "us_equity", "notional": None, "qty": number(self.qty), "filled_qty": number(self.filled_qty),
-            "filled_avg_price": number(self.filled_avg_price), "order_class": "", "order_type": self.type,
+            "filled_avg_price": number(self.filled_avg_price), "order_class": self.order_class, "order_type": self.type,
             "type": self.type, "side": self.side, "time_in_force": self.time_in_force,
             "limit_price": number(self.limit_price), "stop_price": number(self.stop_price), "status": self.status,
-            "extended_hours": False, "legs": None, "trail_percent": None, "trail_price": None, "hwm": None,
+            "extended_hours": False, "legs": [leg.json() for leg in self.legs] if legs and self.legs else None,
+            "trail_percent": None, "trail_price": None, "hwm": None,
         }
 
 
@@ -91,10 +103,58 @@ class OrderBook:
             self._tell("rejected" if status == "rejected" else "new", order)
             return order
 
+    def create_bracket(self, *, client_order_id: str, symbol: str, side: str, qty: Decimal, type: str,
+                       time_in_force: str, limit_price: Decimal | None, take_profit: Decimal | None,
+                       stop_loss: Decimal | None, stop_loss_limit: Decimal | None = None) -> FakeOrder:
+        """The entry (told "new") and its held legs: a take-profit limit and/or a stop-loss stop
+        (stop_limit with `stop_loss_limit`), on the other side, for the same quantity."""
+        with self.lock:
+            order_class = "bracket" if take_profit is not None and stop_loss is not None else "oto"
+            entry = self.create(client_order_id=client_order_id, symbol=symbol, side=side, qty=qty, type=type,
+                                time_in_force=time_in_force, limit_price=limit_price)
+            entry.order_class = order_class
+            exit_side = "sell" if side == "buy" else "buy"
+            shapes = []
+            if take_profit is not None:
+                shapes.append({"type": "limit", "limit_price": take_profit})
+            if stop_loss is not None:
+                shapes.append({"type": "stop_limit" if stop_loss_limit is not None else "stop",
+                               "stop_price": stop_loss, "limit_price": stop_loss_limit})
+            for shape in shapes:
+                leg = FakeOrder(id=str(uuid.uuid4()), client_order_id=str(uuid.uuid4()), symbol=symbol,
+                                side=exit_side, qty=qty, time_in_force=time_in_force, created_at=entry.created_at,
+                                status="held", order_class=order_class, parent=entry, **shape)
+                entry.legs.append(leg)
+                self.orders[leg.id] = leg
+                self.by_client_id[leg.client_order_id] = leg
+            return entry
+
+    def _entry_ended(self, entry: FakeOrder) -> None:
+        """The entry filled or ended: its legs work for what filled, or go."""
+        for leg in entry.legs:
+            if leg.status != "held":
+                continue
+            if entry.filled_qty > 0:
+                leg.qty = entry.filled_qty
+                leg.status = "new"
+                leg.updated_at = self._now()
+                self._tell("new", leg)
+            else:
+                self.cancel(leg)
+        for leg in entry.legs:
+            self.match(leg)
+
+    def _leg_ended(self, leg: FakeOrder) -> None:
+        """One leg filled or was cancelled: the other is cancelled (one-cancels-other)."""
+        if leg.parent is not None:
+            for sibling in leg.parent.legs:
+                if sibling is not leg and sibling.open:
+                    self.cancel(sibling)
+
     def match(self, order: FakeOrder) -> None:
         with self.lock:
             price = self.prices.get(order.symbol)
-            if price is None or not order.open:
+            if price is None or not order.open or order.status == "held":
                 return
             if order.type in ("stop", "stop_limit") and not order.triggered:
                 reached = price >= order.stop_price if order.side == "buy" else price <= order.stop_price
@@ -145,6 +205,9 @@ class OrderBook:
             self.cash -= signed * price
             self._tell("fill" if order.status == "filled" else "partial_fill", order,
                        price=number(price), qty=number(qty), position_qty=number(total))
+            if order.status == "filled":
+                self._entry_ended(order)
+                self._leg_ended(order)
             return activity
 
     def cancel(self, order: FakeOrder) -> bool:
@@ -154,6 +217,8 @@ class OrderBook:
             order.status = "canceled"
             order.updated_at = self._now()
             self._tell("canceled", order)
+            self._entry_ended(order)
+            self._leg_ended(order)
             return True
 
     def expire(self, order: FakeOrder) -> None:
@@ -161,6 +226,7 @@ class OrderBook:
             order.status = "expired"
             order.updated_at = self._now()
             self._tell("expired", order)
+            self._entry_ended(order)
 
     def _tell(self, event: str, order: FakeOrder, **extra: object) -> None:
         update = {"event": event, "timestamp": iso(order.updated_at or order.created_at),

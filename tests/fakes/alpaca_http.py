@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import time
 import uuid
 from datetime import date, datetime, timezone
@@ -73,6 +74,9 @@ def handler_for(fake: FakeAlpaca) -> type[BaseHTTPRequestHandler]:
                     "X-RateLimit-Limit": "200", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)})
             if fault is not None:
                 return self._send(fault.status, {"code": 50010000, "message": "internal server error"})
+            delay = fake.take_fault(method, path, ("delay",))
+            if delay is not None:
+                time.sleep(delay.seconds)  # then answers as usual
             if method != "POST" or path != "/v2/orders":
                 malformed = fake.take_fault(method, path, ("malformed",))
                 if malformed is not None:
@@ -121,13 +125,28 @@ def handler_for(fake: FakeAlpaca) -> type[BaseHTTPRequestHandler]:
             if kind not in _ORDER_TYPES or body.get("side") not in ("buy", "sell") or qty <= 0:
                 return self._send(422, {"code": 40010001, "message": "invalid order"})
             coid = str(body.get("client_order_id") or "")
+            order_class = body.get("order_class") or "simple"
+            if order_class not in ("simple", "bracket", "oto"):
+                return self._send(422, {"code": 40010001, "message": f"invalid order_class {order_class!r}"})
+            exits = None
+            if order_class != "simple":
+                exits = _exits(body, order_class=order_class, kind=kind, side=body["side"],
+                               base=limit if kind == "limit" else fake.book.prices.get(symbol))
+                if isinstance(exits, str):
+                    return self._send(422, {"code": 42210000, "message": exits})
             with fake.book.lock:
                 if coid and coid in fake.book.by_client_id:
                     return self._send(422, {"code": 40010001, "message": "client_order_id must be unique"})
-                order = fake.book.create(client_order_id=coid or str(uuid.uuid4()), symbol=symbol,
-                                         side=body["side"], qty=qty, type=kind,
-                                         time_in_force=str(body.get("time_in_force")), limit_price=limit,
-                                         stop_price=stop)
+                if exits is None:
+                    order = fake.book.create(client_order_id=coid or str(uuid.uuid4()), symbol=symbol,
+                                             side=body["side"], qty=qty, type=kind,
+                                             time_in_force=str(body.get("time_in_force")), limit_price=limit,
+                                             stop_price=stop)
+                else:
+                    order = fake.book.create_bracket(client_order_id=coid or str(uuid.uuid4()), symbol=symbol,
+                                                     side=body["side"], qty=qty, type=kind,
+                                                     time_in_force=str(body.get("time_in_force")),
+                                                     limit_price=limit, **exits)
                 answer = order.json()  # as Alpaca: the answer shows the order as accepted
             fake.book.match(order)
             after = fake.take_fault("POST", "/v2/orders", ("error_after_create", "slow_after_create", "malformed"))
@@ -140,13 +159,26 @@ def handler_for(fake: FakeAlpaca) -> type[BaseHTTPRequestHandler]:
             return self._send(200, answer)
 
         def list_orders(self, query: dict, body: object) -> None:
+            """Alpaca's GET /v2/orders: status open|closed|all, limit (default 50, at most 500),
+            direction by submission time (default desc; ties in no particular order), after and
+            until (both exclusive, on the submission time), nested (legs under their entry
+            instead of listed on their own)."""
             status = query.get("status", "open")
             limit = int(query.get("limit", 50))
+            direction = query.get("direction", "desc")
+            if status not in ("open", "closed", "all") or direction not in ("asc", "desc") or not 0 < limit <= 500:
+                return self._send(422, {"code": 40010001, "message": "invalid status, direction or limit (max 500)"})
+            after = _parse_time(query["after"]) if "after" in query else None
+            until = _parse_time(query["until"]) if "until" in query else None
+            nested = query.get("nested", "false") == "true"
             with fake.book.lock:
                 orders = [o for o in fake.book.orders.values()
-                          if status == "all" or (o.open if status == "open" else not o.open)]
-                orders.sort(key=lambda o: o.created_at, reverse=query.get("direction", "desc") == "desc")
-                rows = [o.json() for o in orders[:limit]]
+                          if (status == "all" or (o.open if status == "open" else not o.open))
+                          and (after is None or o.created_at > after) and (until is None or o.created_at < until)
+                          and not (nested and o.parent is not None)]
+                ties = random.Random(len(orders))
+                orders.sort(key=lambda o: (o.created_at, ties.random()), reverse=direction == "desc")
+                rows = [o.json(legs=nested) for o in orders[:limit]]
             self._send(200, rows)
 
         def by_client_id(self, query: dict, body: object) -> None:
@@ -229,6 +261,31 @@ def handler_for(fake: FakeAlpaca) -> type[BaseHTTPRequestHandler]:
         ("GET", "/v2/stocks/bars"): Handler.stock_bars,
     }
     return Handler
+
+
+def _exits(body: dict, *, order_class: str, kind: str, side: str, base: Decimal | None) -> dict | str:
+    """The legs of a bracket (take_profit and stop_loss) or an oto (one of them), checked as
+    Alpaca does against the entry's base price (its limit, else the last price); a str is the
+    venue's refusal."""
+    if kind not in ("market", "limit"):
+        return f"{order_class} orders must be market or limit orders"
+    legs = {name: body.get(name) for name in ("take_profit", "stop_loss") if body.get(name) is not None}
+    if (order_class == "bracket" and len(legs) != 2) or (order_class == "oto" and len(legs) != 1):
+        return f"{order_class} orders need {'take_profit and stop_loss' if order_class == 'bracket' else 'one leg'}"
+    try:
+        take_profit = Decimal(str(legs["take_profit"]["limit_price"])) if "take_profit" in legs else None
+        stop_loss = Decimal(str(legs["stop_loss"]["stop_price"])) if "stop_loss" in legs else None
+        stop_limit = legs.get("stop_loss", {}).get("limit_price")
+        stop_limit = None if stop_limit is None else Decimal(str(stop_limit))
+    except (KeyError, TypeError, AttributeError, InvalidOperation):
+        return "invalid take_profit or stop_loss"
+    sign = 1 if side == "buy" else -1
+    if base is not None:
+        if take_profit is not None and sign * (take_profit - base) < Decimal("0.01"):
+            return f"take_profit.limit_price must be {'>=' if sign > 0 else '<='} base_price {'+' if sign > 0 else '-'} 0.01"
+        if stop_loss is not None and sign * (base - stop_loss) < Decimal("0.01"):
+            return f"stop_loss.stop_price must be {'<=' if sign > 0 else '>='} base_price {'-' if sign > 0 else '+'} 0.01"
+    return {"take_profit": take_profit, "stop_loss": stop_loss, "stop_loss_limit": stop_limit}
 
 
 def _record(method: str, path: str, query: dict, body: object) -> RecordedRequest:

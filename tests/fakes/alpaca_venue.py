@@ -8,6 +8,7 @@ the REAL alpaca-py SDK in tests. Never reaches a real host.
         venue.fail_after_create(status=500)          # creates the order, then answers 500
         venue.slow_after_create(seconds=1.0)         # creates, answers after the client timeout
         venue.malformed_next()                       # creates, answers a body that is not JSON
+        venue.delay_next(method="GET", path="/v2/stocks/bars", seconds=0.3)   # answers late
         venue.reject_next_order("insufficient buying power")   # 403, no order
         venue.drop_streams(); ...; venue.restore_streams()     # websockets down / up
         venue.data_stream.push_bar(symbol="AAPL", ts=..., open=..., ...)
@@ -40,7 +41,7 @@ DUPLICATE = {"code": 40010001, "message": "client_order_id must be unique"}
 class Fault:
     method: str
     path: str
-    kind: str  # rate_limit, error_after_create, slow_after_create, malformed, reject
+    kind: str  # rate_limit, error, error_after_create, slow_after_create, malformed, reject, delay
     times: int = 1
     status: int = 500
     seconds: float = 0.0
@@ -158,6 +159,10 @@ class FakeAlpaca:
     def fail_next(self, *, method: str, path: str, status: int = 503, times: int = 1) -> None:
         """The next `times` requests to path answer `status` (nothing done)."""
         self._fault(Fault(method=method, path=path, kind="error", times=times, status=status))
+
+    def delay_next(self, *, method: str, path: str, seconds: float, times: int = 1) -> None:
+        """The next `times` requests to path are answered as usual, `seconds` late."""
+        self._fault(Fault(method=method, path=path, kind="delay", times=times, seconds=seconds))
 
     def slow_after_create(self, *, seconds: float, times: int = 1) -> None:
         self._fault(Fault(method="POST", path="/v2/orders", kind="slow_after_create", times=times, seconds=seconds))

@@ -4,9 +4,11 @@ orders, the order journal rules under faults, cancels, lookups, fills and positi
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from alpaca.common.exceptions import APIError
 
 from adapters.alpaca import build_alpaca_venue
 from application.request_governor import RateLimit, RequestGovernor
@@ -231,7 +233,10 @@ def test_partial_fills_get_cumulative_ids_from_the_stream_and_from_rest_alike(fa
     for qty, price in (("1", "9.5"), ("1.5", "9.75"), ("2.5", "10")):
         fake_alpaca.fill("qs-parts", qty, price)
 
-    streamed = fills_of(poll_until(alpaca, lambda seen: len(fills_of(seen)) == 3, settle=0.2))
+    # Fills made before the stream listened come from the REST resync, later ones from the stream:
+    # the emission order may differ (the application adds fills up in any order), the ids may not.
+    streamed = sorted(fills_of(poll_until(alpaca, lambda seen: len(fills_of(seen)) == 3, settle=0.2)),
+                      key=lambda f: Decimal(f.fill_id.rsplit(":", 1)[1]))
 
     venue_id = fake_alpaca.order("qs-parts").id
     assert [f.fill_id for f in streamed] == [f"{venue_id}:1", f"{venue_id}:2.5", f"{venue_id}:5"]
@@ -315,3 +320,109 @@ def test_a_burst_of_submits_never_exceeds_the_configured_rate_at_the_venue(fake_
 def test_stop_orders_rest_at_alpaca_for_equities(alpaca):
     assert alpaca.broker.supports_stop_orders(AssetClass.EQUITY) is True
     assert alpaca.broker.supports_stop_orders(AssetClass.CRYPTO) is False
+
+
+def test_open_orders_reads_every_page_and_loses_no_order_sharing_a_submission_time(fake_alpaca, alpaca):
+    placed = [fake_alpaca.add_foreign_order(symbol="AAPL", client_order_id=f"web-{n}") for n in range(1203)]
+    base = datetime(2024, 3, 5, 15, 0, tzinfo=timezone.utc)
+    with fake_alpaca.book.lock:
+        for n, venue_order in enumerate(placed):
+            # Seven orders per instant, instants 0.3 ms apart: page ends fall inside a group.
+            venue_order.created_at = base + timedelta(microseconds=300 * (n // 7))
+    fake_alpaca.cancel("web-3")  # closed: not listed
+
+    states = alpaca.broker.open_orders()
+
+    ids = [s.client_order_id for s in states]
+    assert len(ids) == len(set(ids)) == 1202
+    assert set(ids) == {f"web-{n}" for n in range(1203)} - {"web-3"}
+    pages = fake_alpaca.requests_to("GET", ORDERS)
+    assert 3 <= len(pages) <= 4
+    assert all((p.query["status"], p.query["limit"], p.query["direction"]) == ("open", "500", "asc") for p in pages)
+    assert "after" not in pages[0].query and all("after" in p.query for p in pages[1:])
+
+
+def test_the_fake_lists_orders_as_alpaca_does(fake_alpaca, alpaca):
+    first = fake_alpaca.add_foreign_order(symbol="AAPL", client_order_id="web-a")
+    second = fake_alpaca.add_foreign_order(symbol="AAPL", client_order_id="web-b")
+    client = alpaca.broker._client
+    newest_first = client.get("/orders", {"status": "open", "limit": 1})
+    assert [o["id"] for o in newest_first] == [second.id]
+    after = client.get("/orders", {"status": "open", "direction": "asc", "after": first.created_at.isoformat()})
+    assert [o["id"] for o in after] == [second.id]  # `after` is exclusive
+    until = client.get("/orders", {"status": "open", "until": second.created_at.isoformat()})
+    assert [o["id"] for o in until] == [first.id]  # so is `until`
+    with pytest.raises(APIError, match="max 500"):
+        client.get("/orders", {"status": "open", "limit": 501})
+
+
+def test_a_bracket_entry_fills_then_the_stop_leg_fills_and_the_take_profit_leg_is_cancelled(fake_alpaca, alpaca):
+    fake_alpaca.set_price("AAPL", "100")
+
+    placed = alpaca.broker.submit_bracket(order("qs-bracket"), take_profit=Decimal("110"), stop_loss=Decimal("95"))
+
+    body = fake_alpaca.requests_to("POST", ORDERS)[0].body
+    assert body == {"symbol": "AAPL", "qty": "3", "side": "buy", "type": "market", "time_in_force": "day",
+                    "client_order_id": "qs-bracket", "order_class": "bracket",
+                    "take_profit": {"limit_price": "110"}, "stop_loss": {"stop_price": "95"}}
+    entry = fake_alpaca.order("qs-bracket")
+    take_profit, stop_loss = entry.legs
+    assert (take_profit.type, stop_loss.type) == ("limit", "stop")
+    assert (placed.take_profit_client_order_id, placed.stop_loss_client_order_id) == (
+        take_profit.client_order_id, stop_loss.client_order_id)
+    assert {e.client_order_id for e in placed.events if isinstance(e, OrderAccepted)} == {
+        "qs-bracket", take_profit.client_order_id, stop_loss.client_order_id}
+
+    entered = poll_until(alpaca, lambda seen: fills_of(seen))
+    fake_alpaca.set_price("AAPL", "94")  # falls through the stop
+    exited = poll_until(alpaca, lambda seen: len(fills_of(seen)) == 1 and any(
+        isinstance(e, OrderCancelled) for e in seen), settle=0.3)
+
+    events = list(placed.events) + entered + exited
+    assert [(f.client_order_id, f.side, f.quantity, f.price) for f in fills_of(events)] == [
+        ("qs-bracket", OrderSide.BUY, Decimal(3), Decimal(100)),
+        (stop_loss.client_order_id, OrderSide.SELL, Decimal(3), Decimal(94))]
+    assert fills_of(events)[1].fill_id == f"{stop_loss.id}:3"
+    assert [e.client_order_id for e in events if isinstance(e, OrderCancelled)] == [take_profit.client_order_id]
+    acks = [e.client_order_id for e in events if isinstance(e, OrderAccepted)]
+    assert sorted(acks) == sorted({"qs-bracket", take_profit.client_order_id, stop_loss.client_order_id})
+    assert alpaca.broker.find_order(stop_loss.client_order_id).status is OrderStatus.FILLED
+    assert alpaca.broker.find_order(take_profit.client_order_id).status is OrderStatus.CANCELLED
+    assert alpaca.broker.positions() == {} and alpaca.broker.open_orders() == []
+    assert {f.client_order_id for f in alpaca.broker.fills()} == {"qs-bracket", stop_loss.client_order_id}
+
+
+def test_a_server_error_after_the_venue_created_a_bracket_adopts_the_one_entry(fake_alpaca, alpaca):
+    fake_alpaca.fail_after_create(status=503)
+
+    placed = alpaca.broker.submit_bracket(order("qs-bracket-5xx", order_type=OrderType.LIMIT, limit="50"),
+                                          take_profit=Decimal("60"), stop_loss=Decimal("45"))
+    again = alpaca.broker.submit_bracket(order("qs-bracket-5xx", order_type=OrderType.LIMIT, limit="50"),
+                                         take_profit=Decimal("60"), stop_loss=Decimal("45"))
+
+    assert fake_alpaca.count("POST", ORDERS) == 2  # the second answered "client_order_id must be unique"
+    entries = [o for o in fake_alpaca.book.orders.values() if o.parent is None]
+    assert [o.client_order_id for o in entries] == ["qs-bracket-5xx"]
+    entry = entries[0]
+    assert placed.events[0] == OrderAccepted(client_order_id="qs-bracket-5xx", venue_order_id=entry.id,
+                                             ts=placed.events[0].ts)
+    assert (placed.take_profit_client_order_id, placed.stop_loss_client_order_id) == tuple(
+        leg.client_order_id for leg in entry.legs)
+    assert again.events == ()  # told once
+    held = {s.client_order_id: s.status for s in alpaca.broker.open_orders()}
+    assert held == {"qs-bracket-5xx": OrderStatus.ACCEPTED, **{leg.client_order_id: OrderStatus.ACCEPTED
+                                                               for leg in entry.legs}}
+
+
+def test_an_oto_sends_the_stop_loss_leg_alone_and_a_bracket_the_wrong_way_round_is_refused(fake_alpaca, alpaca):
+    placed = alpaca.broker.submit_bracket(order("qs-oto", side=OrderSide.SELL, order_type=OrderType.LIMIT,
+                                                limit="200"), take_profit=None, stop_loss=Decimal("210"))
+
+    body = fake_alpaca.requests_to("POST", ORDERS)[0].body
+    assert (body["order_class"], body["stop_loss"], "take_profit" in body) == ("oto", {"stop_price": "210"}, False)
+    (leg,) = fake_alpaca.order("qs-oto").legs
+    assert (leg.side, leg.type, leg.stop_price, leg.status) == ("buy", "stop", Decimal(210), "held")
+    assert (placed.take_profit_client_order_id, placed.stop_loss_client_order_id) == (None, leg.client_order_id)
+    with pytest.raises(ConfigurationError, match="take_profit 90 must be above stop_loss 95"):
+        alpaca.broker.submit_bracket(order("qs-upside-down"), take_profit=Decimal("90"), stop_loss=Decimal("95"))
+    assert fake_alpaca.count("POST", ORDERS) == 1
