@@ -30,6 +30,17 @@ class Cli:
             raise AssertionError(f"quantshift {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
         return result
 
+    def invoke(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        """The same CLI in this process (typer's runner, the same environment): for the checks of
+        arguments, configuration and help texts, which would otherwise pay a process start
+        (about a second of CPU) each. What a process start itself must prove uses `run`."""
+        from typer.testing import CliRunner
+
+        from entrypoints.cli.main import build_app
+
+        result = CliRunner().invoke(build_app(), list(args), input=input, env=self.env, catch_exceptions=False)
+        return subprocess.CompletedProcess(["quantshift", *args], result.exit_code, result.stdout, result.stderr)
+
     def json(self, *args: str) -> object:
         return json.loads(self.run(*args, "--json").stdout)
 

@@ -102,7 +102,7 @@ def test_bad_input_names_what_is_wrong_and_where(cli):
         (["--strategy", "ma_crossover", "--sizing", "kelly:x"], "'x' after ':' is not a number"),
         (["--strategy", "rsi_mean_reversion", "--engine", "fast", "--risk", "off"], "no vectorised targets"),
     ]:
-        result = cli.run("backtest", "--data", str(good), *args, check=False)
+        result = cli.invoke("backtest", "--data", str(good), *args)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
 
 

@@ -61,7 +61,8 @@ def test_human_report_and_help(cli):
     out = cli.run("paper", "--days", "3").stdout
     assert "validation report" in out and ("NO-GO" in out or "GO" in out) and "win rate" in out
     for command in ("paper", "status", "trades", "positions", "halt", "resume"):
-        assert "--help" in cli.run(command, "--help").stdout or "Usage" in cli.run(command, "--help").stdout
+        shown = cli.invoke(command, "--help")
+        assert shown.returncode == 0 and "Usage" in shown.stdout and "--help" in shown.stdout
 
 
 @pytest.mark.parametrize(
@@ -78,17 +79,17 @@ def test_human_report_and_help(cli):
 def test_bad_config_names_the_key_and_records_nothing(cli, config, names):
     cli.json("paper", "--days", "2")
     before = cli.query("SELECT count(*) FROM orders")[0][0]
-    result = cli.run("paper", "--days", "2", "--config", str(cli.config(config)), check=False)
+    result = cli.invoke("paper", "--days", "2", "--config", str(cli.config(config)))
     assert result.returncode == 2
     assert names in result.stderr and "Traceback" not in result.stderr
     assert cli.query("SELECT count(*) FROM orders")[0][0] == before
 
 
 def test_bad_arguments_and_store_urls(cli, tmp_path):
-    assert cli.run("paper", "--days", "0", check=False).returncode == 2
-    assert cli.run("paper", "--days", "2", "--start", "yesterday", check=False).returncode == 2
+    assert cli.invoke("paper", "--days", "0").returncode == 2
+    assert cli.invoke("paper", "--days", "2", "--start", "yesterday").returncode == 2
     cli.env["QUANTSHIFT_DATABASE_URL"] = "mysql://x"
-    result = cli.run("status", check=False)
+    result = cli.invoke("status")
     assert result.returncode == 2 and "unknown scheme" in result.stderr
     cli.env["QUANTSHIFT_DATABASE_URL"] = f"sqlite:///{tmp_path}"  # a directory, not a database
     result = cli.run("status", check=False)

@@ -37,8 +37,10 @@ def test_users_are_created_from_stdin_or_a_prompt_and_listed_without_secrets(cli
     ("x@example.com", "correct horse battery", "superuser", "--role"),
 ])
 def test_bad_users_are_refused_by_name(cli, email, password, role, message):
-    run_with_input(cli, "correct horse battery\n", "users", "create", "--email", "dup@example.com", "--password-stdin")
-    result = run_with_input(cli, password + "\n", "users", "create", "--email", email, "--role", role, "--password-stdin")
+    made = cli.invoke("users", "create", "--email", "dup@example.com", "--password-stdin",
+                      input="correct horse battery\n")
+    assert made.returncode == 0, made.stderr
+    result = cli.invoke("users", "create", "--email", email, "--role", role, "--password-stdin", input=password + "\n")
     assert result.returncode == 2 and message in result.stderr, result.stderr
-    help_text = cli.run("users", "create", "--help").stdout
+    help_text = cli.invoke("users", "create", "--help").stdout
     assert "--password " not in help_text  # no way to pass a password as an argument
