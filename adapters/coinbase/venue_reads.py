@@ -28,6 +28,7 @@ from domain.errors import VenueUnavailable
 from domain.fill import Fill
 
 PAGE = 250
+LISTING_PAGES = 1000  # 250,000 rows: a whole listing (orders, fills, accounts), however long
 Fetch = Callable[[RESTClient, "str | None"], Any]  # (client, cursor) -> one page
 
 
@@ -87,15 +88,18 @@ class VenueReads:
         return self.pages(what, lambda c, cursor: c.list_orders(limit=PAGE, cursor=cursor, **filters), "orders")
 
     def pages(self, what: str, fetch: Fetch, key: str) -> list[dict]:
+        """Every page of a listing. Reconciliation compares whole lists, so a listing is never cut
+        short quietly: past LISTING_PAGES pages it is an error (a venue looping on its cursor)."""
         rows: list[dict] = []
         cursor: str | None = None
-        for _page in range(self.max_pages):
+        for _page in range(LISTING_PAGES):
             body = self._rest.read(what, lambda c, cursor=cursor: fetch(c, cursor))
             rows.extend(dict(r) for r in items(body, key, what=what))
             cursor = body.get("cursor") or None
             if not cursor or body.get("has_next") is False:
-                break
-        return rows
+                return rows
+        raise VenueUnavailable(f"{VENUE}: {what}: still more after {LISTING_PAGES} pages of {PAGE}; "
+                               "the list would be incomplete")
 
     def fills(self, *, since: datetime | None = None) -> list[Fill]:
         what = "list fills"

@@ -241,6 +241,19 @@ def test_malformed_fields_become_venue_unavailable_naming_the_field(fake, venue)
         venue.broker.fills()
 
 
+def test_listings_are_read_whole_whatever_the_lookup_bound(fake, clock):
+    # Reconciliation compares whole lists: the lookup bound of find_order never cuts a listing.
+    for k in range(260):
+        fake.add_foreign_order(client_order_id=f"open-{k}")
+    venue = connect(fake, clock, user_stream=False, lookup_pages=1)
+    try:
+        listed = venue.broker.open_orders()
+        assert sorted(o.client_order_id for o in listed) == sorted(f"open-{k}" for k in range(260))
+        assert fake.count("list_orders") == 2  # two pages of 250
+    finally:
+        venue.close()
+
+
 def test_find_order_pages_newest_first_within_a_bound_and_past_it_answers_unknown_not_absent(fake, clock):
     # Coinbase has no client_order_id filter: an order this session did not place is searched
     # for in list_orders pages of 250. Beyond the bound "not found" would be a guess.
