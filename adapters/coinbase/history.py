@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
 from adapters.coinbase.http import VENUE, CoinbaseRest, VenueHttpError
 from adapters.coinbase.mapping import dec, items, product_id, ts
-from domain.errors import ConfigurationError
+from domain.errors import ConfigurationError, InvalidMarketData
 from domain.market import Bar
 
-log = logging.getLogger(__name__)
 MAX_CANDLES = 350
 
 GRANULARITY = {
@@ -58,7 +56,8 @@ class CoinbaseHistory:
                 try:
                     bars[opened] = Bar(symbol=symbol, ts=opened, interval=interval,
                                        **{k: dec(row, k, what=what) for k in ("open", "high", "low", "close", "volume")})
-                except ValueError as error:
-                    log.warning("%s: candle at %s rejected by the sanity gate: %s", VENUE, opened, error)
+                except ValueError as error:  # history for a backtest: a bad candle is an error, named
+                    raise InvalidMarketData(f"{VENUE}: candle {pid} {granularity} at {opened.isoformat()}: "
+                                            f"{error}") from None
             page_start = page_end
         return [bars[k] for k in sorted(bars)]
