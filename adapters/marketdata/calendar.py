@@ -3,13 +3,22 @@
 exchange_calendars pulls in pandas (about a second to import), so it is imported lazily, inside the
 first call, and the built schedule is cached for the life of the process. Nothing heavy happens at
 import time, which keeps the CLI quick to start.
+
+Building the schedule costs one to two seconds of CPU, paid by every process that needs it (each
+`quantshift paper` with equity bots). It is also kept on disk, one file per library version and
+day (the library's end date moves with the day), so later processes read plain lists instead.
+The file is only an optimisation: unreadable or missing, the schedule is built again.
 """
 
 from __future__ import annotations
 
 import bisect
 import functools
+import json
+import logging
+import os
 from datetime import date, datetime, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -50,8 +59,49 @@ def _to_utc(ts: object) -> datetime:
     return ts.to_pydatetime().astimezone(timezone.utc)  # type: ignore[attr-defined]
 
 
-@functools.lru_cache(maxsize=1)
-def _xnys_schedule() -> _Schedule:
+log = logging.getLogger(__name__)
+CACHE_DIR_ENV = "QUANTSHIFT_CACHE_DIR"
+
+
+def _cache_file() -> Path | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        library = version("exchange-calendars")
+    except PackageNotFoundError:
+        return None
+    if os.environ.get(CACHE_DIR_ENV):
+        directory = Path(os.environ[CACHE_DIR_ENV])
+    else:
+        import platformdirs
+
+        directory = platformdirs.user_cache_path("quantshift")
+    return directory / f"xnys-{library}-{_CALENDAR_START}-{date.today().isoformat()}.json"
+
+
+def _read_cached(path: Path) -> _Schedule | None:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return _Schedule(days=[date.fromisoformat(d) for d in raw["days"]],
+                         opens=[datetime.fromtimestamp(t, timezone.utc) for t in raw["opens"]],
+                         closes=[datetime.fromtimestamp(t, timezone.utc) for t in raw["closes"]])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_cached(path: Path, schedule: _Schedule) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        partial.write_text(json.dumps({"days": [d.isoformat() for d in schedule.days],
+                                       "opens": [int(t.timestamp()) for t in schedule.opens],
+                                       "closes": [int(t.timestamp()) for t in schedule.closes]}), encoding="utf-8")
+        partial.replace(path)  # atomic: a concurrent reader sees the old file or the whole new one
+    except OSError as exc:
+        log.debug("NYSE calendar cache not written (%s)", exc)
+
+
+def _build_schedule() -> _Schedule:
     import exchange_calendars  # lazy: pulls pandas
 
     calendar = exchange_calendars.get_calendar("XNYS", start=_CALENDAR_START)
@@ -61,6 +111,18 @@ def _xnys_schedule() -> _Schedule:
         opens=[_to_utc(ts) for ts in schedule["open"]],
         closes=[_to_utc(ts) for ts in schedule["close"]],
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _xnys_schedule() -> _Schedule:
+    path = _cache_file()
+    cached = _read_cached(path) if path is not None else None
+    if cached is not None:
+        return cached
+    schedule = _build_schedule()
+    if path is not None:
+        _write_cached(path, schedule)
+    return schedule
 
 
 def nyse_sessions(*, start: date, count: int) -> list[Session]:

@@ -103,3 +103,21 @@ def test_importing_the_package_does_not_load_pandas_or_the_calendar() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""
+
+
+def test_the_schedule_is_kept_on_disk_and_read_back_the_same(tmp_path, monkeypatch):
+    from adapters.marketdata import calendar
+
+    monkeypatch.setenv(calendar.CACHE_DIR_ENV, str(tmp_path))
+    calendar._xnys_schedule.cache_clear()
+    try:
+        built = calendar._xnys_schedule()
+        [stored] = list(tmp_path.glob("xnys-*.json"))
+        calendar._xnys_schedule.cache_clear()
+        assert calendar._xnys_schedule() == built  # from the file: the same days, opens and closes
+        stored.write_text("{not json")
+        calendar._xnys_schedule.cache_clear()
+        assert calendar._xnys_schedule() == built  # an unreadable file is built again, and rewritten
+        assert calendar._read_cached(stored) == built
+    finally:
+        calendar._xnys_schedule.cache_clear()
