@@ -116,10 +116,11 @@ class SupervisedSocket:
 
     def _receive(self, raw: str) -> None:
         # Runs in the SDK's event loop: never raise (it would end the SDK's message handler).
-        self.received += 1
         try:
             message = json.loads(raw)
             if isinstance(message, Mapping):
                 self._on_message(message)
         except Exception as error:
             log.warning("coinbase websocket: message dropped (%s)", error)
+        finally:
+            self.received += 1  # counted once handled: a reader of the count sees its effects

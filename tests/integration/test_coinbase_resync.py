@@ -37,16 +37,26 @@ def drop_until_noticed(fake, stream) -> None:
     wait_for(lambda: stream.resyncing)
 
 
+def heard(stream, push) -> None:
+    """Push, then wait until the stream's socket has the message: the test's clock may only
+    move once the trade was handled at the time the test meant."""
+    before = stream._socket.received
+    push()
+    wait_for(lambda: stream._socket.received > before)
+
+
 def test_candles_missed_during_a_drop_are_backfilled_once_in_order_before_newer_streamed_bars(fake, clock):
     venue = connect(fake, clock, user_stream=False, resync_retry=0.05)
     stream = venue.market_data(["BTC/USD"], timedelta(minutes=5))
     emitted: list = []
     try:
         wait_for(lambda: fake.ws.subscribers("candles") == 1)
-        fake.push_candle("BTC-USD", start=at(0), open="100", high="101", low="99", close="100", volume="1")
+        heard(stream, lambda: fake.push_candle("BTC-USD", start=at(0), open="100", high="101", low="99",
+                                               close="100", volume="1"))
         clock.set(at(5, 1))
         # A partial 12:05 candle: the stream sees only its start before the drop.
-        fake.push_candle("BTC-USD", start=at(5), open="100", high="100", low="100", close="100", volume="1")
+        heard(stream, lambda: fake.push_candle("BTC-USD", start=at(5), open="100", high="100", low="100",
+                                               close="100", volume="1"))
         emitted += collect(stream, 1)
         assert [b.ts for b in emitted] == [at(0)]
 
@@ -73,9 +83,11 @@ def test_candles_missed_during_a_drop_are_backfilled_once_in_order_before_newer_
         emitted += backfilled
 
         # The stream's own 12:20 bar started before the subscription came back: partial.
-        fake.push_candle("BTC-USD", start=at(20), open="103", high="103", low="103", close="103", volume="1")
+        heard(stream, lambda: fake.push_candle("BTC-USD", start=at(20), open="103", high="103", low="103",
+                                               close="103", volume="1"))
         clock.set(at(25, 1))  # 12:20 ended, but not `close_grace` ago: REST may not be final yet
-        fake.push_candle("BTC-USD", start=at(25), open="105", high="106", low="104", close="105", volume="2")
+        heard(stream, lambda: fake.push_candle("BTC-USD", start=at(25), open="105", high="106", low="104",
+                                               close="105", volume="2"))
         assert stream.poll(timeout=0.1) == []
         fake.add_rest_candle("BTC-USD", granularity="FIVE_MINUTE", start=at(20), open="103", high="108",
                              low="101", close="105", volume="9")
@@ -86,7 +98,8 @@ def test_candles_missed_during_a_drop_are_backfilled_once_in_order_before_newer_
         emitted.append(rest_bar)
 
         clock.set(at(30, 1))
-        fake.push_candle("BTC-USD", start=at(30), open="105", high="105", low="105", close="105", volume="1")
+        heard(stream, lambda: fake.push_candle("BTC-USD", start=at(30), open="105", high="105", low="105",
+                                               close="105", volume="1"))
         (streamed,) = collect(stream, 1)
         assert ohlcv(streamed) == (at(25), D(105), D(106), D(104), D(105), D(2))
         emitted.append(streamed)
@@ -110,10 +123,10 @@ def test_bars_built_from_trades_are_backfilled_from_one_minute_candles_aggregate
         assert not stream.uses_candles
         wait_for(lambda: fake.ws.subscribers("market_trades") == 1)
         clock.set(at(0, 30))
-        fake.push_trade("ETH-USD", trade_id="1", price="10", size="1", at=at(0, 10))
-        fake.push_trade("ETH-USD", trade_id="2", price="11", size="1", at=at(1, 50))
+        heard(stream, lambda: fake.push_trade("ETH-USD", trade_id="1", price="10", size="1", at=at(0, 10)))
+        heard(stream, lambda: fake.push_trade("ETH-USD", trade_id="2", price="11", size="1", at=at(1, 50)))
         clock.set(at(2, 10))
-        fake.push_trade("ETH-USD", trade_id="3", price="12", size="1", at=at(2, 5))
+        heard(stream, lambda: fake.push_trade("ETH-USD", trade_id="3", price="12", size="1", at=at(2, 5)))
         (first,) = collect(stream, 1)
         assert ohlcv(first) == (at(0), D(10), D(11), D(10), D(11), D(2))
 
@@ -132,9 +145,10 @@ def test_bars_built_from_trades_are_backfilled_from_one_minute_candles_aggregate
                                                   (at(4), D(14), D(14), D(9), D(11), D(4))]
         assert all(b.interval == timedelta(minutes=2) and b.symbol == "ETH-USD" for b in backfilled)
 
-        fake.push_trade("ETH-USD", trade_id="4", price="20", size="5", at=at(7, 40))  # 12:06, seen in part
+        # 12:06, seen in part
+        heard(stream, lambda: fake.push_trade("ETH-USD", trade_id="4", price="20", size="5", at=at(7, 40)))
         clock.set(at(8, 5))
-        fake.push_trade("ETH-USD", trade_id="5", price="21", size="1", at=at(8, 1))
+        heard(stream, lambda: fake.push_trade("ETH-USD", trade_id="5", price="21", size="1", at=at(8, 1)))
         (overlapped,) = collect(stream, 1)
         assert ohlcv(overlapped) == (at(6), D(11), D(12), D(11), D(12), D(2))  # REST's, not the stream's
         clock.set(at(10, 3))  # 12:08 closes on time, from the stream
@@ -152,19 +166,20 @@ def test_an_interval_no_candle_divides_reports_the_gap_and_streams_on(fake, cloc
     try:
         wait_for(lambda: fake.ws.subscribers("market_trades") == 1)
         clock.set(at(0, 40))
-        fake.push_trade("ETH-USD", trade_id="1", price="10", size="1", at=at(0, 5))
-        fake.push_trade("ETH-USD", trade_id="2", price="11", size="1", at=at(0, 35))
+        heard(stream, lambda: fake.push_trade("ETH-USD", trade_id="1", price="10", size="1", at=at(0, 5)))
+        heard(stream, lambda: fake.push_trade("ETH-USD", trade_id="2", price="11", size="1", at=at(0, 35)))
         assert [b.ts for b in collect(stream, 1)] == [at(0)]
         drop_until_noticed(fake, stream)
         clock.set(at(3, 10))
         with caplog.at_level(logging.WARNING, logger="adapters.coinbase.streams"):
             fake.ws.restore()
             wait_for(lambda: fake.ws.subscribers("market_trades") == 1)
-            fake.push_trade("ETH-USD", trade_id="3", price="12", size="1", at=at(3, 15))  # overlapped: partial
+            heard(stream, lambda: fake.push_trade("ETH-USD", trade_id="3", price="12", size="1",
+                                                  at=at(3, 15)))  # overlapped: partial
             clock.set(at(3, 40))
-            fake.push_trade("ETH-USD", trade_id="4", price="13", size="1", at=at(3, 31))
+            heard(stream, lambda: fake.push_trade("ETH-USD", trade_id="4", price="13", size="1", at=at(3, 31)))
             clock.set(at(4, 5))
-            fake.push_trade("ETH-USD", trade_id="5", price="14", size="1", at=at(4, 1))
+            heard(stream, lambda: fake.push_trade("ETH-USD", trade_id="5", price="14", size="1", at=at(4, 1)))
             (bar,) = collect(stream, 1)
         assert ohlcv(bar) == (at(3, 30), D(13), D(13), D(13), D(13), D(1))
         assert "no granularity that divides 0:00:30" in caplog.text
