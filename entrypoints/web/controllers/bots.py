@@ -31,11 +31,11 @@ class BotsController(Controller):
     @get("/", sync_to_thread=True, responses=problem_responses(400, 401, 503))
     def list_bots(self, store: StoreDep, clock: ClockDep, account: str | None = None) -> list[BotResponse]:
         """Every bot with its state from the heartbeat's age, its instance role and P&L."""
-        return _bots(store, clock, account=account)
+        return bot_rows(store, clock, account=account)
 
     @get("/{account:str}/{bot:str}", sync_to_thread=True, responses=problem_responses(400, 401, 404, 503))
     def get_bot(self, store: StoreDep, clock: ClockDep, account: str, bot: str) -> BotResponse:
-        found = [b for b in _bots(store, clock, account=account) if b.bot == bot]
+        found = [b for b in bot_rows(store, clock, account=account) if b.bot == bot]
         if not found:
             raise NotFoundException(f"no bot {bot} in account {account}")
         return found[0]
@@ -44,7 +44,7 @@ class BotsController(Controller):
     def halt_bot(self, data: ReasonRequest, account: str, bot: str, principal: Principal, store: StoreDep,
                  clock: ClockDep, notifier: NotifierDep, bots: BotsDep) -> ControlResponse:
         """Halt one bot: it submits nothing more and cancels its open orders."""
-        _known(store, bots, account=account, bot=bot)
+        require_known_bot(store, bots, account=account, bot=bot)
         state = halt(HaltCommand(reason=data.reason, actor=principal.email, scope=bot_scope(account, bot)),
                      uow_factory=store, clock=clock, notifier=notifier)
         return _control(state)
@@ -52,7 +52,7 @@ class BotsController(Controller):
     @post("/{account:str}/{bot:str}/resume", opt=_HALT, sync_to_thread=True, status_code=200, responses=_HALT_ERRORS)
     def resume_bot(self, data: ReasonRequest, account: str, bot: str, principal: Principal, store: StoreDep,
                    clock: ClockDep, notifier: NotifierDep, bots: BotsDep) -> list[ControlResponse]:
-        _known(store, bots, account=account, bot=bot)
+        require_known_bot(store, bots, account=account, bot=bot)
         states = resume(ResumeCommand(actor=principal.email, scope=bot_scope(account, bot), reason=data.reason),
                         uow_factory=store, clock=clock, notifier=notifier)
         return [_control(s) for s in states]
@@ -81,7 +81,7 @@ class KillSwitchController(Controller):
         return [_control(s) for s in states]
 
 
-def _bots(store: Store, clock: Clock, *, account: str | None) -> list[BotResponse]:
+def bot_rows(store: Store, clock: Clock, *, account: str | None) -> list[BotResponse]:
     now = clock.now()
     with store.unit_of_work(read_only=True) as uow:
         statuses = bot_statuses(uow, now=now, account=account)
@@ -107,7 +107,7 @@ def _bot(s: BotStatus, instances: list[InstanceStatus]) -> BotResponse:
         stop_reason=s.stop_request.reason if s.stop_request else None)
 
 
-def _known(store: Store, bots: BotCatalog, *, account: str, bot: str) -> None:
+def require_known_bot(store: Store, bots: BotCatalog, *, account: str, bot: str) -> None:
     """A bot that beat, has a ledger, or is configured; a typo must not halt nothing quietly."""
     if bot in bots.names():
         return

@@ -23,7 +23,7 @@ from application.halt import HaltCommand, ResumeCommand, halt, resume
 from application.ports import Clock, Notifier
 from application.records import GLOBAL_SCOPE, bot_scope
 from domain.access import Action
-from entrypoints.web.controllers.bots import _known as require_known_bot  # the API's check: a typo halts nothing
+from entrypoints.web.controllers.bots import require_known_bot  # the API's check: a typo halts nothing
 from entrypoints.web.dashboard.pages import Name
 from entrypoints.web.dashboard.session import DashboardSettings, SettingsDep, Viewer, ViewerDep, is_htmx, with_session
 from entrypoints.web.deps import BotsDep, ClockDep, NotifierDep, Store, StoreDep

@@ -27,7 +27,7 @@ from domain.metrics import drawdown_series
 from domain.numbers import ZERO
 from domain.position import RoundTrip
 from domain.trading_state import TradingState
-from entrypoints.web.controllers.bots import _bots as api_bot_rows  # the API's rows: both cannot disagree
+from entrypoints.web.controllers.bots import bot_rows as api_bot_rows  # the API's rows: both cannot disagree
 from entrypoints.web.deps import Store
 from entrypoints.web.dto import BotResponse, PositionResponse
 
