@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 QUANTSHIFT = str(Path(sys.executable).with_name("quantshift"))
+# Commands that only read the store and print a report.
+_READS = frozenset({"status", "trades", "positions", "risk", "audit", "strategies"})
 
 
 class Cli:
@@ -42,6 +44,11 @@ class Cli:
         return subprocess.CompletedProcess(["quantshift", *args], result.exit_code, result.stdout, result.stderr)
 
     def json(self, *args: str) -> object:
+        if args[0] in _READS and self.env["QUANTSHIFT_DATABASE_URL"].startswith("sqlite"):
+            # A report read from the SQLite file: in process (no pool or server connection outlives it).
+            result = self.invoke(*args, "--json")
+            assert result.returncode == 0, f"quantshift {' '.join(args)} exited {result.returncode}\n{result.stderr}"
+            return json.loads(result.stdout)
         return json.loads(self.run(*args, "--json").stdout)
 
     def start(self, *args: str) -> subprocess.Popen[str]:
