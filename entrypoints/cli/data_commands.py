@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Annotated
 
@@ -37,13 +37,7 @@ def synthetic(
 ) -> None:
     """Write seeded synthetic OHLCV bars, one CSV per symbol (timestamp,open,high,low,close,volume)."""
     with cli_errors():
-        names = [s.strip() for s in symbols.split(",") if s.strip()]
-        if not names:
-            raise ConfigurationError("--symbols: give at least one symbol")
-        try:
-            interval = parse_timeframe(timeframe)
-        except ValueError as exc:
-            raise ConfigurationError(f"--timeframe: {exc}") from None
+        names, interval = _symbols(symbols), _interval(timeframe)
         try:
             first = date.fromisoformat(start)
         except ValueError:
@@ -67,6 +61,20 @@ def synthetic(
                 handle.close()
         for name in names:
             print(f"{out / (name + '.csv')}: {counts[name]} bars")
+
+
+def _symbols(text: str) -> list[str]:
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    if not names:
+        raise ConfigurationError("--symbols: give at least one symbol")
+    return names
+
+
+def _interval(timeframe: str) -> timedelta:
+    try:
+        return parse_timeframe(timeframe)
+    except ValueError as exc:
+        raise ConfigurationError(f"--timeframe: {exc}") from None
 
 
 def _csv_row(bar: Bar) -> str:
@@ -115,13 +123,7 @@ def download(
     with cli_errors():
         if source not in REAL_VENUES:
             raise ConfigurationError(f"--source {source!r}: use one of {', '.join(REAL_VENUES)}")
-        names = [s.strip() for s in symbols.split(",") if s.strip()]
-        if not names:
-            raise ConfigurationError("--symbols: give at least one symbol")
-        try:
-            interval = parse_timeframe(timeframe)
-        except ValueError as exc:
-            raise ConfigurationError(f"--timeframe: {exc}") from None
+        names, interval = _symbols(symbols), _interval(timeframe)
         first, last = _day_or_time(start, option="--start"), _day_or_time(end, option="--end")
         if last <= first:
             raise ConfigurationError(f"--end {end} must be after --start {start}")
