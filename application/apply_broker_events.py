@@ -1,9 +1,10 @@
 """Apply what the venue said to our records, through the order state machine.
 
 One transaction per event: the fill row (unique venue fill id), the order, the cash,
-the position and the round trip it closes are written together or not at all. A
-replayed fill finds its row and changes nothing; a late event that would move an
-order backwards is ignored and logged, never applied.
+the position and the round trip it closes are written together or not at all. A fill
+is recorded whatever our copy of the order says; a replayed fill finds its row and
+changes nothing; a late status event that would move an order backwards is ignored
+and logged, never applied.
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ def _apply_one(uow: UnitOfWork, event: BrokerEvent) -> tuple[str, str]:
     except IllegalTransition as exc:
         return _ignore(uow, order, event, exc), order.bot
     uow.orders.save(order)
+    if isinstance(event, OrderCancelled | OrderExpired):
+        _check_final_quantity(uow, order, event)
     uow.audit.append(AuditEntry(
         ts=event.ts, kind=AuditKind.ORDER, account=order.account, bot=order.bot, symbol=order.symbol,
         client_order_id=order.client_order_id,
@@ -97,6 +100,20 @@ def _apply_one(uow: UnitOfWork, event: BrokerEvent) -> tuple[str, str]:
         severity="warning" if order.status is OrderStatus.REJECTED else "info",
     ))
     return "applied", order.bot
+
+
+def _check_final_quantity(uow: UnitOfWork, order: Order, event: OrderCancelled | OrderExpired) -> None:
+    """The venue's final filled quantity against ours: fewer recorded means fills still on their way."""
+    final = event.filled_quantity
+    if final is None or final == order.filled_quantity:
+        return
+    uow.audit.append(AuditEntry(
+        ts=event.ts, kind=AuditKind.ORDER, severity="warning", account=order.account, bot=order.bot,
+        symbol=order.symbol, client_order_id=order.client_order_id,
+        message=(f"the venue reports {final} filled at {order.status.value}, {order.filled_quantity} recorded: "
+                 "the missing fills are recorded when they arrive or at the next reconciliation"),
+        data={"venue_filled": str(final), "recorded_filled": str(order.filled_quantity)},
+    ))
 
 
 def _ignore(uow: UnitOfWork, order: Order, event: BrokerEvent, exc: IllegalTransition) -> str:
@@ -116,14 +133,10 @@ def _apply_fill(uow: UnitOfWork, order: Order, event: OrderFilled) -> str:
             f"fill {fill.fill_id} is {fill.side.value} {fill.symbol}, the order is {order.side.value} {order.symbol}"))
     if uow.fills.exists(fill.fill_id):
         return "duplicate"
-    try:
-        if order.status is OrderStatus.INITIALIZED:
-            order.transition(OrderStatus.SUBMITTED, at=fill.ts)
-        order.apply_fill(quantity=fill.quantity, price=fill.price, at=fill.ts)
-    except IllegalTransition as exc:
-        # A new fill the order cannot take (an overfill): record nothing, so positions
-        # stay the sum of applied fills, and leave it to reconciliation.
-        return _ignore(uow, order, event, exc)
+    # A fill is a fact, recorded whatever our copy of the order says (after a cancel
+    # request or its ack, out of order, beyond the quantity): positions stay the sum of
+    # the venue's fills, and what was unusual is said in the audit trail.
+    note = order.apply_fill(quantity=fill.quantity, price=fill.price, at=fill.ts)
     uow.fills.add(fill, account=order.account, bot=order.bot)
     account = uow.accounts.get(account=order.account, bot=order.bot)
     if account is None:
@@ -137,7 +150,9 @@ def _apply_fill(uow: UnitOfWork, order: Order, event: OrderFilled) -> str:
     uow.audit.append(AuditEntry(
         ts=fill.ts, kind=AuditKind.FILL, account=order.account, bot=order.bot, symbol=order.symbol,
         client_order_id=order.client_order_id,
-        message=f"filled {fill.side.value} {fill.quantity} @ {fill.price} (commission {fill.commission})",
+        message=f"filled {fill.side.value} {fill.quantity} @ {fill.price} (commission {fill.commission})"
+                + (f"; {note}" if note else ""),
+        severity="warning" if note else "info",
         data={"fill_id": fill.fill_id, "quantity": str(fill.quantity), "price": str(fill.price),
               "commission": str(fill.commission), "position": str(update.position.quantity),
               "cash": str(portfolio.cash), "realized_pnl": str(update.realized_pnl)},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 import attrs
 
@@ -38,15 +39,25 @@ class OrderFilled:
 
 @attrs.frozen(kw_only=True)
 class OrderCancelled:
+    """The venue reports the order done without (further) fills.
+
+    Adapters emit it only when the venue says the order is finished (not on a cancel
+    request's answer: the order may still fill). `filled_quantity`, where the venue tells
+    it, is its final cumulative filled quantity: more than we recorded means fills are
+    still on their way (or were missed) and must be fetched.
+    """
+
     client_order_id: str
     reason: str
     ts: datetime
+    filled_quantity: Decimal | None = None
 
 
 @attrs.frozen(kw_only=True)
 class OrderExpired:
     client_order_id: str
     ts: datetime
+    filled_quantity: Decimal | None = None
 
 
 BrokerEvent = OrderAccepted | OrderRejected | OrderFilled | OrderCancelled | OrderExpired

@@ -147,16 +147,37 @@ class Order:
         if reason:
             self.reason = reason
 
-    def apply_fill(self, *, quantity: Decimal, price: Decimal, at: datetime) -> None:
-        """Add an execution; moves to PARTIALLY_FILLED or FILLED through the table."""
-        if quantity <= 0 or quantity > self.remaining_quantity:
-            raise IllegalTransition(
-                f"order {self.client_order_id}: fill of {quantity} exceeds the remaining "
-                f"{self.remaining_quantity}"
-            )
+    def apply_fill(self, *, quantity: Decimal, price: Decimal, at: datetime) -> str:
+        """Add an execution the venue reports, whatever our copy of the order says.
+
+        A fill is a fact: venues cancel asynchronously (Coinbase's CANCEL_QUEUED, Alpaca's
+        REST read-back ahead of its trade stream), so a fill can follow our CANCELLED, and a
+        venue may fill more than we think (an order replaced at the venue). The quantity is
+        always added. An open order moves to PARTIALLY_FILLED or FILLED through the table; a
+        cancelled, expired or rejected one, or one whose cancel is pending, keeps its status
+        unless the fill completes it (then the cancel never took effect: FILLED). Returns a
+        note for the audit trail: "" for an ordinary fill, else what was unusual about it.
+        """
+        if not quantity.is_finite() or quantity <= 0:
+            raise ValueError(f"order {self.client_order_id}: fill quantity must be positive, got {quantity}")
+        if self.status is OrderStatus.INITIALIZED:
+            self.transition(OrderStatus.SUBMITTED, at=at)
+        previous = self.status
         filled = self.filled_quantity + quantity
-        target = OrderStatus.FILLED if filled == self.quantity else OrderStatus.PARTIALLY_FILLED
-        self.transition(target, at=at)
+        note = ""
+        if filled > self.quantity:
+            note = f"overfill: the venue filled {filled} of an order for {self.quantity}"
+        elif previous.is_terminal and previous is not OrderStatus.FILLED:
+            note = f"fill after the order was {previous.value}"
+        if previous is OrderStatus.PENDING_CANCEL and filled < self.quantity:
+            pass  # our cancel request still stands: the venue's answer ends the order
+        elif not previous.is_terminal:
+            self.transition(OrderStatus.FILLED if filled >= self.quantity else OrderStatus.PARTIALLY_FILLED, at=at)
+        elif filled >= self.quantity and previous is not OrderStatus.FILLED:
+            # Outside the table on purpose: only a venue fact may move a terminal order, and only to FILLED.
+            self.status = OrderStatus.FILLED
+        self.updated_at = at
         previous_notional = (self.average_fill_price or ZERO) * self.filled_quantity
         self.average_fill_price = (previous_notional + price * quantity) / filled
         self.filled_quantity = filled
+        return note

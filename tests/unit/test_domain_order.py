@@ -48,12 +48,33 @@ def test_filled_then_new_is_illegal():
     assert order.status is OrderStatus.FILLED
 
 
-def test_overfill_is_refused_and_changes_nothing():
+def test_an_overfill_is_added_and_named():
     order = make_order()
     order.transition(OrderStatus.SUBMITTED, at=T0)
-    with pytest.raises(IllegalTransition, match="exceeds"):
-        order.apply_fill(quantity=Decimal(11), price=Decimal(1), at=T0)
-    assert order.filled_quantity == 0 and order.status is OrderStatus.SUBMITTED
+    note = order.apply_fill(quantity=Decimal(11), price=Decimal(1), at=T0)
+    assert note == "overfill: the venue filled 11 of an order for 10"
+    assert order.filled_quantity == 11 and order.status is OrderStatus.FILLED
+
+
+@pytest.mark.parametrize("ended", [OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REJECTED])
+def test_a_fill_after_the_order_ended_is_added_without_reopening_it(ended):
+    order = make_order()
+    order.transition(OrderStatus.SUBMITTED, at=T0)
+    order.transition(ended, at=T0)
+    assert order.apply_fill(quantity=Decimal(4), price=Decimal(100), at=T0) == f"fill after the order was {ended.value}"
+    assert order.status is ended and order.filled_quantity == 4
+    order.apply_fill(quantity=Decimal(6), price=Decimal(110), at=T0)
+    assert order.status is OrderStatus.FILLED and order.average_fill_price == Decimal(106)
+
+
+def test_a_partial_fill_during_a_pending_cancel_keeps_the_request_and_a_full_one_ends_it():
+    order = make_order()
+    order.transition(OrderStatus.SUBMITTED, at=T0)
+    order.transition(OrderStatus.PENDING_CANCEL, at=T0)
+    assert order.apply_fill(quantity=Decimal(4), price=Decimal(100), at=T0) == ""
+    assert order.status is OrderStatus.PENDING_CANCEL and order.filled_quantity == 4
+    order.apply_fill(quantity=Decimal(6), price=Decimal(100), at=T0)
+    assert order.status is OrderStatus.FILLED
 
 
 @pytest.mark.parametrize("bad", [Decimal(0), Decimal(-1), Decimal("NaN"), Decimal("Infinity")])

@@ -1,5 +1,6 @@
 """Venue events applied through the state machine: every fill recorded exactly once,
-whatever the order and however often it comes; illegal transitions ignored and audited."""
+whatever the order's status (after a cancel, beyond its quantity) and however often it
+comes; illegal status transitions ignored and audited."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from application.apply_broker_events import apply_broker_events
 from application.records import AuditKind
-from domain.events import OrderAccepted, OrderCancelled, OrderFilled
+from domain.events import OrderAccepted, OrderCancelled, OrderExpired, OrderFilled
 from domain.fill import Fill
 from domain.order import Order, OrderSide, OrderStatus, OrderType
 from tests.fakes.builders import ACCOUNT, T0
@@ -109,18 +110,106 @@ def test_a_fill_replayed_after_the_order_is_done_changes_nothing():
     assert store.snapshot() == before
 
 
-def test_an_overfill_with_a_new_fill_id_is_ignored_and_audited_not_applied():
+def test_an_overfill_with_a_new_fill_id_is_recorded_and_flagged():
+    """The venue filled more than we asked (an order replaced at the venue, say): still a fact."""
     store = _store_with_submitted_orders()
     apply_broker_events([OrderFilled(fill=f) for f in FILLS], uow_factory=store)
     extra = Fill(fill_id="o-qqq-buy-f99", client_order_id="o-qqq-buy", symbol="QQQ", side=OrderSide.BUY,
                  quantity=Decimal(1), price=Decimal(400), commission=Decimal(0), ts=T0 + timedelta(minutes=5))
     outcome = apply_broker_events([OrderFilled(fill=extra)], uow_factory=store)
-    assert outcome.ignored == 1
+    assert (outcome.applied, outcome.ignored) == (1, 0)
     with store() as uow:
-        assert not uow.fills.exists("o-qqq-buy-f99")
+        assert uow.fills.exists("o-qqq-buy-f99")
+        assert uow.positions.get(account=ACCOUNT, bot="bot1", symbol="QQQ").quantity == 6
+        order = uow.orders.get("o-qqq-buy")
+        [warning] = [e for e in uow.audit.list(kind="fill") if e.severity == "warning"]
+    assert order.status is OrderStatus.FILLED and order.filled_quantity == 6
+    assert "overfill: the venue filled 6 of an order for 5" in warning.message
+
+
+def _spy_buy_fill(index: int, quantity: str, *, seconds: int = 0) -> OrderFilled:
+    return OrderFilled(fill=Fill(
+        fill_id=f"o-spy-buy-late{index}", client_order_id="o-spy-buy", symbol="SPY", side=OrderSide.BUY,
+        quantity=Decimal(quantity), price=Decimal("100.00"), commission=Decimal("0.10"),
+        ts=T0 + timedelta(minutes=1, seconds=seconds)))
+
+
+def test_a_fill_after_the_cancel_request_is_recorded_and_the_cancel_then_ends_the_order():
+    store = _store_with_submitted_orders()
+    with store() as uow:
+        order = uow.orders.get("o-spy-buy")
+        order.transition(OrderStatus.PENDING_CANCEL, at=T0, reason="stop moved")
+        uow.orders.save(order)
+        uow.commit()
+    events = [
+        _spy_buy_fill(0, "3"),
+        OrderCancelled(client_order_id="o-spy-buy", reason="canceled", ts=T0 + timedelta(minutes=2),
+                       filled_quantity=Decimal(3)),
+    ]
+    outcome = apply_broker_events(events, uow_factory=store)
+    assert (outcome.applied, outcome.ignored) == (2, 0)
+    with store() as uow:
+        order = uow.orders.get("o-spy-buy")
+        assert uow.positions.get(account=ACCOUNT, bot="bot1", symbol="SPY").quantity == 3
+        assert [e.severity for e in uow.audit.list(kind="order")] == ["info"]  # no quantity mismatch
+    assert order.status is OrderStatus.CANCELLED and order.filled_quantity == 3
+    assert order.reason == "stop moved"
+
+
+def test_fills_after_the_cancel_ack_are_recorded_exactly_once_and_the_order_stays_cancelled():
+    """Alpaca's REST read-back can say canceled before the trade stream's partial_fill is handled."""
+    store = _store_with_submitted_orders()
+    cancelled = OrderCancelled(client_order_id="o-spy-buy", reason="canceled", ts=T0 + timedelta(seconds=30),
+                               filled_quantity=Decimal(4))
+    late = [_spy_buy_fill(0, "1"), _spy_buy_fill(1, "3", seconds=1)]
+    outcome = apply_broker_events([cancelled, *late, *late], uow_factory=store)
+    assert (outcome.applied, outcome.duplicates, outcome.ignored) == (3, 2, 0)
+    with store() as uow:
+        order = uow.orders.get("o-spy-buy")
+        assert uow.fills.count(account=ACCOUNT) == 2
+        assert uow.positions.get(account=ACCOUNT, bot="bot1", symbol="SPY").quantity == 4
+        assert uow.accounts.get(account=ACCOUNT, bot="bot1").cash == CASH - Decimal("400.20")
+        [mismatch] = [e for e in uow.audit.list(kind="order") if e.severity == "warning"]
+        late_audits = [e for e in uow.audit.list(kind="fill") if e.severity == "warning"]
+    assert order.status is OrderStatus.CANCELLED and order.filled_quantity == 4
+    assert order.average_fill_price == Decimal("100.00")
+    # The cancel came first and said 4 were filled while none was recorded yet.
+    assert mismatch.data == {"venue_filled": "4", "recorded_filled": "0"}
+    assert len(late_audits) == 2 and all("fill after the order was cancelled" in e.message for e in late_audits)
+
+
+def test_a_late_fill_that_completes_a_cancelled_order_shows_the_cancel_never_took_effect():
+    store = _store_with_submitted_orders()
+    apply_broker_events([
+        OrderCancelled(client_order_id="o-qqq-buy", reason="canceled", ts=T0),
+        *[OrderFilled(fill=f) for f in FILLS if f.client_order_id == "o-qqq-buy"],
+    ], uow_factory=store)
+    with store() as uow:
+        order = uow.orders.get("o-qqq-buy")
         assert uow.positions.get(account=ACCOUNT, bot="bot1", symbol="QQQ").quantity == 5
-        [warning] = [e for e in uow.audit.list(kind="order") if e.severity == "warning"]
-        assert warning.message.startswith("ignored OrderFilled: order o-qqq-buy: fill of 1 exceeds the remaining 0")
+    assert order.status is OrderStatus.FILLED and order.filled_quantity == 5
+
+
+ENDINGS = [
+    OrderCancelled(client_order_id="o-spy-buy", reason="canceled", ts=T0 + timedelta(seconds=5)),
+    OrderCancelled(client_order_id="o-qqq-buy", reason="canceled", ts=T0 + timedelta(seconds=15)),
+    OrderExpired(client_order_id="o-spy-sell", ts=T0 + timedelta(seconds=25)),
+]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.permutations(FILLS + ENDINGS))
+def test_fills_and_cancels_in_any_order_leave_positions_equal_to_the_sum_of_fills(events):
+    store = _store_with_submitted_orders()
+    outcome = apply_broker_events([e if not isinstance(e, Fill) else OrderFilled(fill=e) for e in events],
+                                  uow_factory=store)
+    assert outcome.applied >= len(FILLS)
+    with store() as uow:
+        assert uow.fills.count(account=ACCOUNT) == len(FILLS)
+        assert uow.positions.get(account=ACCOUNT, bot="bot1", symbol="SPY").quantity == 4
+        assert uow.positions.get(account=ACCOUNT, bot="bot1", symbol="QQQ").quantity == 5
+        for cid, _, _, quantity, _ in BOOK:
+            assert uow.orders.get(cid).filled_quantity == quantity
 
 
 def test_a_late_accept_after_filled_is_ignored_and_audited_never_applied():
