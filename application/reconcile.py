@@ -8,7 +8,8 @@ Nothing here halts: the caller decides (it halts the bots and alerts on a mismat
 
 Order of the steps matters: acks first (so a backfilled fill finds its order
 accepted), then fills, then the venue's terminal statuses (a partly filled order the
-venue cancelled must take its fills before its cancel, or they would be refused).
+venue cancelled takes its fills first, so its cancel finds the venue's final filled
+quantity already recorded; fills are recorded whatever the order's status anyway).
 """
 
 from __future__ import annotations
@@ -177,9 +178,10 @@ def _final_events(client_order_id: str, venue: VenueOrderState, *, now: datetime
     if venue.status is OrderStatus.REJECTED:
         return [OrderRejected(client_order_id=client_order_id, reason="rejected at the venue", ts=now)]
     if venue.status is OrderStatus.CANCELLED:
-        return [OrderCancelled(client_order_id=client_order_id, reason="cancelled at the venue", ts=now)]
+        return [OrderCancelled(client_order_id=client_order_id, reason="cancelled at the venue", ts=now,
+                               filled_quantity=venue.filled_quantity)]
     if venue.status is OrderStatus.EXPIRED:
-        return [OrderExpired(client_order_id=client_order_id, ts=now)]
+        return [OrderExpired(client_order_id=client_order_id, ts=now, filled_quantity=venue.filled_quantity)]
     return []
 
 
