@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from adapters.coinbase.http import CoinbaseRest
+from adapters.coinbase.mapping import LIVE_STATUSES
 from adapters.coinbase.placement import OrderPlacement
 from adapters.coinbase.products import ProductCatalog
 from adapters.coinbase.session import BrokerSession
@@ -54,6 +55,18 @@ class CoinbaseBroker:
     def on_reconnect(self) -> None:
         self._updates.on_reconnect()
 
+    def on_disconnect(self) -> None:
+        self._updates.on_disconnect()
+
+    @property
+    def stream_gaps(self) -> int:
+        """Lost user-stream messages detected so far (each one triggered a REST resync)."""
+        return self._updates.gaps.gaps
+
+    @property
+    def resyncs(self) -> int:
+        return self._updates.resyncs
+
     # The Broker port.
 
     def submit(self, order: Order) -> list[BrokerEvent]:
@@ -67,7 +80,9 @@ class CoinbaseBroker:
         return None if row is None else order_state(row, what=f"find order {client_order_id}")
 
     def open_orders(self) -> list[VenueOrderState]:
-        rows = self._reads.list_orders("list open orders", order_status=["OPEN"])
+        # Every status of an order that can still trade, not only OPEN: a queued order, or one
+        # whose cancel is queued, can still fill.
+        rows = self._reads.list_orders("list open orders", order_status=list(LIVE_STATUSES))
         return [order_state(row, what="list open orders") for row in rows]
 
     def poll_events(self) -> list[BrokerEvent]:

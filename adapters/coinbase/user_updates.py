@@ -1,10 +1,11 @@
 """Order updates from the user websocket, turned into BrokerEvents when the broker is polled.
 
 The stream's thread only queues messages (and flags reconnects); the polling thread maps them
-through the session's OrderTracker. After a reconnect, or a message that cannot be read, what
-changed while the stream was blind is read over REST (orders changed since the last event,
-minus `resync_margin`, every order still open, and the fills since) and emitted, deduplicated
-by fill id like everything else.
+through the session's OrderTracker. After a reconnect, a message that cannot be read, or a
+lost message (a gap in the connection's sequence_num or in the heartbeat_counter, gaps.py),
+what changed while the stream was blind is read over REST (orders changed since the last
+event, minus `resync_margin`, every order still open, and the fills since) and emitted,
+deduplicated by fill id like everything else.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import threading
 from collections.abc import Mapping
 from datetime import timedelta
 
+from adapters.coinbase.gaps import GapDetector
 from adapters.coinbase.http import MalformedResponse
 from adapters.coinbase.mapping import items, text, ts
 from adapters.coinbase.session import BrokerSession
@@ -38,15 +40,25 @@ class UserUpdates:
         self._resync = threading.Event()
         self._queue: list[BrokerEvent] = []
         self._started = clock.now()
+        self.gaps = GapDetector()
+        self.resyncs = 0  # REST resyncs done (health report, tests)
 
     # Called by the user stream (its own thread): only queue work for drain().
 
     def on_user_message(self, message: Mapping) -> None:
+        # Every message counts for the gaps (heartbeats and acks too), in the order received.
+        lost = self.gaps.check(message)
+        if lost is not None:
+            log.warning("coinbase user stream: %s; resyncing orders and fills over REST", lost)
+            self._resync.set()
         if message.get("channel") == "user":
             self._inbox.put(message)
 
     def on_reconnect(self) -> None:
         self._resync.set()
+
+    def on_disconnect(self) -> None:
+        self.gaps.reset()  # a new connection numbers its messages from 0 again
 
     # Called by poll_events.
 
@@ -55,6 +67,7 @@ class UserUpdates:
             if self._resync.is_set():
                 self._resync.clear()
                 try:
+                    self.resyncs += 1
                     self._queue.extend(self._resync_over_rest())
                 except TransientError as error:
                     log.warning("coinbase: resync after reconnect failed, will retry: %s", error)

@@ -48,10 +48,12 @@ class CoinbaseVenue:
         self.user_stream: SupervisedSocket | None = None
         self._started = False
         if ws_user_url is not None:
-            # The user channel (all products) carries our order updates; heartbeats keep it alive.
+            # The user channel (all products) carries our order updates; heartbeats keep it alive
+            # and, with sequence_num, show a lost message (the broker then resyncs over REST).
             self.user_stream = SupervisedSocket(
                 url=ws_user_url, subscriptions=[([], "user"), ([], "heartbeats")],
                 on_message=self.broker.on_user_message, on_reconnect=self.broker.on_reconnect,
+                on_disconnect=self.broker.on_disconnect,
                 api_key=api_key, api_secret=api_secret, timeout=timeout, reconnect_backoff=reconnect_backoff,
                 name="coinbase-user")
 
