@@ -39,13 +39,14 @@ class CoinbaseBroker:
         submit_attempts: int = 3,
         lookup_pages: int = 20,
         resync_margin: timedelta = timedelta(minutes=1),
+        stream_silence: float | None = 5.0,
     ) -> None:
         self._session = BrokerSession(rest_fills=self._order_fills)
         self._reads = VenueReads(rest=rest, session=self._session, max_pages=lookup_pages)
         self._placement = OrderPlacement(rest=rest, products=products, clock=clock, session=self._session,
                                          reads=self._reads, limit_ioc=limit_ioc, submit_attempts=submit_attempts)
         self._updates = UserUpdates(session=self._session, reads=self._reads, clock=clock,
-                                    resync_margin=resync_margin)
+                                    resync_margin=resync_margin, silence=stream_silence)
 
     # Called by the user stream (its own thread).
 

@@ -29,8 +29,8 @@ def quiet(tmp_path) -> Iterator[FakeCoinbase]:
     venue.stop()
 
 
-def resting(fake, clock, coid: str):
-    venue = connect(fake, clock)
+def resting(fake, clock, coid: str, **options: object):
+    venue = connect(fake, clock, **options)
     assert venue.user_stream.connected.wait(5)
     wait_for(lambda: fake.ws.subscribers("user") == 1 and fake.ws.subscribers("heartbeats") == 1)
     venue.broker.submit(order(coid, order_type=OrderType.LIMIT, quantity="1", limit="95"))
@@ -114,5 +114,19 @@ def test_a_new_connection_numbers_from_zero_again_and_that_is_not_a_gap(quiet, c
         assert venue.user_stream.connects == 2
         assert venue.broker.stream_gaps == 0
         assert venue.broker.resyncs == 1  # the reconnect's own resync, nothing more
+    finally:
+        venue.close()
+
+
+def test_a_stream_that_falls_silent_is_resynced_after_the_silence_bound(quiet, clock):
+    # No heartbeat at all any more (an open connection that delivers nothing): the lost FILLED
+    # update has no successor to reveal it, so silence itself triggers the resync.
+    venue = resting(quiet, clock, "qs-g5", stream_silence=0.3)
+    try:
+        quiet.ws.lose(1, channel="user")
+        quiet.book.set_price("BTC-USD", "94")
+        (fill,) = fills_of(poll_until(venue.broker, lambda evs: fills_of(evs), timeout=3))
+        assert fill.client_order_id == "qs-g5"
+        assert venue.broker.stream_gaps == 0 and venue.broker.resyncs >= 1
     finally:
         venue.close()
