@@ -6,7 +6,7 @@ As on Coinbase, every message of a connection (subscription acks, heartbeats, us
 market data) carries that connection's `sequence_num`, counted from 0 across all its channels,
 and a heartbeats subscription gets one message a second (`heartbeat_interval`) with a
 `heartbeat_counter` that goes up by one each time. `lose(n, channel=...)` makes the next n
-messages vanish on their way (their sequence numbers and counters are used up, as when the
+messages sent (on whichever connection) vanish on their way (their sequence numbers and counters are used up, as when the
 venue or the network drops a message): the client sees a gap.
 """
 
@@ -88,8 +88,8 @@ class FakeCoinbaseWebsocket:
         self.down = False
 
     def lose(self, count: int = 1, *, channel: str | None = None) -> None:
-        """The next `count` messages (of `channel`, or of any channel) on every connection are
-        lost: numbered, never delivered."""
+        """The next `count` messages sent (of `channel`, or of any channel; on whichever
+        connection) are lost: numbered, never delivered."""
         self._losses.append([count, channel])
 
     def subscribers(self, channel: str) -> int:
@@ -97,6 +97,8 @@ class FakeCoinbaseWebsocket:
 
     def publish(self, channel: str, events: list[dict], *, product: str | None = None) -> None:
         """Send a message to every connection subscribed to `channel` (and `product`)."""
+        if not self._loop.is_running():
+            return  # a venue timer (a queued cancel finishing) firing after the fake stopped
         asyncio.run_coroutine_threadsafe(self._publish(channel, events, product), self._loop)
 
     def heartbeat(self) -> None:

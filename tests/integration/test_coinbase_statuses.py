@@ -29,7 +29,8 @@ def test_every_documented_status_maps_and_an_unknown_one_is_reported_as_unknown(
     broker = connect(fake, clock, user_stream=False)
     try:
         state = broker.broker.find_order("web-1")
-        assert (state.venue_order_id, state.status) == (vid, ours)
+        assert (state.venue_order_id, state.status, state.venue_status) == (vid, ours, venue_status)
+        assert state.status_known is (venue_status not in ("UNKNOWN_ORDER_STATUS", "SOME_STATUS_ADDED_LATER"))
     finally:
         broker.close()
 
