@@ -1,12 +1,16 @@
 """Order updates from the user websocket, turned into BrokerEvents when the broker is polled.
 
 The stream's thread only queues messages (and flags reconnects); the polling thread maps them
-through the session's OrderTracker. After a reconnect, a message that cannot be read, or a
-lost message (a gap in the connection's sequence_num or in the heartbeat_counter, gaps.py),
-or a connection that has said nothing for `silence` seconds (the venue sends a heartbeat every
-second, so silence means messages are not getting through), what changed while the stream was blind is read over REST (orders changed since the last
-event, minus `resync_margin`, every order still open, and the fills since) and emitted,
-deduplicated by fill id like everything else.
+through the session's OrderTracker. What changed while the stream was blind is read over REST
+(orders changed since the last event, minus `resync_margin`, every order still open, and the
+fills since) and emitted, deduplicated by fill id like everything else, after:
+- a reconnect;
+- a message that cannot be read;
+- a lost message: a gap in the connection's sequence_num or in the heartbeat_counter (gaps.py);
+- a connection silent for `silence` seconds: the venue sends a heartbeat every second, so
+  silence means messages are not getting through.
+A REST view that lags the stream (the order still OPEN a moment after its lost FILLED update)
+is caught by the next resync or by reconciliation, which reads the same REST state.
 """
 
 from __future__ import annotations
@@ -86,7 +90,7 @@ class UserUpdates:
                     self.resyncs += 1
                     self._queue.extend(self._resync_over_rest())
                 except TransientError as error:
-                    log.warning("coinbase: resync after reconnect failed, will retry: %s", error)
+                    log.warning("coinbase: resync over REST failed, will retry: %s", error)
                     self._resync.set()
             while True:
                 try:
