@@ -1,0 +1,92 @@
+"""End-to-end: the small things a user notices (issue 13, point 17): --version and completion,
+paper -v in accelerated mode, the audit trail's pages, kinds and reasons, the default account,
+numbers for people, piped tables, and no-ops that say so."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.e2e.conftest import Cli
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory) -> Cli:
+    """One 20-day accelerated session (both default bots trade; crypto's drawdown warns), read by
+    the tests that only read."""
+    cli = Cli(tmp_path_factory.mktemp("polish"))
+    cli.run("paper", "--days", "20", "--json")
+    return cli
+
+
+def test_version_comes_from_the_installed_package(cli):
+    from importlib.metadata import version
+
+    result = cli.invoke("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"quantshift {version('quantshift')}"
+
+
+def test_shell_completion_is_offered(cli):
+    help_text = cli.invoke("--help").stdout
+    assert "--install-completion" in help_text and "--show-completion" in help_text
+    shown = cli.run("--show-completion", "bash", check=False)
+    assert shown.returncode == 0 and "_quantshift_completion" in shown.stdout
+
+
+def test_paper_verbose_in_days_mode_tells_each_day(cli):
+    result = cli.run("paper", "--days", "3", "--json", "-v")
+    json.loads(result.stdout)  # stdout stays the report
+    days = [line for line in result.stderr.splitlines() if re.match(r"^\d{4}-\d{2}-\d{2}: \d+ bars, ", line)]
+    assert len(days) >= 3, result.stderr
+    assert all("orders sent" in line and "denied" in line and "bots: equity " in line for line in days)
+    quiet = cli.run("paper", "--days", "3", "--json")
+    assert not [line for line in quiet.stderr.splitlines() if " bars, " in line]
+
+
+def test_audit_says_when_older_entries_are_left_and_pages(ran):
+    first = ran.invoke("audit", "--limit", "5")
+    assert "older ones: --page 2" in first.stdout
+    page1 = ran.json("audit", "--limit", "5")
+    page2 = ran.json("audit", "--limit", "5", "--page", "2")
+    both = ran.json("audit", "--limit", "10")
+    assert len(page1) == len(page2) == 5
+    assert page2 + page1 == both  # page 2 is the five before page 1, oldest first
+    everything = ran.json("audit", "--limit", "1000000")
+    last = ran.invoke("audit", "--limit", str(len(everything)))
+    assert "older ones" not in last.stdout
+
+
+def test_audit_table_shows_the_reason(ran):
+    [intent] = ran.json("audit", "--kind", "signal", "--limit", "1")
+    reason = intent["data"]["signal"]["reason"]
+    ran.env["COLUMNS"] = "80"
+    table = ran.invoke("audit", "--kind", "signal", "--limit", "1").stdout
+    assert "why" in table and reason in table  # piped: one line, not wrapped or cut to 80 columns
+
+
+def test_every_documented_audit_kind_filters_and_unknown_ones_are_refused(ran):
+    signals = ran.json("audit", "--kind", "signal", "--limit", "100000")
+    assert signals and all("signal" in e["data"] for e in signals)
+    risk = ran.json("audit", "--kind", "risk", "--limit", "100000")
+    assert risk and all(e["kind"] == "risk" or "checks" in e["data"] for e in risk)
+    for kind in ("order", "fill", "trade", "halt", "session"):
+        found = ran.json("audit", "--kind", kind, "--limit", "100000")
+        assert found and {e["kind"] for e in found} == {kind}, kind
+    help_text = ran.invoke("audit", "--help").stdout
+    for kind in ("signal", "risk", "order", "fill", "trade", "halt", "resume", "data", "error", "session"):
+        assert kind in help_text
+    refused = ran.invoke("audit", "--kind", "signals")
+    assert refused.returncode == 2
+    assert "--kind 'signals'" in refused.stderr and "signal, risk, order" in refused.stderr
+
+
+def test_piped_tables_are_not_cut_to_80_columns(ran):
+    ran.env["COLUMNS"] = "80"
+    table = ran.invoke("status").stdout
+    assert "…" not in table
+    assert max(len(line) for line in table.splitlines()) > 80
