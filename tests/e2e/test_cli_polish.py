@@ -90,3 +90,28 @@ def test_piped_tables_are_not_cut_to_80_columns(ran):
     table = ran.invoke("status").stdout
     assert "…" not in table
     assert max(len(line) for line in table.splitlines()) > 80
+
+
+def test_multi_symbol_backtest_trades_name_their_symbol_and_one_bar_count(cli):
+    import csv
+
+    out = cli.tmp / "syn"
+    assert cli.invoke("data", "synthetic", "--symbols", "SPY,BTC-USD", "--days", "5", "--seed", "3",
+                      "--out", str(out)).returncode == 0
+    report = cli.tmp / "report"
+    result = cli.json("backtest", "--data", str(out / "SPY.csv"), "--data", str(out / "BTC-USD.csv"), "--strategy",
+                      "ma_crossover", "--param", "fast=3", "--param", "slow=12", "--sizing", "fixed-fraction:0.3",
+                      "--report", str(report))
+    assert result["round_trips"] > 0
+    assert result["metrics"]["bars"] == result["bars"]  # one figure, one source
+    with (report / "trades.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["symbol"] for r in rows} == {"SPY", "BTC-USD"}
+    html = (report / "report.html").read_text()
+    assert f", {result['bars']:,} bars," in html
+    assert f'data-key="bars">{result["bars"]:,}<' in html
+    assert "<th>symbol</th>" in html and "<td>BTC-USD</td>" in html
+    assert "None" not in html and "unlimited" in html  # max_volume_share left out: no cap
+    shown = cli.invoke("backtest", "--data", str(out / "SPY.csv"), "--data", str(out / "BTC-USD.csv"), "--strategy",
+                       "ma_crossover", "--param", "fast=3", "--param", "slow=12").stdout
+    assert f"{result['bars']:,} bars" in shown
