@@ -115,3 +115,35 @@ def test_multi_symbol_backtest_trades_name_their_symbol_and_one_bar_count(cli):
     shown = cli.invoke("backtest", "--data", str(out / "SPY.csv"), "--data", str(out / "BTC-USD.csv"), "--strategy",
                        "ma_crossover", "--param", "fast=3", "--param", "slow=12").stdout
     assert f"{result['bars']:,} bars" in shown
+
+
+def test_resume_with_nothing_halted_says_so_and_invents_no_history(cli):
+    result = cli.invoke("resume")
+    assert result.returncode == 0
+    assert "nothing was halted" in result.stdout and "RESUMED" not in result.stdout
+    one = cli.invoke("resume", "--bot", "equity")
+    assert one.returncode == 0 and "nothing was halted: bot paper/equity" in one.stdout
+    assert cli.json("audit", "--kind", "resume") == []
+    assert cli.query("SELECT count(*) FROM control")[0][0] == 0
+    # A halt, then a resume, still says what it resumed.
+    cli.invoke("halt", "--reason", "drill")
+    assert "RESUMED every bot" in cli.invoke("resume").stdout
+
+
+def test_bots_start_on_a_running_bot_says_already_running(cli):
+    result = cli.invoke("bots", "start", "--bot", "equity")
+    assert result.returncode == 0
+    assert "already running" in result.stdout and "STARTED" not in result.stdout
+    assert cli.json("audit", "--kind", "bot_run") == []
+    cli.invoke("bots", "stop", "--bot", "equity", "--reason", "lunch")
+    assert "STARTED bot paper/equity" in cli.invoke("bots", "start", "--bot", "equity").stdout
+
+
+def test_a_brand_new_account_is_just_active(cli):
+    """A resume (an old habit, or a drill) must not give every later account a history."""
+    cli.invoke("halt", "--reason", "drill")
+    cli.invoke("resume")
+    cli.run("paper", "--days", "2", "--json")
+    rows = cli.json("risk", "--account", "sim-0001")
+    assert rows and {(r["trading_state"], r["state_reason"]) for r in rows} == {("active", "")}
+    assert "resumed by operator" not in cli.invoke("risk", "--account", "sim-0001").stdout
