@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from application.default_account import PAPER_ACCOUNT, default_account
 from application.risk_report import risk_report
 from application.queries import TradeQuery, list_positions, list_trades
 from application.records import GLOBAL_SCOPE
@@ -13,7 +14,7 @@ from application.status import bot_statuses, instance_statuses
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for
 from entrypoints.cli.output import make_output_converter, money, print_json, print_table
 
-AccountOption = Annotated[str | None, typer.Option("--account", help="Only this account (paper, sim-0001, ...).")]
+AccountOption = Annotated[str | None, typer.Option("--account", help="Only this account (paper, sim-0001, ...; default: every account).")]
 BotOption = Annotated[str | None, typer.Option("--bot", help="Only this bot.")]
 
 
@@ -114,7 +115,7 @@ def positions(config: ConfigOption = None, json_output: JsonOption = False, acco
 
 
 def risk(
-    account: Annotated[str, typer.Option("--account", help="The account (paper, sim-0001, ...).")] = "paper",
+    account: Annotated[str | None, typer.Option("--account", help="The account (default: the continuous paper account, else the latest simulated session's).")] = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -124,6 +125,7 @@ def risk(
         container = container_for(config)
         store = container.store()
         with store.unit_of_work(read_only=True) as uow:
+            account = account or default_account(uow) or PAPER_ACCOUNT
             rows = risk_report(uow, account=account, bots=container.bots(), now=container.clock().now())
     if json_output:
         print_json([make_output_converter().unstructure(r) for r in rows])

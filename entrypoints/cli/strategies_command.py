@@ -6,13 +6,14 @@ from typing import Annotated
 
 import typer
 
-from application.strategy_report import latest_account, strategy_report
+from application.default_account import default_account
+from application.strategy_report import strategy_report
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for
 from entrypoints.cli.output import money, print_json, print_table
 
 
 def strategies(
-    account: Annotated[str | None, typer.Option("--account", help="The account (default: the latest session's).")] = None,
+    account: Annotated[str | None, typer.Option("--account", help="The account (default: the continuous paper account, else the latest simulated session's).")] = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -23,7 +24,7 @@ def strategies(
         store = container.store()
         names = {spec.name: spec.strategy.name for spec in container.bots()}
         with store.unit_of_work(read_only=True) as uow:
-            chosen = account or latest_account(uow)
+            chosen = account or default_account(uow)
             report = strategy_report(uow, account=chosen, strategy_names=names) if chosen else None
     if report is None or not report.sleeves:
         if json_output:

@@ -147,3 +147,16 @@ def test_a_brand_new_account_is_just_active(cli):
     rows = cli.json("risk", "--account", "sim-0001")
     assert rows and {(r["trading_state"], r["state_reason"]) for r in rows} == {("active", "")}
     assert "resumed by operator" not in cli.invoke("risk", "--account", "sim-0001").stdout
+
+
+def test_risk_and_strategies_default_to_the_same_account(cli):
+    """One rule: the continuous paper account once it ran, else the latest simulated session's."""
+    cli.run("paper", "--days", "2", "--json")
+    cli.run("paper", "--days", "2", "--json")
+    assert "Risk (sim-0002)" in cli.invoke("risk").stdout
+    assert "Strategies (sim-0002)" in cli.invoke("strategies").stdout
+    cli.run("paper", "--bar-seconds", "0.1", "--duration", "1.5")
+    assert "Risk (paper)" in cli.invoke("risk").stdout
+    assert "Strategies (paper)" in cli.invoke("strategies").stdout
+    assert cli.json("strategies")["account"] == "paper"
+    assert "continuous paper account" in cli.invoke("risk", "--help").stdout
