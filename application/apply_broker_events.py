@@ -15,6 +15,7 @@ import attrs
 
 from application.ports import UnitOfWork, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind
+from domain import display
 from domain.errors import IllegalTransition
 from domain.events import (
     BrokerEvent,
@@ -137,7 +138,8 @@ def _apply_fill(uow: UnitOfWork, order: Order, event: OrderFilled) -> str:
     uow.audit.append(AuditEntry(
         ts=fill.ts, kind=AuditKind.FILL, account=order.account, bot=order.bot, symbol=order.symbol,
         client_order_id=order.client_order_id,
-        message=f"filled {fill.side.value} {fill.quantity} @ {fill.price} (commission {fill.commission})",
+        message=(f"filled {fill.side.value} {display.quantity(fill.quantity)} @ {display.price(fill.price)}"
+                 f" (commission {display.money(fill.commission)})"),
         data={"fill_id": fill.fill_id, "quantity": str(fill.quantity), "price": str(fill.price),
               "commission": str(fill.commission), "position": str(update.position.quantity),
               "cash": str(portfolio.cash), "realized_pnl": str(update.realized_pnl)},

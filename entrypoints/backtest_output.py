@@ -10,8 +10,8 @@ import attrs
 import numpy as np
 from rich.console import Console
 
-from application import display
 from application.backtest import BacktestResult
+from domain import display
 from domain.metrics import Metrics, compute_metrics, drawdown_series
 from entrypoints.cli.output import money, print_json, print_table
 

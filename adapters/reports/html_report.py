@@ -21,7 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from adapters.reports.svg import line_chart, x_ticks
-from application import display
+from domain import display
 from domain.metrics import as_datetime64, monthly_returns
 
 TRADE_COLUMNS = ("symbol", "entry_time", "exit_time", "side", "quantity", "entry_price", "exit_price", "pnl", "return")

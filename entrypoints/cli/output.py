@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from application import display
+from domain import display
 
 
 def make_output_converter() -> cattrs.Converter:

@@ -25,7 +25,7 @@ from domain.errors import ConfigurationError, QuantShiftError
 from domain.golive import GoLiveCriteria
 from domain.market import Bar
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for, fail, process_info, setup_logging
-from entrypoints.cli.output import money, print_json, print_table
+from entrypoints.cli.output import money, percent, print_json, print_table, ratio
 from entrypoints.cli.paper_progress import DayProgress
 from entrypoints.cli.paper_realtime import run_realtime
 from entrypoints.container import SIMULATED_VENUE, Container
@@ -238,15 +238,17 @@ def _print_report(report: ValidationReport) -> None:
     console.print(f"\nPaper-trading validation report ({report.account}, {report.trading_days} trading days): {verdict}")
     print_table("Figures", ["figure", "value"], [
         ("orders sent", report.orders), ("orders denied by risk", report.orders_denied), ("fills", report.fills),
-        ("round trips", report.round_trips), ("win rate", f"{report.win_rate:.1%}"),
-        ("max drawdown (from peak)", f"{report.max_drawdown:.2%}"),
-        ("profit factor", "n/a" if report.profit_factor is None else f"{report.profit_factor:.2f}"),
-        ("Sharpe (daily, annualised)", f"{report.sharpe:.2f}"),
+        ("round trips", report.round_trips), ("win rate", percent(report.win_rate)),
+        ("max drawdown (from peak)", percent(report.max_drawdown)),
+        ("profit factor", ratio(report.profit_factor)),
+        ("Sharpe (daily, annualised)", ratio(report.sharpe)),
         ("equity start", money(report.equity_start)), ("equity end", money(report.equity_end)),
         ("critical errors", report.critical_errors), ("open positions", report.open_positions),
     ], console=console)
     print_table("Go-live criteria", ["criterion", "required", "value", "result"], [
-        (c.name, c.requirement, c.value, "PASS" if c.passed else "FAIL") for c in report.criteria
+        # A criterion stated in percent reads its value in percent (0.062092 is 6.21 %).
+        (c.name, c.requirement, percent(c.value) if "%" in c.requirement else c.value, "PASS" if c.passed else "FAIL")
+        for c in report.criteria
     ], console=console)
     print_table("Bots", ["bot", "round trips", "net P&L", "equity start", "equity end"], [
         (b.bot, b.round_trips, money(b.net_pnl), money(b.equity_start), money(b.equity_end)) for b in report.bots

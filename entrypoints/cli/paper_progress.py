@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TextIO
 
-from application import display
 from application.bot_state import BotState
+from domain import display
 from domain.market import Bar
 
 # The cycle's results a day's line counts (CycleResult values), by what a person calls them.

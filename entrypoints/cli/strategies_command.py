@@ -9,7 +9,7 @@ import typer
 from application.default_account import default_account
 from application.strategy_report import strategy_report
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for
-from entrypoints.cli.output import money, print_json, print_table
+from entrypoints.cli.output import money, percent, print_json, print_table, ratio
 
 
 def strategies(
@@ -38,8 +38,8 @@ def strategies(
     print_table(f"Strategies ({report.account})",
                 ["bot", "strategy", "weight", "equity", "net P&L", "trades", "win rate", "profit factor", "Sharpe",
                  "max DD"], [
-        (s.bot, s.strategy, f"{s.weight:.2%}", money(s.equity), money(s.net_pnl), s.trades, f"{s.win_rate:.1%}",
-         "-" if s.profit_factor is None else f"{s.profit_factor:.2f}", f"{s.sharpe:.2f}", f"{s.max_drawdown:.2%}")
+        (s.bot, s.strategy, percent(s.weight), money(s.equity), money(s.net_pnl), s.trades, percent(s.win_rate),
+         ratio(s.profit_factor, missing="-"), ratio(s.sharpe), percent(s.max_drawdown))
         for s in report.sleeves
     ])
     for a, b, c in report.correlations:

@@ -160,3 +160,24 @@ def test_risk_and_strategies_default_to_the_same_account(cli):
     assert "Strategies (paper)" in cli.invoke("strategies").stdout
     assert cli.json("strategies")["account"] == "paper"
     assert "continuous paper account" in cli.invoke("risk", "--help").stdout
+
+
+UNREADABLE = re.compile(r"\dE[-+]?\d|\.\d*0{3,}\b|\d\.\d{12,}")  # 0E-8, 455.44000000, 28-digit quotients
+
+
+@pytest.mark.parametrize("command", [("status",), ("trades",), ("positions",), ("risk", "--account", "sim-0001"),
+                                     ("strategies", "--account", "sim-0001"), ("audit", "--kind", "fill")])
+def test_tables_print_figures_for_people_and_json_keeps_exact_strings(ran, command):
+    table = ran.invoke(*command).stdout
+    assert not UNREADABLE.search(table), UNREADABLE.search(table)
+    if command[0] in ("trades", "positions"):
+        exact = json.dumps(ran.json(*command))
+        assert re.search(r'"\d+\.\d{3,}"', exact)  # JSON: the store's exact strings, zeros and all
+
+
+def test_paper_report_states_ratios_in_percent(cli):
+    table = cli.run("paper", "--days", "3").stdout
+    criteria = {line.split("│")[1].strip(): line.split("│")[3].strip()
+                for line in table.splitlines() if line.count("│") >= 5}
+    assert criteria["win_rate"].endswith("%") and criteria["max_drawdown"].endswith("%")
+    assert criteria["trading_days"] == "3"

@@ -9,9 +9,8 @@ percentages with two decimals. JSON output does not come here: it keeps the exac
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
-_CENT = Decimal("0.01")
 _MAX_PRICE_PLACES = 8  # the finest tick of any venue we trade (crypto quotes in 1e-8)
 
 Number = Decimal | float | int
@@ -21,7 +20,7 @@ def money(value: Number | None, *, missing: str = "") -> str:
     """1,234.56: to the cent, with thousands separators."""
     if value is None:
         return missing
-    return _zero_sign(f"{_decimal(value).quantize(_CENT, rounding=ROUND_HALF_EVEN):,f}")
+    return _zero_sign(f"{_quantize(_decimal(value), 2):,f}")
 
 
 def signed_money(value: Number | None, *, missing: str = "") -> str:
@@ -42,7 +41,7 @@ def price(value: Number | None, *, tick: Decimal | None = None, missing: str = "
         places = max(-tick.normalize().as_tuple().exponent, 0)
     else:
         places = min(max(_places(number), 2), _MAX_PRICE_PLACES)
-    return _zero_sign(f"{number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN):,f}")
+    return _zero_sign(f"{_quantize(number, places):,f}")
 
 
 def quantity(value: Number | None, *, missing: str = "") -> str:
@@ -50,9 +49,7 @@ def quantity(value: Number | None, *, missing: str = "") -> str:
     if value is None:
         return missing
     number = _decimal(value)
-    if number == 0:
-        return "0"
-    return _zero_sign(f"{number.normalize():,f}")
+    return "0" if number == 0 else _zero_sign(_strip_zeros(f"{number:,f}"))
 
 
 def plain(value: Number | None, *, missing: str = "") -> str:
@@ -62,7 +59,7 @@ def plain(value: Number | None, *, missing: str = "") -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return "inf" if value > 0 else ("-inf" if value < 0 else "n/a")
     number = _decimal(value)
-    return "0" if number == 0 else _zero_sign(f"{number.normalize():f}")
+    return "0" if number == 0 else _zero_sign(_strip_zeros(f"{number:f}"))
 
 
 def percent(value: Number | None, *, places: int = 2, missing: str = "n/a") -> str:
@@ -102,6 +99,20 @@ def _decimal(value: Number) -> Decimal:
     if isinstance(value, float):
         return Decimal(repr(value))  # the shortest repr: 0.1 stays 0.1
     return Decimal(value)
+
+
+def _quantize(number: Decimal, places: int) -> Decimal:
+    if not number.is_finite():
+        return number
+    # Precision enough for any figure's integer digits: the default 28 would refuse to round 1e30.
+    with localcontext() as context:
+        context.prec = max(28, number.adjusted() + places + 2)
+        return number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+
+
+def _strip_zeros(text: str) -> str:
+    """Trailing zeros of the fraction off, exactly (normalize() would round to 28 digits)."""
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _places(number: Decimal) -> int:
