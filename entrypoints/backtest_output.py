@@ -57,6 +57,11 @@ def result_json(result: BacktestResult, metrics: Metrics) -> dict[str, object]:
         "metrics": metrics.to_json(),
         "targets": [{"name": t.name, "requirement": t.requirement, "value": t.value, "passed": t.passed}
                     for t in metrics.targets()],
+        # The closed trades as trades.csv has them (each names its bot and symbol), exact strings.
+        "trades": [{"bot": t.bot, "symbol": t.symbol, "side": t.side, "quantity": str(t.quantity),
+                    "entry_time": t.entry_time.isoformat(), "exit_time": t.exit_time.isoformat(),
+                    "entry_price": str(t.entry_price), "exit_price": str(t.exit_price), "pnl": str(t.pnl)}
+                   for t in result.trades],
     }
 
 

@@ -104,6 +104,7 @@ def test_multi_symbol_backtest_trades_name_their_symbol_and_one_bar_count(cli):
                       "--report", str(report))
     assert result["round_trips"] > 0
     assert result["metrics"]["bars"] == result["bars"]  # one figure, one source
+    assert {t["symbol"] for t in result["trades"]} == {"SPY", "BTC-USD"} and len(result["trades"]) == result["round_trips"]
     with (report / "trades.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert {r["symbol"] for r in rows} == {"SPY", "BTC-USD"}
