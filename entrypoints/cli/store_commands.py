@@ -78,7 +78,7 @@ def audit(
         with store.unit_of_work(read_only=True) as uow:
             found = audit_page(uow, query)
     entries = found.entries
-    more = (f"{len(entries)} newest entries shown (page {found.page}); older ones: --page {found.page + 1}"
+    more = (f"page {found.page} ({len(entries)} entries, newest pages first): older ones on --page {found.page + 1}"
             if found.older else "")
     if json_output:
         converter = make_output_converter()

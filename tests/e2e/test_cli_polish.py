@@ -50,7 +50,8 @@ def test_paper_verbose_in_days_mode_tells_each_day(cli):
 
 def test_audit_says_when_older_entries_are_left_and_pages(ran):
     first = ran.invoke("audit", "--limit", "5")
-    assert "older ones: --page 2" in first.stdout
+    assert "older ones on --page 2" in first.stdout
+    assert "older ones on --page 3" in ran.invoke("audit", "--limit", "5", "--page", "2").stdout
     page1 = ran.json("audit", "--limit", "5")
     page2 = ran.json("audit", "--limit", "5", "--page", "2")
     both = ran.json("audit", "--limit", "10")
