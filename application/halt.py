@@ -49,8 +49,10 @@ def resume(command: ResumeCommand, *, uow_factory: UnitOfWorkFactory, clock: Clo
         scopes = [c.scope for c in uow.control.list() if c.state is not TradingState.ACTIVE]
     if command.scope != GLOBAL_SCOPE:
         scopes = [s for s in scopes if s == command.scope]
+    if not scopes:
+        return []  # nothing halted: no control row, audit entry or alert for a resume that lifted nothing
     lifted = []
-    for scope in scopes or [command.scope]:
+    for scope in scopes:
         state = ControlState(scope=scope, state=TradingState.ACTIVE, reason=command.reason,
                              actor=command.actor, changed_at=now)
         _write(state, kind=AuditKind.RESUME, uow_factory=uow_factory)

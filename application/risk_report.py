@@ -64,7 +64,8 @@ def risk_report(uow: UnitOfWork, *, account: str, bots: Sequence[BotSpec], now: 
         rows.append(BotRisk(
             account=account, bot=spec.name,
             trading_state=control.state if control else TradingState.ACTIVE,
-            state_reason=control.reason if control else "",
+            # Why it is reducing or halted; an active bot has no story (a resume's reason is history).
+            state_reason=control.reason if control and control.state is not TradingState.ACTIVE else "",
             equity=equity, peak=peak, drawdown=(peak - equity) / peak if peak > 0 else ZERO,
             drawdown_warning=spec.drawdown.warning if spec.drawdown else None,
             drawdown_limit=spec.drawdown.limit if spec.drawdown else None,

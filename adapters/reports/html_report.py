@@ -21,9 +21,10 @@ from typing import Protocol
 import numpy as np
 
 from adapters.reports.svg import line_chart, x_ticks
+from domain import display
 from domain.metrics import as_datetime64, monthly_returns
 
-TRADE_COLUMNS = ("entry_time", "exit_time", "side", "quantity", "entry_price", "exit_price", "pnl", "return")
+TRADE_COLUMNS = ("symbol", "entry_time", "exit_time", "side", "quantity", "entry_price", "exit_price", "pnl", "return")
 TRADES_SHOWN = 500  # rows in the HTML; trades.csv has them all
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -46,6 +47,7 @@ LABELS = {
 class ReportTrade(Protocol):
     """A closed round trip as the report reads it (application.backtest.TradeRow is one)."""
 
+    symbol: str
     entry_time: datetime
     exit_time: datetime
     side: str
@@ -82,9 +84,11 @@ def write_html_report(
     metrics: Mapping[str, float | int | str | None],
     targets: Sequence[tuple[str, str, float | None, bool]],
     params: Mapping[str, object],
+    bars: int | None = None,
 ) -> None:
     """Write the report. fills are (bar index, side, quantity, price); metrics is Metrics.to_json();
-    targets are Metrics.targets() (name, requirement, value, passed)."""
+    targets are Metrics.targets() (name, requirement, value, passed). bars: the bars the backtest
+    read (the CLI's figure); the curve has one point more, the starting capital's mark."""
     times = as_datetime64(timestamps)
     curve = np.asarray(equity, dtype=np.float64)
     under = np.asarray(drawdown, dtype=np.float64)
@@ -98,7 +102,7 @@ def write_html_report(
     money_format = (lambda v: f"{v:,.0f}") if float(np.ptp(curve)) >= 50 else (lambda v: f"{v:,.2f}")
     body = [
         f"<h1>{escape(title)}</h1>",
-        f'<p class="sub">{escape(str(labels[0]))} to {escape(str(labels[-1]))} UTC, {len(curve):,} bars, '
+        f'<p class="sub">{escape(str(labels[0]))} to {escape(str(labels[-1]))} UTC, {(len(curve) if bars is None else bars):,} bars, '
         f"{len(fills):,} fills, {len(trades):,} trades</p>",
         "<h2>Equity</h2>",
         line_chart(values=curve, x_labels=ticks, y_format=money_format, css_class="equity", markers=markers),
@@ -128,7 +132,7 @@ def write_trade_list(path: Path, trades: Sequence[ReportTrade]) -> None:
         writer = csv.writer(handle)
         writer.writerow(TRADE_COLUMNS)
         for t in trades:
-            writer.writerow([_time(t.entry_time), _time(t.exit_time), t.side, t.quantity, t.entry_price,
+            writer.writerow([t.symbol, _time(t.entry_time), _time(t.exit_time), t.side, t.quantity, t.entry_price,
                              t.exit_price, t.pnl, repr(float(t.ret))])
 
 
@@ -149,10 +153,12 @@ def format_metric(name: str, value: float | int | str | None) -> str:
     if name == "max_drawdown_seconds":
         return _duration(float(value))
     if name in PERCENT:
-        return f"{value:.2%}"
+        return display.percent(value)
     if isinstance(value, int):
         return f"{value:,}"
-    return f"{value:,.2f}"
+    if name in MONEY:
+        return display.money(value)
+    return display.ratio(value)
 
 
 def _duration(seconds: float) -> str:
@@ -181,7 +187,9 @@ def _targets_table(targets: Sequence[tuple[str, str, float | None, bool]]) -> st
 
 
 def _params_table(params: Mapping[str, object]) -> str:
-    rows = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(str(v))}</td></tr>" for k, v in params.items())
+    # A setting left out (None) is no limit: "unlimited", never Python's "None".
+    rows = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(display.setting(v))}</td></tr>"
+                   for k, v in params.items())
     return f'<table class="params">{rows or "<tr><td>none</td></tr>"}</table>'
 
 
@@ -212,9 +220,10 @@ def _trades_table(trades: Sequence[ReportTrade]) -> str:
         return "<p>no closed trades</p>"
     head = "".join(f"<th>{c}</th>" for c in TRADE_COLUMNS)
     rows = "".join(
-        f"<tr><td>{escape(_time(t.entry_time))}</td><td>{escape(_time(t.exit_time))}</td><td>{escape(str(t.side))}</td>"
-        f"<td>{escape(str(t.quantity))}</td><td>{escape(str(t.entry_price))}</td><td>{escape(str(t.exit_price))}</td>"
-        f"<td>{float(t.pnl):,.2f}</td><td>{float(t.ret):.2%}</td></tr>"
+        f"<tr><td>{escape(t.symbol)}</td><td>{escape(_time(t.entry_time))}</td><td>{escape(_time(t.exit_time))}</td>"
+        f"<td>{escape(str(t.side))}</td><td>{escape(display.quantity(t.quantity))}</td>"
+        f"<td>{escape(display.price(t.entry_price))}</td><td>{escape(display.price(t.exit_price))}</td>"
+        f"<td>{display.money(t.pnl)}</td><td>{display.percent(t.ret)}</td></tr>"
         for t in trades[:TRADES_SHOWN])
     note = (f'<p class="sub">first {TRADES_SHOWN:,} of {len(trades):,} trades; trades.csv has them all</p>'
             if len(trades) > TRADES_SHOWN else "")

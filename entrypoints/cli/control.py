@@ -51,6 +51,15 @@ def resume_command(
                         uow_factory=container.store(), clock=container.clock(), notifier=container.notifier())
     if json_output:
         print_json([make_output_converter().unstructure(s) for s in states])
+    elif not states:
+        print(nothing_to_resume(bot_scope(account, bot) if bot else GLOBAL_SCOPE))
     else:
         for state in states:
             print(f"RESUMED {'every bot' if state.scope == GLOBAL_SCOPE else 'bot ' + state.scope}")
+
+
+def nothing_to_resume(scope: str) -> str:
+    """What a resume that lifted nothing says (exit 0: the wanted state holds already)."""
+    if scope == GLOBAL_SCOPE:
+        return "nothing was halted: no bot is halted or reducing, so nothing was resumed"
+    return f"nothing was halted: bot {scope} is neither halted nor reducing, so nothing was resumed"

@@ -352,6 +352,13 @@ def test_positions_risk_strategies_and_bots_return_data(server):
     assert set(USERS.values()) <= {u["email"] for u in users} and "argon2" not in json.dumps(users)
 
 
+def test_audit_kinds_signal_and_risk_find_the_intents_that_carry_them(server):
+    signals = server.as_role("viewer", "GET", "/api/v1/audit", params={"kind": "signal", "limit": 1000}).json()
+    assert signals and all("signal" in e["data"] for e in signals)
+    risk = server.as_role("viewer", "GET", "/api/v1/audit", params={"kind": "risk", "limit": 1000}).json()
+    assert risk and all(e["kind"] == "risk" or "checks" in e["data"] for e in risk)
+
+
 # --- the edges ----------------------------------------------------------------------------------
 
 HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer",
