@@ -10,7 +10,7 @@ import attrs
 
 from application.bot import BotSpec
 from application.ports import UnitOfWork
-from domain.circuit_breakers import EquityWatermark
+from domain.circuit_breakers import EquityWatermark, flow_adjusted_watermark
 from domain.portfolio import Portfolio
 from domain.position import RoundTrip
 from domain.position_sizing import FractionalKelly
@@ -36,6 +36,7 @@ class BotState:
     # stop evaluations early; the switch in the store is still read before every intent.
     halted: bool = False
     trading_state: TradingState = TradingState.ACTIVE  # as last read from the store
+    trading_actor: str = ""  # who set that state (the drawdown breaker may end only its own REDUCING)
     watermark: EquityWatermark | None = None  # the equity peak, for the drawdown breaker
     session_key: str = ""  # the trading session the daily loss limit counts in
     session_start_equity: Decimal | None = None
@@ -79,8 +80,10 @@ def load_bot_state(uow: UnitOfWork, *, spec: BotSpec, account: str) -> BotState:
     state = BotState(spec=spec, account=account, portfolio=Portfolio(bot=spec.name, cash=stored.cash))
     state.reload(uow)
     # The peak survives restarts: a breaker measured from a fresh start would forget the fall.
-    curve = [point.equity for _, point in uow.equity.list(account=account, bot=spec.name)]
-    state.watermark = EquityWatermark(max([stored.initial_cash, *curve]))
+    # Net of the capital the allocator moved in or out (time-weighted): a transfer is no fall.
+    curve = [(point.ts, point.equity) for _, point in uow.equity.list(account=account, bot=spec.name)]
+    flows = [(r.ts, r.equity, r.transfer) for r in uow.allocations.list(account=account, bot=spec.name) if r.transfer]
+    state.watermark = flow_adjusted_watermark(initial=stored.initial_cash, points=curve, flows=flows)
     # Stops resume where they were: a restart must never loosen one.
     state.stops = {symbol: level for (_, symbol), level in uow.stops.list(account=account, bot=spec.name).items()
                    if not state.portfolio.position(symbol).is_flat}
