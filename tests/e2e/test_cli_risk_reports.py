@@ -111,3 +111,21 @@ def test_the_readme_allocation_example_moves_capital_without_a_drawdown_halt_or_
     halts = cli.query("SELECT message FROM audit_log WHERE account = 'sim-0001' AND message LIKE 'halted%'")
     assert halts == []
     assert not [c for c in report["criteria"] if c["name"] == "critical_errors" and not c["passed"]]
+
+
+def test_resume_lifts_the_global_halt_names_what_it_re_armed_and_what_still_holds(cli):
+    """Issue 13, point 12: an old simulated account's halted bot stays halted until named."""
+    for args in (["--bot", "equity", "--account", "sim-0001"], ["--bot", "crypto", "--account", "paper"], []):
+        assert cli.invoke("halt", "--reason", "drill", *args).returncode == 0
+    plain = cli.invoke("resume")
+    assert plain.returncode == 0, plain.stderr
+    lines = plain.stdout.splitlines()
+    assert lines[0] == "RESUMED the global halt (every bot)"
+    assert "still HALTED: bot paper/crypto (drill); re-arm it with `quantshift resume --bot crypto --account paper`" in lines[1]
+    assert lines[2].startswith("still HALTED: bot sim-0001/equity (drill)") and "--all" in lines[2]
+    named = cli.invoke("resume", "--account", "paper")
+    assert named.stdout.splitlines() == ["RESUMED bot paper/crypto", lines[2]]
+    everything = cli.invoke("resume", "--all", "--json")
+    assert [s["scope"] for s in json.loads(everything.stdout)] == ["sim-0001/equity"]
+    scopes = cli.query("SELECT scope, state FROM control ORDER BY scope")
+    assert {state for _, state in scopes} == {"active"}
