@@ -9,8 +9,9 @@ from decimal import Decimal
 import attrs
 
 from application.bot import BotSpec
+from application.capital_flows import stored_watermark
 from application.ports import UnitOfWork
-from domain.circuit_breakers import EquityWatermark, flow_adjusted_watermark
+from domain.circuit_breakers import EquityWatermark
 from domain.portfolio import Portfolio
 from domain.position import RoundTrip
 from domain.position_sizing import FractionalKelly
@@ -81,9 +82,7 @@ def load_bot_state(uow: UnitOfWork, *, spec: BotSpec, account: str) -> BotState:
     state.reload(uow)
     # The peak survives restarts: a breaker measured from a fresh start would forget the fall.
     # Net of the capital the allocator moved in or out (time-weighted): a transfer is no fall.
-    curve = [(point.ts, point.equity) for _, point in uow.equity.list(account=account, bot=spec.name)]
-    flows = [(r.ts, r.equity, r.transfer) for r in uow.allocations.list(account=account, bot=spec.name) if r.transfer]
-    state.watermark = flow_adjusted_watermark(initial=stored.initial_cash, points=curve, flows=flows)
+    state.watermark = stored_watermark(uow, account=account, bot=spec.name, initial_cash=stored.initial_cash)
     # Stops resume where they were: a restart must never loosen one.
     state.stops = {symbol: level for (_, symbol), level in uow.stops.list(account=account, bot=spec.name).items()
                    if not state.portfolio.position(symbol).is_flat}

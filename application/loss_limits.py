@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from application.bot_state import BotState
 from application.cancel_orders import FLATTEN
+from application.capital_flows import moved_since
 from application.order_intent import PlannedIntent
 from application.ports import UnitOfWork
 from application.records import EquityPoint
@@ -42,8 +43,7 @@ def resume_session(state: BotState, uow: UnitOfWork) -> None:
     start = session_start_point(curve, session_key=state.spec.session_key, key=key)
     assert start is not None  # the last point itself is in that session
     # Capital moved in or out later in the session is no profit or loss: it moves the start too.
-    moved = sum((r.transfer for r in uow.allocations.list(account=state.account, bot=state.name)
-                 if r.ts > start.ts and state.spec.session_key(r.ts) == key), Decimal(0))
+    moved = moved_since(uow, account=state.account, bot=state.name, after=start.ts)
     state.session_key, state.session_start_equity = key, start.equity + moved
     trips = [e for e in uow.audit.list(account=state.account, kind="risk", since=start.ts, limit=100_000)
              if e.bot == state.name and e.message.startswith(DAILY_LOSS_MESSAGE)]

@@ -10,6 +10,7 @@ import attrs
 
 from application.bot import BotSpec
 from application.control import effective_control
+from application.capital_flows import moved_since, stored_watermark
 from application.loss_limits import session_start_point
 from application.ports import UnitOfWork
 from domain.numbers import ZERO
@@ -49,10 +50,13 @@ def risk_report(uow: UnitOfWork, *, account: str, bots: Sequence[BotSpec], now: 
         portfolio = Portfolio(bot=spec.name, cash=stored.cash, positions={p.symbol: p for _, p, _ in positions})
         equity = portfolio.equity(marks)
         curve = uow.equity.list(account=account, bot=spec.name)
-        peak = max([stored.initial_cash, equity, *(point.equity for _, point in curve)])
+        # Both net of the capital the allocator moved (application/capital_flows.py), as the breakers.
+        peak = stored_watermark(uow, account=account, bot=spec.name, initial_cash=stored.initial_cash,
+                                equity_now=equity).peak
         session = spec.session_key(now)
         start = session_start_point([point for _, point in curve], session_key=spec.session_key, key=session)
-        session_start = start.equity if start is not None else equity
+        session_start = (start.equity + moved_since(uow, account=account, bot=spec.name, after=start.ts)
+                         if start is not None else equity)
         control = effective_control(uow, account=account, bot=spec.name)
         stops = uow.stops.list(account=account, bot=spec.name)
         heat = None

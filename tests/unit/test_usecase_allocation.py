@@ -156,6 +156,13 @@ def test_capital_moved_out_of_a_sleeve_is_no_drawdown_nor_daily_loss_also_after_
     assert all(not st.daily_loss_stop for st in s.states)
     assert not [e for e in h.audit() if e.severity == "critical"], [e.message for e in h.audit()]
     assert not h.audit(AuditKind.HALT)
+    # `quantshift risk` (and the dashboard, from the same figures) read it as the breaker does.
+    from application.risk_report import risk_report
+
+    with h.store() as uow:
+        rows = {r.bot: r for r in risk_report(uow, account=ACCOUNT, bots=bots, now=START + 3 * DAY)}
+    assert (rows["b"].equity, rows["b"].peak, rows["b"].drawdown) == (Decimal(5_000), Decimal(5_000), 0)
+    assert rows["b"].daily_pnl == 0 and rows["a"].daily_pnl == 0
     s.stop(now=START + 4 * DAY)
     # A restart rebuilds b's peak from its stored curve and the transfer: still no drawdown.
     again, _ = crypto_sim_session(h, bots, instruments={"BTC-USD": BTC, "ETH-USD": ETH}, start=START + 4 * DAY,
