@@ -23,6 +23,7 @@ from application.bot import BotSpec
 from application.paper_session import PaperSession, ProcessInfo, SessionSettings
 from application.ports import BarListener, Broker, Clock, Notifier, UnitOfWork, UnitOfWorkFactory
 from application.records import AuditKind, bot_scope
+from application.risk_report import denial_line, denials_by_check
 from domain.market import Bar
 from domain.numbers import ZERO
 from domain.order import OrderStatus
@@ -152,11 +153,7 @@ def collect_result(uow: UnitOfWork, *, account: str, bots: Sequence[BotSpec], ba
     final = sum((a.cash for a in ledgers.values()), ZERO) + sum(
         (p.quantity * (last if last is not None else p.average_cost) for p, last in positions), ZERO)
     times, equity = _total_equity_curve(uow, account=account, bots=[b.name for b in bots])
-    denied_by: dict[str, int] = {}
-    for order in orders:
-        if order.status is OrderStatus.DENIED:
-            check = order.reason.split(":", 1)[0]
-            denied_by[check] = denied_by.get(check, 0) + 1
+    denied_by = denials_by_check(orders)
     events = [e for e in uow.audit.list(account=account, limit=100_000)
               if e.kind in (AuditKind.HALT, AuditKind.RESUME) or (e.kind is AuditKind.RISK and "daily loss" in e.message)]
     changes = tuple(StateChange(ts=e.ts, bot=e.bot, state=e.message.split(" ", 1)[0], reason=str(e.data.get("reason", e.message)))
@@ -179,11 +176,7 @@ def collect_result(uow: UnitOfWork, *, account: str, bots: Sequence[BotSpec], ba
 
 def _risk_summary(uow: UnitOfWork, *, account: str, bots: Sequence[BotSpec], orders: int,
                   denied_by: Mapping[str, int]) -> tuple[str, ...]:
-    lines = []
-    denied = sum(denied_by.values())
-    if denied:
-        per_check = ", ".join(f"{n:,} by {check}" for check, n in sorted(denied_by.items(), key=lambda c: (-c[1], c[0])))
-        lines.append(f"risk denied {denied:,} of {orders:,} orders: {per_check}")
+    lines = [denial_line(denied_by, orders=orders)] if denied_by else []
     for spec in bots:
         control = uow.control.get(bot_scope(account, spec.name))
         if control is None or control.state is TradingState.ACTIVE:

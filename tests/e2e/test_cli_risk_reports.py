@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,17 @@ def test_the_readme_allocation_example_moves_capital_without_a_drawdown_halt_or_
     halts = cli.query("SELECT message FROM audit_log WHERE account = 'sim-0001' AND message LIKE 'halted%'")
     assert halts == []
     assert not [c for c in report["criteria"] if c["name"] == "critical_errors" and not c["passed"]]
+    moved_by_bot = {b["bot"]: Decimal(b["capital_moved"]) for b in report["bots"]}
+    assert sum(moved_by_bot.values()) == 0 and any(moved_by_bot.values())  # said per bot, never as P&L
+
+
+def test_a_paper_report_with_denials_says_so_first_with_the_count_per_check(cli):
+    config = cli.config("[risk]\nmax_order_notional = 1000\n" + DEFAULT_BOTS)
+    report = cli.json("paper", "--days", "3", "--config", str(config))
+    assert report["orders_denied"] > 0 and report["denied_by"] == {"max_order_notional": report["orders_denied"]}
+    text = cli.run("paper", "--days", "3", "--config", str(config)).stdout
+    first = [line for line in text.splitlines() if line.strip()][1]
+    assert first.startswith("RISK risk denied ") and first.endswith(" by max_order_notional")
 
 
 def test_resume_lifts_the_global_halt_names_what_it_re_armed_and_what_still_holds(cli):
