@@ -100,16 +100,20 @@ def write_html_report(
     ticks = [(i, escape(str(text).replace("T", " "))) for i, text in x_ticks(labels)]
     markers = [(int(i), float(curve[int(i)]), _side(side)) for i, side, _qty, _price in fills]
     money_format = (lambda v: f"{v:,.0f}") if float(np.ptp(curve)) >= 50 else (lambda v: f"{v:,.2f}")
+    # A trading-state change is marked where it happened, on both charts.
+    events = [(int(np.searchsorted(times, as_datetime64([ts])[0])), f"{bot} {state.upper()}: {reason}")
+              for ts, bot, state, reason in state_changes]
     body = [
         f"<h1>{escape(title)}</h1>",
         f'<p class="sub">{escape(str(labels[0]))} to {escape(str(labels[-1]))} UTC, {len(curve):,} bars, '
         f"{len(fills):,} fills, {len(trades):,} trades</p>",
         *_risk_notice(risk_summary, state_changes),
         "<h2>Equity</h2>",
-        line_chart(values=curve, x_labels=ticks, y_format=money_format, css_class="equity", markers=markers),
+        line_chart(values=curve, x_labels=ticks, y_format=money_format, css_class="equity", markers=markers,
+                   events=events),
         "<h2>Drawdown</h2>",
         line_chart(values=under, x_labels=ticks, y_format=lambda v: f"{v:.0%}", css_class="drawdown",
-                   colour="#b3261e", area=True),
+                   colour="#b3261e", area=True, events=events),
         '<div class="cols"><div>',
         "<h2>Metrics</h2>", _metrics_table(metrics),
         "</div><div>",

@@ -70,6 +70,7 @@ def test_a_bot_left_reducing_by_the_drawdown_warning_is_said_with_when_why_and_w
     assert cli.invoke("backtest", *args, "--report", str(report)).returncode == 0
     page = (report / "report.html").read_text()
     assert "<h2>Trading state changes</h2>" in page and f"<td>{change['ts']}</td><td>backtest</td><td>REDUCING</td>" in page
+    assert page.count('<line class="event"') == 2 and "<title>backtest REDUCING: drawdown" in page  # on both charts
     recovery = cli.config('[risk]\ndrawdown_reducing_ends = "recovery"\n')
     again = backtest_json(cli, *args, "--config", str(recovery))
     assert "REDUCING ends once the drawdown is back under the warning (10.00%)" in again["risk"]["summary"][0]
