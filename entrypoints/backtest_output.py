@@ -9,6 +9,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 
 from application.backtest import BacktestResult
 from domain import display
@@ -42,6 +43,11 @@ def _curve_with_start(result: BacktestResult) -> tuple[np.ndarray, np.ndarray]:
 
 def result_json(result: BacktestResult, metrics: Metrics) -> dict[str, object]:
     return {
+        # First: what the risk controls did (denials per check, states a bot ended in).
+        "risk": {"summary": list(result.risk_summary), "denied_by": dict(result.denied_by),
+                 "events": list(result.risk_events),
+                 "state_changes": [{"ts": c.ts.isoformat(), "bot": c.bot, "state": c.state, "reason": c.reason}
+                                   for c in result.state_changes]},
         "engine": result.engine,
         "bars": result.bars,
         "orders": result.orders,
@@ -53,7 +59,6 @@ def result_json(result: BacktestResult, metrics: Metrics) -> dict[str, object]:
         "final_equity": str(result.final_equity),
         "elapsed_s": round(result.elapsed_s, 6),
         "bars_per_s": round(result.bars / result.elapsed_s) if result.elapsed_s > 0 else None,
-        "risk": {"denied_by": dict(result.denied_by), "events": list(result.risk_events)},
         "metrics": metrics.to_json(),
         "targets": [{"name": t.name, "requirement": t.requirement, "value": t.value, "passed": t.passed}
                     for t in metrics.targets()],
@@ -74,6 +79,8 @@ def show_result(result: BacktestResult, *, calendar: str, json_output: bool, rep
         print_json(result_json(result, metrics))
         return
     console = Console()
+    for line in result.risk_summary:  # before the figures: they read differently with it
+        console.print(f"[bold red]RISK[/] {escape(line)}")
     m = metrics
     pct = display.percent
     _num = display.ratio
@@ -116,6 +123,8 @@ def write_report(result: BacktestResult, metrics: Metrics, *, directory: Path, t
         fills=[(int(min(i, len(times) - 1)), f.side, float(f.quantity), float(f.price)) for i, f in zip(bar_of, result.fills)],
         trades=result.trades, metrics=metrics.to_json(), targets=metrics.targets(), params=params,
         bars=result.bars,
+        risk_summary=result.risk_summary,
+        state_changes=[(c.ts, c.bot, c.state, c.reason) for c in result.state_changes],
     )
     write_trade_list(directory / "trades.csv", result.trades)
     with (directory / "fills.csv").open("w", newline="") as handle:

@@ -19,6 +19,7 @@ from adapters.marketdata import CsvBarFeed, SyntheticBarFeed
 from adapters.marketdata.merge import merge_bars
 from application.paper_session import PaperSession, SessionSettings
 from application.records import SessionRecord
+from application.risk_report import denial_line
 from application.validation_report import ValidationReport, build_validation_report
 from application.venue_health import MeasuredBroker
 from domain.errors import ConfigurationError, QuantShiftError
@@ -236,6 +237,8 @@ def _print_report(report: ValidationReport) -> None:
     console = Console()
     verdict = "[bold green]GO[/]" if report.go_live else "[bold red]NO-GO[/]"
     console.print(f"\nPaper-trading validation report ({report.account}, {report.trading_days} trading days): {verdict}")
+    if report.denied_by:  # before the figures: they read differently with it
+        console.print(f"[bold red]RISK[/] {denial_line(report.denied_by)}")
     print_table("Figures", ["figure", "value"], [
         ("orders sent", report.orders), ("orders denied by risk", report.orders_denied), ("fills", report.fills),
         ("round trips", report.round_trips), ("win rate", percent(report.win_rate)),
@@ -250,8 +253,9 @@ def _print_report(report: ValidationReport) -> None:
         (c.name, c.requirement, percent(c.value) if "%" in c.requirement else c.value, "PASS" if c.passed else "FAIL")
         for c in report.criteria
     ], console=console)
-    print_table("Bots", ["bot", "round trips", "net P&L", "equity start", "equity end"], [
-        (b.bot, b.round_trips, money(b.net_pnl), money(b.equity_start), money(b.equity_end)) for b in report.bots
+    print_table("Bots", ["bot", "round trips", "net P&L", "equity start", "capital moved", "equity end"], [
+        (b.bot, b.round_trips, money(b.net_pnl), money(b.equity_start), money(b.capital_moved), money(b.equity_end))
+        for b in report.bots
     ], console=console)
 
 

@@ -129,7 +129,7 @@ def test_resume_with_nothing_halted_says_so_and_invents_no_history(cli):
     assert cli.query("SELECT count(*) FROM control")[0][0] == 0
     # A halt, then a resume, still says what it resumed.
     cli.invoke("halt", "--reason", "drill")
-    assert "RESUMED every bot" in cli.invoke("resume").stdout
+    assert "RESUMED the global halt (every bot)" in cli.invoke("resume").stdout
 
 
 def test_bots_start_on_a_running_bot_says_already_running(cli):
