@@ -19,6 +19,8 @@ from decimal import Decimal
 
 import attrs
 
+from domain import display
+
 from domain.trading_state import TradingState
 
 _SEVERITY = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
@@ -129,7 +131,8 @@ class DrawdownBreaker:
                     and level is TradingState.ACTIVE)
         if recovers:
             target = TradingState.ACTIVE
-        figures = (f"drawdown {dd:.2%} (equity {equity} vs peak {max(watermark.peak, equity)}; "
+        figures = (f"drawdown {dd:.2%} (equity {display.money(equity)} vs peak "
+                   f"{display.money(max(watermark.peak, equity))}; "
                    f"warning {self.warning:.2%}, limit {self.limit:.2%})")
         if recovers:
             reason = f"{figures}: recovered under the warning, {current.value} -> {target.value}"
