@@ -123,6 +123,7 @@ class BotRunResponse(msgspec.Struct, kw_only=True):
     reason: str
     updated_at: datetime
     trading_state: str  # active, reducing, halted: a halt holds a started bot all the same
+    changed: bool = True  # false: the bot already was as asked (a start of a running bot), nothing recorded
 
 
 class TradeResponse(msgspec.Struct, kw_only=True):
