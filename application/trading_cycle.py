@@ -3,6 +3,8 @@
 sanity gate -> strategy (safe wrapper) -> order intent with a deterministic
 client_order_id -> risk -> intent committed -> submit -> venue events through the
 state machine (fills recorded once, position in the same transaction) -> audit.
+Between the commit and the send the kill switch is read once more, serialised with every
+change of it (application/release.py): a halt that committed meanwhile keeps the order home.
 The heartbeat is the session's job (application/paper_session.py).
 """
 
@@ -27,6 +29,7 @@ from application.position_risk import day_trade_check, exposure_checks, heat_che
 from application.protective_stops import is_protective, plan_resting_stop
 from application.ports import AlertLevel, Broker, FaultInjector, NoFaults, Notifier, UnitOfWork, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind, ControlState, bot_scope
+from application.release import Withheld, release
 from domain.errors import TransientError
 from domain.market import Bar
 from domain.order import Order, OrderStatus
@@ -200,7 +203,22 @@ class TradingCycle:
                 self._halt_bot(bot, decision, now=now)
                 return CycleResult.HALTED
             return CycleResult.DENIED
+        withheld = release(order, reduces_risk=planned.intent.reduces_risk, uow_factory=self.uow_factory,
+                           lease=self.lease, now=now)
+        if withheld is not None:
+            return self._withheld(bot, withheld)
         return self._submit(bot, order, now=now)
+
+    def _withheld(self, bot: BotState, withheld: Withheld) -> CycleResult:
+        """A halt (or REDUCING, or a lost lease) landed between the intent and the send."""
+        log.warning("bot %s: %s", bot.name, withheld.reason)
+        with self.uow_factory() as uow:
+            bot.reload(uow)
+        if not withheld.leads:
+            return CycleResult.NOT_LEADER
+        bot.trading_state = withheld.state
+        bot.halted = withheld.state is TradingState.HALTED
+        return CycleResult.HALTED if bot.halted else CycleResult.REDUCING
 
     def _run_strategy(self, bot: BotState, bar: Bar, *, now: datetime) -> Signal | None:
         """The safe wrapper: a failing strategy is switched off for that symbol, alerted,
