@@ -81,7 +81,7 @@ class TradingCycle:
             return [CycleResult.BAD_DATA]
         bot.window(bar.symbol).append(bar)
         bot.marks[bar.symbol] = (bar.close, bar.end)
-        if self._rests_stops(bot, bar.symbol):
+        if self.rests_stops(bot, bar.symbol):
             move_stop(bot, bar)
             self._keep_stop_resting(bot, bar, now=now)
             results = [self._evaluate(bot, bar, now=now) for _ in range(evaluations)]
@@ -94,9 +94,19 @@ class TradingCycle:
             return [self._act(bot, planned, signal=signal, now=now)]  # the stop goes before the strategy
         return [self._evaluate(bot, bar, now=now) for _ in range(evaluations)]
 
-    def _rests_stops(self, bot: BotState, symbol: str) -> bool:
+    def rests_stops(self, bot: BotState, symbol: str) -> bool:
         return (bot.spec.stop is not None and bot.spec.stop_orders and bot.spec.trades(symbol)
                 and self.broker.supports_stop_orders(bot.spec.instruments[symbol].asset_class))
+
+    def protect(self, bot: BotState, *, now: datetime) -> None:
+        """Every position of the bot gets the protective stop it needs, at the level its last
+        bar gave (a session ending: application/session_end.py)."""
+        for symbol in bot.spec.instruments:
+            last = bot.window(symbol).last
+            if last is None or not self.rests_stops(bot, symbol) or bot.portfolio.position(symbol).is_flat:
+                continue
+            move_stop(bot, last)  # a position filled since that bar has no level yet
+            self._keep_stop_resting(bot, last, now=now)
 
     def _keep_stop_resting(self, bot: BotState, bar: Bar, *, now: datetime) -> None:
         """Make the venue hold the stop the position needs (application/protective_stops.py)."""
@@ -171,7 +181,7 @@ class TradingCycle:
             return CycleResult.DAILY_LOSS_STOP
         if bot.trading_state is TradingState.REDUCING and not planned.intent.reduces_risk:
             return CycleResult.REDUCING  # likewise: only exits while reducing
-        if self._rests_stops(bot, bar.symbol):
+        if self.rests_stops(bot, bar.symbol):
             if not self._clear_resting_stop(bot, planned, now=now):
                 return CycleResult.STOP_CANCEL_PENDING
             # The stop may have filled before its cancel reached the venue: plan on what is held now.
