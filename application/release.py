@@ -9,7 +9,8 @@ by a transaction that committed before any halt that would have stopped it; a ha
 committed first keeps the order from the venue, and the order is closed, never sent.
 
 The bot's lease (hot standby) is renewed here too: an instance that lost it between the
-intent and the send does not send.
+intent and the send does not send. An operator's stop of the bot (application/bot_runs.py)
+that landed meanwhile keeps an entry home as well; exits and protective stops still go.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from datetime import datetime
 
 import attrs
 
+from application.bot_runs import stopped_detail
 from application.control import effective_state
 from application.lease import LeaseGuard
+from application.operations_ports import DesiredState
 from application.ports import UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind
 from domain.order import Order, OrderStatus
@@ -32,6 +35,7 @@ class Withheld:
 
     state: TradingState
     leads: bool
+    stopped: bool  # an operator stopped the bot (the trading state may still allow the order)
     reason: str
 
 
@@ -45,11 +49,17 @@ def release(
         leads = lease is None or lease.hold(uow, account=order.account, bot=order.bot)
         uow.control.guard()
         state = effective_state(uow, account=order.account, bot=order.bot)
-        if leads and state.allows(reduces_risk=reduces_risk):
+        run = None if reduces_risk else uow.bot_runs.get(account=order.account, bot=order.bot)
+        stopped = run is not None and run.desired is DesiredState.STOPPED
+        if leads and state.allows(reduces_risk=reduces_risk) and not stopped:
             uow.commit()
             return None
-        reason = ("not sent: this instance lost the bot's lease after the intent was committed" if not leads
-                  else f"not sent: trading state {state.value} since the intent was committed")
+        if not leads:
+            reason = "not sent: this instance lost the bot's lease after the intent was committed"
+        elif not state.allows(reduces_risk=reduces_risk):
+            reason = f"not sent: trading state {state.value} since the intent was committed"
+        else:
+            reason = f"not sent: the bot was {stopped_detail(run)} since the intent was committed"  # type: ignore[arg-type]
         stored = uow.orders.get(order.client_order_id)
         if stored is not None and stored.status is OrderStatus.INITIALIZED:
             stored.transition(OrderStatus.CANCELLED, at=now, reason=reason)
@@ -59,4 +69,4 @@ def release(
             symbol=order.symbol, client_order_id=order.client_order_id, message=f"order {reason}",
         ))
         uow.commit()
-    return Withheld(state=state, leads=leads, reason=reason)
+    return Withheld(state=state, leads=leads, stopped=stopped, reason=reason)

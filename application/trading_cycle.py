@@ -58,6 +58,7 @@ class CycleResult(enum.Enum):
     STOP_CANCEL_PENDING = "stop_cancel_pending"  # the resting stop must be gone before this order goes
     DEFERRED = "deferred"  # a simulation filling at the next open: sized and sent at that open
     MARKET_CLOSED = "market_closed"  # the venue's clock says its market is closed: no order now
+    BOT_STOPPED = "bot_stopped"  # an operator stopped the bot between the intent and the send: not sent
 
 
 @attrs.define(kw_only=True)
@@ -226,6 +227,8 @@ class TradingCycle:
             bot.reload(uow)
         if not withheld.leads:
             return CycleResult.NOT_LEADER
+        if withheld.state.allows(reduces_risk=False):
+            return CycleResult.BOT_STOPPED
         bot.trading_state = withheld.state
         bot.halted = withheld.state is TradingState.HALTED
         return CycleResult.HALTED if bot.halted else CycleResult.REDUCING

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 
 import psycopg
@@ -31,6 +31,7 @@ from domain.strategy import Target
 from domain.trading_state import TradingState
 from tests.fakes.builders import ACCOUNT, T0, ScriptedStrategy, always, bar, load, spec
 from tests.fakes.clock import FixedClock
+from tests.fakes.faults import RunAt
 from tests.fakes.notifier import RecordingNotifier
 from tests.fakes.recording_broker import RecordingBroker
 from tests.integration.conftest import postgres_test_url
@@ -51,18 +52,6 @@ class Venue(RecordingBroker):
         if self._halted.is_set():
             self.after_halt.append(order.client_order_id)
         return super().submit(order)
-
-
-class RunAt:
-    """A FaultInjector that runs `act` when the order path reaches `point` (once)."""
-
-    def __init__(self, point: str, act: Callable[[], None]) -> None:
-        self.point, self.act, self.done = point, act, False
-
-    def reached(self, point: str) -> None:
-        if point == self.point and not self.done:
-            self.done = True
-            self.act()
 
 
 def _operator_halt(store: Store, halted: threading.Event) -> None:
