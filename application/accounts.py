@@ -77,6 +77,13 @@ class Accounts:
     invitations_signer: InvitationSigner
     throttle: LoginThrottle = attrs.field(factory=LoginThrottle)
     invitation_lifetime: timedelta = INVITATION_LIFETIME
+    # Read-only units of work for the checks that only read (every request's bearer check):
+    # on SQLite a writing one takes the write lock, which would queue the trading loop behind
+    # every API request. None: uow_factory.
+    reader: UnitOfWorkFactory | None = None
+
+    def _read(self) -> UnitOfWorkFactory:
+        return self.reader or self.uow_factory
 
     def create_user(self, *, email: str, password: str, role: Role, verified: bool = True) -> User:
         address = _email(email)
@@ -130,7 +137,7 @@ class Accounts:
         """The principal a bearer token speaks for; AuthenticationError unless its session is live."""
         now = self.clock.now()
         claims: TokenClaims = self.tokens.verify(token, now=now)
-        with self.uow_factory() as uow:
+        with self._read()() as uow:
             session = uow.login_sessions.get(claims.session_id)
             user = uow.users.get(claims.user_id)
         if session is None or session.user_id != claims.user_id or not session.live(now):
@@ -194,7 +201,7 @@ class Accounts:
         Raises AuthenticationError otherwise; nothing is written."""
         now = self.clock.now()
         invitation_id = self.invitations_signer.verify(token, now=now)
-        with self.uow_factory() as uow:
+        with self._read()() as uow:
             invitation = uow.invitations.get(invitation_id)
         if (invitation is None or invitation.expires_at <= now or invitation.accepted_at is not None
                 or invitation.revoked_at is not None):

@@ -110,7 +110,8 @@ def run_event_backtest(
     on_bar: Callable[[Bar], None] | None = None,
 ) -> BacktestResult:
     session = PaperSession(
-        settings=SessionSettings(account=account, mode="simulation", heartbeat_seconds=3600.0, size_at_open=size_at_open),
+        settings=SessionSettings(account=account, mode="simulation", heartbeat_seconds=3600.0, size_at_open=size_at_open,
+                                 on_stop=None),
         bots=bots, uow_factory=uow_factory, broker=broker, venue=venue, notifier=notifier, wall_clock=clock,
         process=ProcessInfo(pid=0, host="backtest"), allocation=allocation,
     )

@@ -2,7 +2,8 @@
 
 These use cases write the switch only, so they work from a CLI process with no API
 and no broker connection; each running bot sees the switch before its next
-submission (it is read inside the intent transaction) and cancels its open orders.
+submission (it is read inside the intent transaction, and again just before the send,
+serialised with this write: application/release.py) and cancels its open orders.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ stuck loop stops beating and status shows it stale.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -61,6 +62,7 @@ from application.records import (
     InstanceBeat,
     bot_scope,
 )
+from application.session_end import OnStop, SessionEnd, end_session
 from application.trading_cycle import TradingCycle
 from application.venue_health import HealthRecorder
 from domain.errors import InvalidMarketData, StoreUnavailable, TransientError
@@ -91,6 +93,9 @@ class SessionSettings:
     # A simulated venue filling market orders at the next open: decisions are sized and sent
     # at that open, before the venue matches the bar (only a simulation knows the open then).
     size_at_open: bool = False
+    # What a clean stop does to the working orders (application/session_end.py); None: nothing,
+    # for a backtest, whose venue ends with the run.
+    on_stop: OnStop | None = OnStop.CANCEL_ENTRIES
 
     def __attrs_post_init__(self) -> None:
         if self.heartbeat_seconds <= 0:
@@ -117,6 +122,7 @@ class PaperSession:
     # each supervision; they alert on their own and never raise.
     monitors: Sequence[VenueMonitor] = ()
     market_hours: MarketHours | None = None  # a real venue's clock says when equities trade
+    sleep: Callable[[float], None] = time.sleep  # while a stop waits for the venue's cancel confirmations
     lost_lease: bool = False
     tally: Counter[str] = attrs.field(factory=Counter)
     degraded: str = ""
@@ -325,15 +331,38 @@ class PaperSession:
             self._drain_events()  # taken from the venue during a store outage, not recorded yet
         except StoreUnavailable as exc:
             log.warning("venue events left unrecorded at stop (%s); the next start reconciles them", exc)
+        ending = self._end_orders(now=now)
         self._flush_equity()
         self._beat(BotRunState.STOPPED, force=True, detail=detail)
         if self.lease is not None and not self.lost_lease:
             self.lease.release_all(self.uow_factory, account=self.account, bots=[s.name for s in self._states])
         with self.uow_factory() as uow:
             uow.audit.append(AuditEntry(ts=now, kind=AuditKind.SESSION, account=self.account,
-                                        message=f"{self.settings.mode} session stopped" + (f": {detail}" if detail else ""),
+                                        severity="warning" if ending is not None and ending.unprotected else "info",
+                                        message=f"{self.settings.mode} session stopped" + (f": {detail}" if detail else "")
+                                        + (f" ({ending.summary()})" if ending is not None else ""),
                                         data=dict(self.tally)))
             uow.commit()
+
+    def _end_orders(self, *, now: datetime) -> SessionEnd | None:
+        """[engine] on_stop, applied (application/session_end.py); None when it could not run
+        (no cycle, another instance leads, the store or the venue down: the next start reconciles)."""
+        policy = self.settings.on_stop
+        if policy is None or self._cycle is None or self.lost_lease or self.degraded:
+            return None
+        try:
+            ending = end_session(self._states, policy=policy, cycle=self._cycle, broker=self.broker,
+                                 uow_factory=self.uow_factory, inbox=self._inbox, drain=self._drain_events,
+                                 now=now, sleep=self.sleep)
+        except (StoreUnavailable, TransientError) as exc:
+            log.warning("on_stop = %s not applied (%s); the next start reconciles the open orders", policy.value, exc)
+            return None
+        if ending.unprotected:
+            self.notifier.notify(
+                level=AlertLevel.WARNING if policy is OnStop.CANCEL_ALL else AlertLevel.CRITICAL,
+                title=f"{self.account}: session ended with positions without a resting stop",
+                body=ending.summary())
+        return ending
 
     def _drain_events(self) -> None:
         self._inbox.add(self.broker.poll_events())

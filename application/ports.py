@@ -241,6 +241,13 @@ class HeartbeatRepository(Protocol):
 class ControlRepository(Protocol):
     def get(self, scope: str) -> ControlState | None: ...
 
+    def guard(self) -> None:
+        """Serialise this (writing) transaction with every change of the switch, until it ends:
+        a change in progress is waited for, so the reads after the guard see it, and a change
+        waits (briefly, then lands anyway) for the guarded transactions in progress. The check
+        just before an order is sent takes it (application/trading_cycle.py)."""
+        ...
+
     def set(self, state: ControlState) -> None:
         """Upsert the switch of state.scope."""
         ...

@@ -8,8 +8,11 @@ position's favour); this module decides what the venue must hold for it:
 - one protective stop per open position, for the whole quantity, at the current level;
 - when the level moves or the quantity changes: cancel, then place the new one
   (placed only once the old is confirmed gone, so two stops can never both fill);
-- while another order of the bot works on the symbol (an entry filling, an exit), the
-  stop waits: it follows the position that order leaves behind;
+- while an entry of the bot still works on the symbol (filling in parts, or not yet
+  filled), the part already held is protected all the same: the stop is for what is
+  held now and is resized as the entry fills. Only an order on the stop's own side (an
+  exit, or a flip still covering) makes the stop wait, so the two can never both fill
+  past flat: it follows the position that order leaves behind;
 - flat: no stop.
 
 Protective orders go through the same risk engine as every order. They reduce risk,
@@ -65,9 +68,9 @@ def plan_resting_stop(bot: BotState, bar: Bar, *, working: Sequence[Order], take
     live = [o for o in protective if o.status is not OrderStatus.PENDING_CANCEL]
     if position.is_flat:
         return StopWork(cancel=tuple(o.client_order_id for o in live))
-    if others or level is None:
-        return StopWork()  # an order is changing the position, or no level yet: keep what rests
     side = OrderSide.SELL if position.quantity > 0 else OrderSide.BUY
+    if any(o.side is side for o in others) or level is None:
+        return StopWork()  # an exit is closing the position, or no level yet: keep what rests
     quantity = abs(position.quantity)
     keep = [o for o in live if o.side is side and o.stop_price == level.price and o.remaining_quantity == quantity]
     if len(keep) == 1 and len(protective) == 1:

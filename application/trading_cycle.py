@@ -3,6 +3,8 @@
 sanity gate -> strategy (safe wrapper) -> order intent with a deterministic
 client_order_id -> risk -> intent committed -> submit -> venue events through the
 state machine (fills recorded once, position in the same transaction) -> audit.
+Between the commit and the send the kill switch is read once more, serialised with every
+change of it (application/release.py): a halt that committed meanwhile keeps the order home.
 The heartbeat is the session's job (application/paper_session.py).
 """
 
@@ -27,6 +29,7 @@ from application.position_risk import day_trade_check, exposure_checks, heat_che
 from application.protective_stops import is_protective, plan_resting_stop
 from application.ports import AlertLevel, Broker, FaultInjector, NoFaults, Notifier, UnitOfWork, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind, ControlState, bot_scope
+from application.release import Withheld, release
 from domain.errors import TransientError
 from domain.market import Bar
 from domain.order import Order, OrderStatus
@@ -55,6 +58,7 @@ class CycleResult(enum.Enum):
     STOP_CANCEL_PENDING = "stop_cancel_pending"  # the resting stop must be gone before this order goes
     DEFERRED = "deferred"  # a simulation filling at the next open: sized and sent at that open
     MARKET_CLOSED = "market_closed"  # the venue's clock says its market is closed: no order now
+    BOT_STOPPED = "bot_stopped"  # an operator stopped the bot between the intent and the send: not sent
 
 
 @attrs.define(kw_only=True)
@@ -78,7 +82,7 @@ class TradingCycle:
             return [CycleResult.BAD_DATA]
         bot.window(bar.symbol).append(bar)
         bot.marks[bar.symbol] = (bar.close, bar.end)
-        if self._rests_stops(bot, bar.symbol):
+        if self.rests_stops(bot, bar.symbol):
             move_stop(bot, bar)
             self._keep_stop_resting(bot, bar, now=now)
             results = [self._evaluate(bot, bar, now=now) for _ in range(evaluations)]
@@ -91,9 +95,19 @@ class TradingCycle:
             return [self._act(bot, planned, signal=signal, now=now)]  # the stop goes before the strategy
         return [self._evaluate(bot, bar, now=now) for _ in range(evaluations)]
 
-    def _rests_stops(self, bot: BotState, symbol: str) -> bool:
+    def rests_stops(self, bot: BotState, symbol: str) -> bool:
         return (bot.spec.stop is not None and bot.spec.stop_orders and bot.spec.trades(symbol)
                 and self.broker.supports_stop_orders(bot.spec.instruments[symbol].asset_class))
+
+    def protect(self, bot: BotState, *, now: datetime) -> None:
+        """Every position of the bot gets the protective stop it needs, at the level its last
+        bar gave (a session ending: application/session_end.py)."""
+        for symbol in bot.spec.instruments:
+            last = bot.window(symbol).last
+            if last is None or not self.rests_stops(bot, symbol) or bot.portfolio.position(symbol).is_flat:
+                continue
+            move_stop(bot, last)  # a position filled since that bar has no level yet
+            self._keep_stop_resting(bot, last, now=now)
 
     def _keep_stop_resting(self, bot: BotState, bar: Bar, *, now: datetime) -> None:
         """Make the venue hold the stop the position needs (application/protective_stops.py)."""
@@ -168,7 +182,7 @@ class TradingCycle:
             return CycleResult.DAILY_LOSS_STOP
         if bot.trading_state is TradingState.REDUCING and not planned.intent.reduces_risk:
             return CycleResult.REDUCING  # likewise: only exits while reducing
-        if self._rests_stops(bot, bar.symbol):
+        if self.rests_stops(bot, bar.symbol):
             if not self._clear_resting_stop(bot, planned, now=now):
                 return CycleResult.STOP_CANCEL_PENDING
             # The stop may have filled before its cancel reached the venue: plan on what is held now.
@@ -200,7 +214,24 @@ class TradingCycle:
                 self._halt_bot(bot, decision, now=now)
                 return CycleResult.HALTED
             return CycleResult.DENIED
+        withheld = release(order, reduces_risk=planned.intent.reduces_risk, uow_factory=self.uow_factory,
+                           lease=self.lease, now=now)
+        if withheld is not None:
+            return self._withheld(bot, withheld)
         return self._submit(bot, order, now=now)
+
+    def _withheld(self, bot: BotState, withheld: Withheld) -> CycleResult:
+        """A halt (or REDUCING, or a lost lease) landed between the intent and the send."""
+        log.warning("bot %s: %s", bot.name, withheld.reason)
+        with self.uow_factory() as uow:
+            bot.reload(uow)
+        if not withheld.leads:
+            return CycleResult.NOT_LEADER
+        if withheld.state.allows(reduces_risk=False):
+            return CycleResult.BOT_STOPPED
+        bot.trading_state = withheld.state
+        bot.halted = withheld.state is TradingState.HALTED
+        return CycleResult.HALTED if bot.halted else CycleResult.REDUCING
 
     def _run_strategy(self, bot: BotState, bar: Bar, *, now: datetime) -> Signal | None:
         """The safe wrapper: a failing strategy is switched off for that symbol, alerted,

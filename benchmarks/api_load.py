@@ -96,6 +96,21 @@ def _client_process(connection, base: str, path: str, token: str | None, clients
     connection.send(asyncio.run(_drive(base, path, token, clients, schedule)))
 
 
+def spawn_clients(base: str, token: str | None, jobs: list[tuple[str, int]]) -> tuple[list, list]:
+    """One client process per (path, clients) job, each ready for its schedule; (pipes, processes)."""
+    context = multiprocessing.get_context("spawn")
+    pipes, children = [], []
+    for path, clients in jobs:
+        parent_end, child_end = context.Pipe()
+        child = context.Process(target=_client_process, args=(child_end, base, path, token, clients))
+        child.start()
+        pipes.append(parent_end)
+        children.append(child)
+    for pipe in pipes:
+        pipe.recv()
+    return pipes, children
+
+
 # --- CPU accounting from /proc -----------------------------------------------------------------
 
 def _processes() -> dict[int, tuple[int, str, int]]:
@@ -147,17 +162,8 @@ def machine_busy(seconds: float = 2.0) -> float:
 def measure(*, base: str, path: str, token: str | None, server_pid: int, database: str, clients: int,
             processes: int, warmup: float, seconds: float) -> dict:
     """One endpoint under load: throughput, latency, errors, CPU use in the measured window."""
-    context = multiprocessing.get_context("spawn")
-    pipes, children = [], []
-    for i in range(processes):
-        share = clients // processes + (1 if i < clients % processes else 0)
-        parent_end, child_end = context.Pipe()
-        child = context.Process(target=_client_process, args=(child_end, base, path, token, share))
-        child.start()
-        pipes.append(parent_end)
-        children.append(child)
-    for pipe in pipes:
-        pipe.recv()
+    pipes, children = spawn_clients(base, token, [(path, clients // processes + (1 if i < clients % processes else 0))
+                                                  for i in range(processes)])
     warm_start = time.monotonic() + 0.2
     start = warm_start + warmup
     end = start + seconds

@@ -18,6 +18,7 @@ Row = dict[str, Any]
 LOCK_CREATE_SCHEMA = 0x51530000
 LOCK_MIGRATE = 0x51530001
 LOCK_SIMULATION_ACCOUNT = 0x51530002
+LOCK_CONTROL = 0x51530003  # the trading switch: shared by each release, exclusive by each change
 
 SCHEMA_KEY = "hashtext(COALESCE(current_schema(), ''))"
 

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from adapters.marketdata import CsvBarFeed, SyntheticBarFeed
 from adapters.marketdata.merge import merge_bars
 from application.paper_session import PaperSession, SessionSettings
+from application.session_end import OnStop
 from application.records import SessionRecord
 from application.risk_report import denial_line
 from application.validation_report import ValidationReport, build_validation_report
@@ -157,7 +158,8 @@ def _run_accelerated(container: Container, *, source: _BarSource, seed: int | No
         settings=SessionSettings(account=account, mode="simulation",
                                  heartbeat_seconds=settings.engine.heartbeat_seconds,
                                  evaluations_per_bar=settings.engine.evaluations_per_bar,
-                                 size_at_open=settings.engine.market_fill == "next_open"),
+                                 size_at_open=settings.engine.market_fill == "next_open",
+                                 on_stop=OnStop(settings.engine.on_stop)),
         bots=container.bots(), uow_factory=store,
         broker=MeasuredBroker(inner=container.broker(), venue=SIMULATED_VENUE, recorder=container.health()),
         venue=container.broker(), notifier=container.notifier(), wall_clock=clock, process=process_info(),

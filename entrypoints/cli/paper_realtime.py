@@ -23,6 +23,7 @@ from adapters.marketdata.realtime import RealtimeSyntheticFeed
 from application.bot import BotSpec
 from application.lease import LeaseGuard
 from application.paper_session import PaperSession, SessionSettings
+from application.session_end import OnStop
 from application.ports import BarListener, Broker, LiveMarketData
 from application.records import InstanceBeat, InstanceRole, SessionRecord
 from application.standby import wait_for_leadership
@@ -156,7 +157,8 @@ def run_realtime(container: Container, *, bar_seconds: float | None, duration: f
             session = PaperSession(
                 settings=SessionSettings(account=account, mode="paper",
                                          heartbeat_seconds=settings.engine.heartbeat_seconds,
-                                         evaluations_per_bar=settings.engine.evaluations_per_bar),
+                                         evaluations_per_bar=settings.engine.evaluations_per_bar,
+                                         on_stop=OnStop(settings.engine.on_stop)),
                 bots=bots, uow_factory=store, venue=trading.listener, notifier=container.notifier(),
                 broker=trading.broker, wall_clock=clock, process=process, faults=faults_from_environment(os.environ),
                 lease=lease, allocation=container.allocation(), health=container.health(), monitors=trading.monitors,

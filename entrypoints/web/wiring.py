@@ -69,7 +69,8 @@ def build_app(*, environ: Mapping[str, str]) -> Litestar:
     container = build_container(load_settings(config_file=Path(config) if config else None, environ=environ))
     store = container.store()
     clock = container.clock()
-    accounts = Accounts(uow_factory=store, clock=clock, hasher=Argon2PasswordHasher(),
+    accounts = Accounts(uow_factory=store, reader=lambda: store.unit_of_work(read_only=True),
+                        clock=clock, hasher=Argon2PasswordHasher(),
                         tokens=JwtTokenService(secret=secrets.jwt_secret, lifetime=TOKEN_LIFETIME),
                         invitations_signer=HmacInvitationSigner(key=secrets.invitation_secret),
                         invitation_lifetime=container.settings().web.invitation_period)

@@ -414,6 +414,9 @@ class _Control(_Repo):
     def get(self, scope: str) -> ControlState | None:
         return self._r.control.get(scope)
 
+    def guard(self) -> None:
+        return None  # one unit of work at a time: serialised already
+
     def set(self, state: ControlState) -> None:
         self._w.control[state.scope] = state
 

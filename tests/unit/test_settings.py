@@ -38,6 +38,7 @@ def test_environment_chooses_the_store(tmp_path):
         ('[engine]\nheartbeat_seconds=0\n', "heartbeat_seconds"),
         ('[engine]\ncrypto_taker_bps=-1\n', "crypto_taker_bps must be >= 0"),
         ('[engine]\nmarket_fill="whenever"\n', "engine.market_fill"),
+        ('[engine]\non_stop="cancel"\n', "engine.on_stop"),
         ('[risk]\nmax_order_notional="inf"\n', "risk.max_order_notional"),
         ('[risk]\nunknown_limit=3\n', "unknown_limit"),
         ('[[bots]]\nname="a"\nasset_class="equity"\nsymbols=["SPY"]\n[[bots]]\nname="a"\nasset_class="crypto"\nsymbols=["BTC-USD"]\n', "unique"),
@@ -123,3 +124,9 @@ def test_allocation_settings_become_a_schedule_and_bad_ones_name_the_section(tmp
         allocation_schedule(load(tmp_path, '[allocation]\nmethod="fixed"\nmin_weight=0.7\n'))
     with pytest.raises(ConfigurationError, match="allocation.method"):
         load(tmp_path, '[allocation]\nmethod="magic"\n')
+
+
+def test_on_stop_defaults_to_cancelling_entries_and_takes_the_other_two(tmp_path):
+    assert load_settings(config_file=None, environ={}).engine.on_stop == "cancel_entries"
+    for value in ("cancel_all", "leave"):
+        assert load(tmp_path, f'[engine]\non_stop="{value}"\n').engine.on_stop == value

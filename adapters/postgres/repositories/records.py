@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from adapters.postgres.connection import LOCK_SIMULATION_ACCOUNT, SCHEMA_KEY, Row, Statements, sql_limit, where
+import psycopg
+
+from adapters.postgres.connection import (
+    LOCK_CONTROL,
+    LOCK_SIMULATION_ACCOUNT,
+    SCHEMA_KEY,
+    Row,
+    Statements,
+    sql_limit,
+    where,
+)
 from adapters.postgres.converter import (
     checked_datetime,
     mapping_from_jsonb,
@@ -23,7 +34,15 @@ from application.records import (
     Heartbeat,
     SessionRecord,
 )
+from domain.errors import StoreUnavailable
 from domain.trading_state import TradingState
+
+log = logging.getLogger(__name__)
+
+# How long a change of the switch waits for the releases in progress (each takes a few ms).
+# Past that it lands anyway: a kill switch is never held up by a stuck transaction, and a
+# release not yet at its guard reads the change when it gets there (see guard()).
+CHANGE_WAIT_MS = 1000
 
 _HEARTBEAT_COLUMNS = "account, bot, pid, host, mode, started_at, beat_at, interval_seconds, run_state, detail"
 
@@ -74,7 +93,15 @@ class PostgresControl:
         row = self._db.one("SELECT scope, state, reason, actor, changed_at FROM control WHERE scope = %s", (scope,))
         return None if row is None else _control_from(row)
 
+    def guard(self) -> None:
+        # A shared lock every release takes before reading the switch, held to its commit;
+        # set() takes it exclusively. Under READ COMMITTED each statement reads what was
+        # committed when it started, so the reads after the guard see every change that
+        # committed before it, and a change waits for the releases in progress.
+        self._db.one(f"SELECT pg_advisory_xact_lock_shared({LOCK_CONTROL}, {SCHEMA_KEY})")
+
     def set(self, state: ControlState) -> None:
+        self._exclude_releases()
         self._db.execute(
             "INSERT INTO control (scope, state, reason, actor, changed_at) VALUES (%s, %s, %s, %s, %s)"
             " ON CONFLICT (scope) DO UPDATE SET state = excluded.state, reason = excluded.reason,"
@@ -85,6 +112,23 @@ class PostgresControl:
     def list(self) -> list[ControlState]:
         rows = self._db.all("SELECT scope, state, reason, actor, changed_at FROM control ORDER BY scope")
         return [_control_from(row) for row in rows]
+
+    def _exclude_releases(self) -> None:
+        """The guard's lock, exclusively, waiting at most CHANGE_WAIT_MS for it."""
+        before = self._db.one("SELECT current_setting('lock_timeout') AS value")
+        self._db.execute("SAVEPOINT control_change")
+        self._db.one("SELECT set_config('lock_timeout', %s, true)", (f"{CHANGE_WAIT_MS}ms",))
+        try:
+            self._db.one(f"SELECT pg_advisory_xact_lock({LOCK_CONTROL}, {SCHEMA_KEY})")
+        except StoreUnavailable as exc:
+            if not isinstance(exc.__cause__, psycopg.errors.LockNotAvailable):
+                raise
+            self._db.execute("ROLLBACK TO SAVEPOINT control_change")  # also restores lock_timeout
+            log.warning("the trading switch changes without waiting for a release stuck over %d ms; "
+                        "that release reads the change when it resumes", CHANGE_WAIT_MS)
+            return
+        self._db.execute("RELEASE SAVEPOINT control_change")
+        self._db.one("SELECT set_config('lock_timeout', %s, true)", (before["value"] if before else "0",))
 
 
 def _control_from(row: Row) -> ControlState:

@@ -75,6 +75,11 @@ class SqliteControl:
         row = self._db.one("SELECT scope, state, reason, actor, changed_at FROM control WHERE scope = ?", (scope,))
         return None if row is None else _control_from(row)
 
+    def guard(self) -> None:
+        # Nothing to take: a writing unit of work holds the database's write lock from its
+        # BEGIN IMMEDIATE, so no change of the switch can commit between its reads and its end.
+        return None
+
     def set(self, state: ControlState) -> None:
         self._db.execute(
             "INSERT INTO control (scope, state, reason, actor, changed_at) VALUES (?, ?, ?, ?, ?)"
