@@ -23,7 +23,11 @@ from decimal import Decimal
 import attrs
 
 ZERO = Decimal(0)
-OPEN_STATUSES = {"new", "accepted", "pending_new", "partially_filled", "held", "pending_cancel", "done_for_day"}
+# What GET /v2/orders?status=open lists: every status that is not an end (a status Alpaca may
+# add later included).
+CLOSED_STATUSES = {"filled", "canceled", "expired", "replaced", "rejected"}
+# Open, but not matched against prices (parked, under review, or done for the session).
+NOT_MATCHED = {"held", "pending_review", "suspended", "done_for_day", "calculated"}
 
 
 def iso(ts: datetime) -> str:
@@ -51,13 +55,14 @@ class FakeOrder:
     filled_avg_price: Decimal | None = None
     updated_at: datetime | None = None
     triggered: bool = False  # a stop whose price was reached
+    commission: Decimal = ZERO  # cumulative, what the venue charged the order so far
     order_class: str = ""
     legs: list[FakeOrder] = attrs.field(factory=list, eq=False, repr=False)  # a bracket/oto entry's exits
     parent: FakeOrder | None = attrs.field(default=None, eq=False, repr=False)  # a leg's entry
 
     @property
     def open(self) -> bool:
-        return self.status in OPEN_STATUSES
+        return self.status not in CLOSED_STATUSES
 
     def json(self, *, legs: bool = True) -> dict:
         """As Alpaca shows one order; `legs`: with the exit legs rolled up under a bracket's
@@ -72,7 +77,7 @@ class FakeOrder:
             "filled_avg_price": number(self.filled_avg_price), "order_class": self.order_class, "order_type": self.type,
             "type": self.type, "side": self.side, "time_in_force": self.time_in_force,
             "limit_price": number(self.limit_price), "stop_price": number(self.stop_price), "status": self.status,
-            "extended_hours": False, "legs": [leg.json() for leg in self.legs] if legs and self.legs else None,
+            "commission": number(self.commission), "extended_hours": False, "legs": [leg.json() for leg in self.legs] if legs and self.legs else None,
             "trail_percent": None, "trail_price": None, "hwm": None,
         }
 
@@ -88,6 +93,13 @@ class OrderBook:
         self.positions: dict[str, tuple[Decimal, Decimal]] = {}  # symbol -> (signed qty, avg entry)
         self.prices: dict[str, Decimal] = {}
         self.cash = Decimal("100000")
+        self.commission_per_share = ZERO  # charged on every execution, added to the order's commission
+        # Asynchronous cancels: a DELETE makes the order pending_cancel; it still trades until
+        # finish_cancel (held) or at once (not held, the default).
+        self.hold_cancels = False
+        # Executions the venue makes as a DELETE arrives (the race every cancel runs): coid -> (qty, price).
+        self.fills_on_cancel: dict[str, tuple[Decimal, Decimal]] = {}
+        self.held_activities: list[dict] | None = None  # not listed yet while held
 
     # --- orders -----------------------------------------------------------------------
 
@@ -100,7 +112,7 @@ class OrderBook:
                               limit_price=limit_price, stop_price=stop_price, status=status)
             self.orders[order.id] = order
             self.by_client_id[client_order_id] = order
-            self._tell("rejected" if status == "rejected" else "new", order)
+            self._tell("new" if status in ("accepted", "new") else status, order)
             return order
 
     def create_bracket(self, *, client_order_id: str, symbol: str, side: str, qty: Decimal, type: str,
@@ -154,7 +166,7 @@ class OrderBook:
     def match(self, order: FakeOrder) -> None:
         with self.lock:
             price = self.prices.get(order.symbol)
-            if price is None or not order.open or order.status == "held":
+            if price is None or not order.open or order.status in NOT_MATCHED:
                 return
             if order.type in ("stop", "stop_limit") and not order.triggered:
                 reached = price >= order.stop_price if order.side == "buy" else price <= order.stop_price
@@ -184,8 +196,14 @@ class OrderBook:
             notional = (order.filled_avg_price or ZERO) * order.filled_qty + price * qty
             order.filled_qty += qty
             order.filled_avg_price = notional / order.filled_qty
-            order.status = "filled" if order.filled_qty == order.qty else "partially_filled"
+            # A fill while a cancel is pending leaves it pending (the cancel ends what is left).
+            if order.filled_qty == order.qty:
+                order.status = "filled"
+            elif order.status != "pending_cancel":
+                order.status = "partially_filled"
             order.updated_at = now
+            commission = (self.commission_per_share * qty).quantize(Decimal("0.01"))
+            order.commission += commission
             activity = {
                 "id": f"{now.strftime('%Y%m%d%H%M%S%f')[:17]}::{uuid.uuid4()}", "activity_type": "FILL",
                 "transaction_time": iso(now), "type": "fill" if order.status == "filled" else "partial_fill",
@@ -193,7 +211,7 @@ class OrderBook:
                 "leaves_qty": number(order.qty - order.filled_qty), "order_id": order.id,
                 "cum_qty": number(order.filled_qty), "order_status": order.status,
             }
-            self.activities.append(activity)
+            (self.activities if self.held_activities is None else self.held_activities).append(activity)
             signed = qty if order.side == "buy" else -qty
             held, average = self.positions.get(order.symbol, (ZERO, ZERO))
             total = held + signed
@@ -202,7 +220,7 @@ class OrderBook:
             elif (total > 0) != (held > 0) and total != 0:
                 average = price  # flipped through zero
             self.positions[order.symbol] = (total, average)
-            self.cash -= signed * price
+            self.cash -= signed * price + commission
             self._tell("fill" if order.status == "filled" else "partial_fill", order,
                        price=number(price), qty=number(qty), position_qty=number(total))
             if order.status == "filled":
@@ -211,6 +229,7 @@ class OrderBook:
             return activity
 
     def cancel(self, order: FakeOrder) -> bool:
+        """The venue's own cancel (or one a client asked for): at once."""
         with self.lock:
             if not order.open:
                 return False
@@ -220,6 +239,32 @@ class OrderBook:
             self._entry_ended(order)
             self._leg_ended(order)
             return True
+
+    def request_cancel(self, order: FakeOrder) -> bool:
+        """A client's DELETE, as Alpaca takes it: accepted (pending_cancel, told), ended later;
+        until then the order may still fill. Not held: ended before the answer."""
+        with self.lock:
+            if not order.open:
+                return False
+            racing = self.fills_on_cancel.pop(order.client_order_id, None)
+            if racing is not None:
+                self.execute(order, *racing)
+                if not order.open:
+                    return True  # it filled completely first: the cancel is too late
+            if order.status != "pending_cancel":
+                order.status = "pending_cancel"
+                order.updated_at = self._now()
+                self._tell("pending_cancel", order)
+            if not self.hold_cancels:
+                self.cancel(order)
+            return True
+
+    def set_status(self, order: FakeOrder, status: str, *, event: str | None = None) -> None:
+        """Any status Alpaca has (or one it may add), told as `event` (default: the status)."""
+        with self.lock:
+            order.status = status
+            order.updated_at = self._now()
+            self._tell(event or status, order)
 
     def expire(self, order: FakeOrder) -> None:
         with self.lock:

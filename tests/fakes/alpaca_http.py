@@ -141,7 +141,7 @@ def handler_for(fake: FakeAlpaca) -> type[BaseHTTPRequestHandler]:
                     order = fake.book.create(client_order_id=coid or str(uuid.uuid4()), symbol=symbol,
                                              side=body["side"], qty=qty, type=kind,
                                              time_in_force=str(body.get("time_in_force")), limit_price=limit,
-                                             stop_price=stop)
+                                             stop_price=stop, status=fake.take_next_status())
                 else:
                     order = fake.book.create_bracket(client_order_id=coid or str(uuid.uuid4()), symbol=symbol,
                                                      side=body["side"], qty=qty, type=kind,
@@ -197,7 +197,7 @@ def handler_for(fake: FakeAlpaca) -> type[BaseHTTPRequestHandler]:
             order = fake.book.orders.get(order_id)
             if order is None:
                 return self._send(404, {"code": 40410000, "message": "order not found"})
-            if not fake.book.cancel(order):
+            if not fake.book.request_cancel(order):
                 return self._send(422, {"code": 42210000, "message": f"order is already in \"{order.status}\" state"})
             self._send(204)
 
