@@ -102,6 +102,11 @@ def reconcile(*, account: str, broker: Broker, uow_factory: UnitOfWorkFactory, n
                               f"{order.symbol}): we think it is {order.status.value} (filled "
                               f"{order.filled_quantity}), the venue has no such order")
 
+    # Orders in a status the adapter does not know are read as still working: say so.
+    unknown = {v.client_order_id: v for v in [*venue_open, *at_venue.values()] if v is not None and not v.status_known}
+    unresolved += [f"venue order {v.client_order_id} ({v.venue_order_id}): status {v.venue_status!r} is unknown to "
+                   f"the adapter; taken as still working (filled {v.filled_quantity})" for v in unknown.values()]
+
     # (b) fills the store missed.
     venue_fills = broker.fills(since=None)
     backfilled, fill_mismatches = _backfill(venue_fills, account=account, uow_factory=uow_factory)

@@ -133,6 +133,9 @@ class VenueOrderState:
     venue_order_id: str
     status: OrderStatus
     filled_quantity: Decimal
+    venue_status: str = ""  # the venue's own word for the status
+    # False: a status the adapter does not know; `status` is then its cautious reading (still working).
+    status_known: bool = True
 
 
 @attrs.frozen(kw_only=True)
