@@ -26,13 +26,14 @@ from alpaca.trading.requests import GetOrdersRequest
 from adapters.alpaca.errors import VENUE, MalformedResponse, RateLimited, VenueRefused, is_duplicate_client_order_id
 from adapters.alpaca.http import ReadPolicy, call
 from adapters.alpaca.ledger import EventLedger
-from adapters.alpaca.activities import read_executions
+from adapters.alpaca.activities import read_activities, read_executions
+from adapters.alpaca.corrections import CORRECTION_EVENTS, charges_of_fee_activity, correction_of_update
 from adapters.alpaca.bracket import BracketSubmission, bracket_request, leg_ids
 from adapters.alpaca.mapping import Execution, VenueOrder, execution_from_trade_update, order_request, parse_order
 from adapters.alpaca.schemas import Payload, payload_list
 from adapters.alpaca.stream_runner import ResyncingTradingStream, StreamThread
 from application.ports import Clock
-from application.records import VenueOrderState
+from application.records import VenueCharge, VenueOrderState
 from domain.errors import TransientError, VenueUnavailable
 from domain.events import BrokerEvent, OrderCancelled, OrderExpired, OrderRejected
 from domain.fill import Fill
@@ -199,6 +200,18 @@ class AlpacaBroker:
         executions = read_executions(self._client, self._reads, since=since, call="fills")
         return [e.fill(client_order_id=self._client_id_of(e.venue_order_id)) for e in executions]
 
+    def charges(self, *, since: datetime | None = None) -> list[VenueCharge]:
+        """The regulatory fees Alpaca charged (FEE activities; the ChargeSource port), oldest first."""
+        def client_id(venue_order_id: str) -> str | None:
+            try:
+                return self._client_id_of(venue_order_id)
+            except VenueRefused:
+                return None  # an order of long ago the venue no longer shows: an account charge
+        charges: list[VenueCharge] = []
+        for item in read_activities(self._client, self._reads, kind="FEE", since=since, call="charges"):
+            charges += charges_of_fee_activity(item, client_id_of=client_id)
+        return [c for c in charges if since is None or c.ts >= since]
+
     def positions(self) -> dict[str, Decimal]:
         def read() -> dict[str, Decimal]:
             net: dict[str, Decimal] = {}
@@ -252,7 +265,8 @@ class AlpacaBroker:
         if event in ("fill", "partial_fill"):
             execution = execution_from_trade_update(data, venue_order)
             events = self._accepted(venue_order, ts=ts) + self._tell_fill(
-                execution, client_order_id=coid, commission_total=venue_order.commission)
+                execution, client_order_id=coid, commission_total=venue_order.commission,
+                execution_id=data.optional_str("execution_id"))
             if event == "fill":
                 self._ledger.finished(coid)
             return events
@@ -260,6 +274,8 @@ class AlpacaBroker:
             return self._accepted(venue_order, ts=ts)
         if event in ("canceled", "expired", "rejected", "replaced"):
             return self._snapshot_events(venue_order, fills=False, ts=ts)
+        if event in CORRECTION_EVENTS:
+            return [correction_of_update(data, venue_order, ledger=self._ledger, ts=ts)]
         return []  # pending_cancel, done_for_day, ...: no change the application acts on
 
     def _settle_deferred_ends(self) -> list[BrokerEvent]:
@@ -355,11 +371,11 @@ class AlpacaBroker:
                                       commission_total=venue_order.commission if last else None)
         return events
 
-    def _tell_fill(self, execution: Execution, *, client_order_id: str,
-                   commission_total: Decimal | None = None) -> list[BrokerEvent]:
+    def _tell_fill(self, execution: Execution, *, client_order_id: str, commission_total: Decimal | None = None,
+                   execution_id: str | None = None) -> list[BrokerEvent]:
         commission = self._ledger.commission(client_order_id, total=commission_total)
         return self._ledger.fill(execution.fill(client_order_id=client_order_id, commission=commission),
-                                 cumulative=execution.cumulative_quantity)
+                                 cumulative=execution.cumulative_quantity, execution_id=execution_id)
 
     def _adopt(self, client_order_id: str, *, cause: str, claim: bool) -> tuple[VenueOrder, list[BrokerEvent]]:
         """The POST's outcome is unclear (or the id exists already): ask the venue."""

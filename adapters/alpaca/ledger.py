@@ -44,6 +44,7 @@ class EventLedger:
         self._ended: set[str] = set()
         self._filled: dict[str, Decimal] = {}  # client_order_id -> cumulative quantity told
         self._charged: dict[str, Decimal] = {}  # client_order_id -> cumulative commission told
+        self._executions: dict[str, str] = {}  # the stream's execution_id -> our fill_id
         self._deferred: dict[str, DeferredEnd] = {}
         self._queue: list[BrokerEvent] = []
         self.last_event_ts: datetime | None = None
@@ -67,11 +68,14 @@ class EventLedger:
             self._accepted[client_order_id] = venue_order_id
             return [OrderAccepted(client_order_id=client_order_id, venue_order_id=venue_order_id, ts=ts)]
 
-    def fill(self, fill: Fill, *, cumulative: Decimal) -> list[BrokerEvent]:
+    def fill(self, fill: Fill, *, cumulative: Decimal, execution_id: str | None = None) -> list[BrokerEvent]:
         """`cumulative`: the order's filled quantity after this fill. A deferred end whose
-        final quantity this completes follows the fill."""
+        final quantity this completes follows the fill. `execution_id` (the stream's) lets a
+        later bust or restatement of that execution name the fill."""
         with self._lock:
             self._seen(fill.ts)
+            if execution_id:
+                self._executions.setdefault(execution_id, fill.fill_id)
             if fill.fill_id in self._fill_ids:
                 return []
             self._fill_ids.add(fill.fill_id)
@@ -96,6 +100,15 @@ class EventLedger:
                 return ZERO
             self._charged[client_order_id] = total
             return total - told
+
+    def fill_of_execution(self, execution_id: str | None) -> str | None:
+        with self._lock:
+            return None if execution_id is None else self._executions.get(execution_id)
+
+    def restated(self, client_order_id: str, *, filled: Decimal) -> None:
+        """The venue corrected the order's fills: what it says filled is what counts now."""
+        with self._lock:
+            self._filled[client_order_id] = filled
 
     def filled(self, client_order_id: str) -> Decimal:
         with self._lock:

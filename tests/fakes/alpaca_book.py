@@ -100,6 +100,7 @@ class OrderBook:
         # Executions the venue makes as a DELETE arrives (the race every cancel runs): coid -> (qty, price).
         self.fills_on_cancel: dict[str, tuple[Decimal, Decimal]] = {}
         self.held_activities: list[dict] | None = None  # not listed yet while held
+        self.execution_ids: dict[str, str] = {}  # FILL activity id -> the execution_id its updates carry
 
     # --- orders -----------------------------------------------------------------------
 
@@ -213,19 +214,83 @@ class OrderBook:
             }
             (self.activities if self.held_activities is None else self.held_activities).append(activity)
             signed = qty if order.side == "buy" else -qty
-            held, average = self.positions.get(order.symbol, (ZERO, ZERO))
-            total = held + signed
-            if held == 0 or (held > 0) == (signed > 0):
-                average = (average * abs(held) + price * qty) / abs(total) if total else ZERO
-            elif (total > 0) != (held > 0) and total != 0:
-                average = price  # flipped through zero
-            self.positions[order.symbol] = (total, average)
+            total = self._move_position(order.symbol, signed, price)
             self.cash -= signed * price + commission
-            self._tell("fill" if order.status == "filled" else "partial_fill", order,
+            execution_id = str(uuid.uuid4())
+            self.execution_ids[activity["id"]] = execution_id
+            self._tell("fill" if order.status == "filled" else "partial_fill", order, execution_id=execution_id,
                        price=number(price), qty=number(qty), position_qty=number(total))
             if order.status == "filled":
                 self._entry_ended(order)
                 self._leg_ended(order)
+            return activity
+
+    def _move_position(self, symbol: str, signed: Decimal, price: Decimal) -> Decimal:
+        held, average = self.positions.get(symbol, (ZERO, ZERO))
+        total = held + signed
+        if held == 0 or (held > 0) == (signed > 0):
+            average = (average * abs(held) + price * abs(signed)) / abs(total) if total else ZERO
+        elif (total > 0) != (held > 0) and total != 0:
+            average = price  # flipped through zero
+        self.positions[symbol] = (total, average)
+        return total
+
+    def _execution(self, order: FakeOrder, cum_qty: Decimal) -> dict:
+        for activity in self.activities:
+            if (activity["activity_type"] == "FILL" and activity["order_id"] == order.id
+                    and Decimal(activity["cum_qty"]) == cum_qty):
+                return activity
+        raise ValueError(f"order {order.client_order_id} has no execution with cum_qty {cum_qty}")
+
+    def _restated_totals(self, order: FakeOrder) -> None:
+        mine = [a for a in self.activities if a["activity_type"] == "FILL" and a["order_id"] == order.id]
+        order.filled_qty = sum((Decimal(a["qty"]) for a in mine), ZERO)
+        notional = sum((Decimal(a["qty"]) * Decimal(a["price"]) for a in mine), ZERO)
+        order.filled_avg_price = notional / order.filled_qty if order.filled_qty else None
+        order.updated_at = self._now()
+
+    def bust(self, order: FakeOrder, cum_qty: Decimal) -> None:
+        """The trade behind one execution is busted: it never happened. The execution leaves the
+        FILL activities, the order's totals, the position and cash; told as trade_bust with the
+        busted execution's id, qty and price (the order as it now stands)."""
+        with self.lock:
+            activity = self._execution(order, cum_qty)
+            self.activities.remove(activity)
+            qty, price = Decimal(activity["qty"]), Decimal(activity["price"])
+            signed = qty if order.side == "buy" else -qty
+            self._move_position(order.symbol, -signed, price)
+            self.cash += signed * price
+            self._restated_totals(order)
+            self._tell("trade_bust", order, execution_id=self.execution_ids.get(activity["id"]),
+                       qty=number(qty), price=number(price))
+
+    def restate(self, order: FakeOrder, cum_qty: Decimal, price: Decimal) -> None:
+        """One execution's price is corrected; told as restated with the execution's id, its qty
+        and the new price."""
+        with self.lock:
+            activity = self._execution(order, cum_qty)
+            qty, old = Decimal(activity["qty"]), Decimal(activity["price"])
+            activity["price"] = number(price)
+            signed = qty if order.side == "buy" else -qty
+            self.cash -= signed * (price - old)
+            self._restated_totals(order)
+            self._tell("restated", order, execution_id=self.execution_ids.get(activity["id"]),
+                       qty=number(qty), price=number(price))
+
+    def charge_fee(self, *, amount: Decimal, description: str, symbol: str | None = None,
+                   order: FakeOrder | None = None, status: str = "executed") -> dict:
+        """A FEE activity as Alpaca posts them at the end of the day (REG, TAF, CAT fees): a
+        negative net_amount, a date; a symbol and an order id when it names one."""
+        with self.lock:
+            now = self._now()
+            activity = {"id": f"{now.strftime('%Y%m%d%H%M%S%f')[:17]}::{uuid.uuid4()}", "activity_type": "FEE",
+                        "date": now.date().isoformat(), "created_at": iso(now), "net_amount": number(-amount),
+                        "description": description, "status": status, "symbol": symbol, "qty": None,
+                        "per_share_amount": None}
+            if order is not None:
+                activity["order_id"] = order.id
+            self.activities.append(activity)
+            self.cash -= amount
             return activity
 
     def cancel(self, order: FakeOrder) -> bool:
@@ -275,7 +340,8 @@ class OrderBook:
 
     def _tell(self, event: str, order: FakeOrder, **extra: object) -> None:
         update = {"event": event, "timestamp": iso(order.updated_at or order.created_at),
-                  "execution_id": str(uuid.uuid4()), "order": order.json(), **extra}
+                  "execution_id": str(uuid.uuid4()), "order": order.json()}
+        update.update({k: v for k, v in extra.items() if v is not None})
         self._notify(update)
 
     # --- reads ------------------------------------------------------------------------

@@ -16,6 +16,8 @@ the REAL alpaca-py SDK in tests. Never reaches a real host.
         venue.next_order_status("pending_review")    # the next POST's order starts so
         venue.set_status(coid, "suspended")          # any status, told on the stream
         venue.charge_commission(per_share="0.005")   # commission on every execution
+        venue.charge_fee("0.02", "TAF fee", symbol="AAPL", client_order_id=coid)  # a FEE activity
+        venue.bust(coid, cum_qty="1"); venue.restate(coid, cum_qty="1", price="9.99")  # trade_bust / restated
         venue.data_stream.push_bar(symbol="AAPL", ts=..., open=..., ...)
         venue.count("POST", "/v2/orders")            # every request is recorded
 
@@ -184,6 +186,19 @@ class FakeAlpaca:
 
     def set_status(self, client_order_id: str, status: str, *, event: str | None = None) -> None:
         self.book.set_status(self.order(client_order_id), status, event=event)
+
+    def charge_fee(self, amount: Decimal | str, description: str, *, symbol: str | None = None,
+                   client_order_id: str | None = None, status: str = "executed") -> dict:
+        order = None if client_order_id is None else self.order(client_order_id)
+        return self.book.charge_fee(amount=Decimal(str(amount)), description=description, symbol=symbol, order=order,
+                                    status=status)
+
+    def bust(self, client_order_id: str, *, cum_qty: Decimal | str) -> None:
+        """Bust the execution of the order that brought its filled quantity to `cum_qty`."""
+        self.book.bust(self.order(client_order_id), Decimal(str(cum_qty)))
+
+    def restate(self, client_order_id: str, *, cum_qty: Decimal | str, price: Decimal | str) -> None:
+        self.book.restate(self.order(client_order_id), Decimal(str(cum_qty)), Decimal(str(price)))
 
     def charge_commission(self, *, per_share: Decimal | str) -> None:
         self.book.commission_per_share = Decimal(str(per_share))
