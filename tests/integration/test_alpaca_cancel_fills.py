@@ -15,7 +15,6 @@ from decimal import Decimal
 from application.apply_broker_events import apply_broker_events
 from application.cancel_orders import cancel_open_orders
 from application.reconcile import reconcile
-from adapters.sqlite import SqliteStore
 from domain.events import OrderAccepted, OrderCancelled, OrderFilled
 from domain.order import OrderStatus, OrderType
 from tests.fakes.alpaca_fixtures import alpaca, fake_alpaca, order, poll_until  # noqa: F401
@@ -80,42 +79,39 @@ def test_a_pending_cancel_still_fills_and_ends_with_the_venues_final_quantity(fa
     assert _kinds(events) == [("fill", D(2)), ("cancelled", D(2))]
 
 
-def test_a_fill_after_a_cancel_reaches_the_store_once_and_reconciliation_agrees(fake_alpaca, alpaca, tmp_path):
-    store = SqliteStore(path=tmp_path / "store.db")
-    try:
-        with store() as uow:
-            uow.accounts.ensure(account="paper", bot="bot", initial_cash=D(10_000))
-            resting = order("qs-stop-moved", quantity="3", order_type=OrderType.LIMIT, limit="10")
-            uow.orders.add(resting)
-            uow.commit()
-        apply_broker_events(alpaca.broker.submit(resting), uow_factory=store)
-        poll_until(alpaca, lambda seen: fake_alpaca.trading_stream.listening() == 1)
-        apply_broker_events(alpaca.broker.poll_events(), uow_factory=store)
-        fake_alpaca.hold_trade_updates()
-        fake_alpaca.fill_before_cancel("qs-stop-moved", "1", "10")
+def test_a_fill_after_a_cancel_reaches_the_store_once_and_reconciliation_agrees(fake_alpaca, alpaca, store):
+    # `store`: a fresh SQLite and a fresh Postgres store (tests/integration/conftest.py).
+    with store() as uow:
+        uow.accounts.ensure(account="paper", bot="bot", initial_cash=D(10_000))
+        resting = order("qs-stop-moved", quantity="3", order_type=OrderType.LIMIT, limit="10")
+        uow.orders.add(resting)
+        uow.commit()
+    apply_broker_events(alpaca.broker.submit(resting), uow_factory=store)
+    poll_until(alpaca, lambda seen: fake_alpaca.trading_stream.listening() == 1)
+    apply_broker_events(alpaca.broker.poll_events(), uow_factory=store)
+    fake_alpaca.hold_trade_updates()
+    fake_alpaca.fill_before_cancel("qs-stop-moved", "1", "10")
 
-        # The protective stop moved: its old order is cancelled, and one share filled as it went.
-        now = datetime.now(timezone.utc)
-        cancel_open_orders(account="paper", bot="bot", broker=alpaca.broker, uow_factory=store, now=now,
-                           reason="stop moved")
+    # The protective stop moved: its old order is cancelled, and one share filled as it went.
+    now = datetime.now(timezone.utc)
+    cancel_open_orders(account="paper", bot="bot", broker=alpaca.broker, uow_factory=store, now=now,
+                       reason="stop moved")
 
-        with store() as uow:
-            stored = uow.orders.get("qs-stop-moved")
-            assert (stored.status, stored.filled_quantity) == (OrderStatus.CANCELLED, D(1))
-            assert [(f.quantity, f.price) for f in uow.fills.list(account="paper")] == [(D(1), D(10))]
-            assert uow.positions.get(account="paper", bot="bot", symbol="AAPL").quantity == D(1)
-        # The stream's late copies of the same fill and cancel change nothing.
-        fake_alpaca.release_trade_updates()
-        late = poll_until(alpaca, lambda seen: False, timeout=0.5)
-        outcome = apply_broker_events(late, uow_factory=store)
-        assert outcome.applied == 0
-        report = reconcile(account="paper", broker=alpaca.broker, uow_factory=store, now=datetime.now(timezone.utc))
-        assert report.ok, report.mismatches
-        assert report.positions == {"AAPL": (D(1), D(1))}
-        with store() as uow:
-            assert uow.fills.count(account="paper") == 1
-    finally:
-        store.close()
+    with store() as uow:
+        stored = uow.orders.get("qs-stop-moved")
+        assert (stored.status, stored.filled_quantity) == (OrderStatus.CANCELLED, D(1))
+        assert [(f.quantity, f.price) for f in uow.fills.list(account="paper")] == [(D(1), D(10))]
+        assert uow.positions.get(account="paper", bot="bot", symbol="AAPL").quantity == D(1)
+    # The stream's late copies of the same fill and cancel change nothing.
+    fake_alpaca.release_trade_updates()
+    late = poll_until(alpaca, lambda seen: False, timeout=0.5)
+    outcome = apply_broker_events(late, uow_factory=store)
+    assert outcome.applied == 0
+    report = reconcile(account="paper", broker=alpaca.broker, uow_factory=store, now=datetime.now(timezone.utc))
+    assert report.ok, report.mismatches
+    assert report.positions == {"AAPL": (D(1), D(1))}
+    with store() as uow:
+        assert uow.fills.count(account="paper") == 1
 
 
 def test_accepted_then_cancelled_orders_still_give_one_ack(fake_alpaca, alpaca):
