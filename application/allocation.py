@@ -16,6 +16,7 @@ from decimal import Decimal
 import attrs
 
 from application.bot_state import BotState
+from application.loss_limits import capital_moved
 from application.ports import AlertLevel, Notifier, UnitOfWork, UnitOfWorkFactory
 from application.records import AllocationRecord, AuditEntry, AuditKind, EquityPoint
 from domain.allocation import AllocationDecision, AllocationPolicy, SleeveHistory, annualised_sharpe
@@ -146,6 +147,8 @@ class CapitalAllocator:
         with self.uow_factory() as uow:
             for state in states:
                 state.reload(uow)
+        for state in states:
+            capital_moved(state, equity_before=equities[state.name], amount=transfers[state.name])
         self._last = now
         for warning in decision.warnings:
             self.notifier.notify(level=AlertLevel.WARNING, title=f"strategy correlation in {self.account}", body=warning)

@@ -17,6 +17,7 @@ import attrs
 from application.fill_corrections import apply_fill_correction
 from application.ports import UnitOfWork, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind
+from domain import display
 from domain.errors import IllegalTransition
 from domain.events import (
     BrokerEvent,
@@ -161,8 +162,8 @@ def _apply_fill(uow: UnitOfWork, order: Order, event: OrderFilled) -> str:
     uow.audit.append(AuditEntry(
         ts=fill.ts, kind=AuditKind.FILL, account=order.account, bot=order.bot, symbol=order.symbol,
         client_order_id=order.client_order_id,
-        message=f"filled {fill.side.value} {fill.quantity} @ {fill.price} (commission {fill.commission})"
-                + (f"; {note}" if note else ""),
+        message=(f"filled {fill.side.value} {display.quantity(fill.quantity)} @ {display.price(fill.price)}"
+                 f" (commission {display.money(fill.commission)})" + (f"; {note}" if note else "")),
         severity="warning" if note else "info",
         data={"fill_id": fill.fill_id, "quantity": str(fill.quantity), "price": str(fill.price),
               "commission": str(fill.commission), "position": str(update.position.quantity),

@@ -22,11 +22,13 @@ from application.allocation import AllocationSchedule
 from application.bot import BotSpec
 from application.paper_session import PaperSession, ProcessInfo, SessionSettings
 from application.ports import BarListener, Broker, Clock, Notifier, UnitOfWork, UnitOfWorkFactory
-from application.records import AuditKind
+from application.records import AuditKind, bot_scope
+from application.risk_report import denial_line, denials_by_check
 from domain.market import Bar
 from domain.numbers import ZERO
 from domain.order import OrderStatus
 from domain.position import Direction
+from domain.trading_state import TradingState
 
 
 @attrs.frozen(kw_only=True)
@@ -76,6 +78,21 @@ class BacktestResult:
     # state (drawdown breaker, daily loss limit, throttle halts) with its reason.
     denied_by: Mapping[str, int] = attrs.field(factory=dict)
     risk_events: tuple[str, ...] = ()
+    # What a reader must see first (the CLI, --json and the report put it at the top): how many
+    # orders the risk engine denied and by which check, and each bot that ended the run REDUCING
+    # or HALTED, since when, why and what ends that state.
+    risk_summary: tuple[str, ...] = ()
+    state_changes: tuple[StateChange, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class StateChange:
+    """A bot's trading state changed during the run (breaker, daily loss, throttle, operator)."""
+
+    ts: datetime
+    bot: str
+    state: str  # "active" | "reducing" | "halted"
+    reason: str
 
 
 def run_event_backtest(
@@ -136,13 +153,11 @@ def collect_result(uow: UnitOfWork, *, account: str, bots: Sequence[BotSpec], ba
     final = sum((a.cash for a in ledgers.values()), ZERO) + sum(
         (p.quantity * (last if last is not None else p.average_cost) for p, last in positions), ZERO)
     times, equity = _total_equity_curve(uow, account=account, bots=[b.name for b in bots])
-    denied_by: dict[str, int] = {}
-    for order in orders:
-        if order.status is OrderStatus.DENIED:
-            check = order.reason.split(":", 1)[0]
-            denied_by[check] = denied_by.get(check, 0) + 1
+    denied_by = denials_by_check(orders)
     events = [e for e in uow.audit.list(account=account, limit=100_000)
               if e.kind in (AuditKind.HALT, AuditKind.RESUME) or (e.kind is AuditKind.RISK and "daily loss" in e.message)]
+    changes = tuple(StateChange(ts=e.ts, bot=e.bot, state=e.message.split(" ", 1)[0], reason=str(e.data.get("reason", e.message)))
+                    for e in sorted(events, key=lambda e: e.ts) if e.kind in (AuditKind.HALT, AuditKind.RESUME))
     return BacktestResult(
         engine="event", bars=bars, orders=len(orders) - denied, orders_denied=denied,
         fills=tuple(FillRow(ts=f.ts, symbol=f.symbol, side=f.side.value, quantity=f.quantity, price=f.price,
@@ -154,7 +169,26 @@ def collect_result(uow: UnitOfWork, *, account: str, bots: Sequence[BotSpec], ba
         open_positions=len(positions), initial_equity=initial, final_equity=final,
         equity_times=times, equity=equity, exposure=_exposure(times, fills), elapsed_s=elapsed_s,
         denied_by=denied_by, risk_events=tuple(f"{e.ts.isoformat()} {e.bot}: {e.message}" for e in events),
+        risk_summary=_risk_summary(uow, account=account, bots=bots, orders=len(orders), denied_by=denied_by),
+        state_changes=changes,
     )
+
+
+def _risk_summary(uow: UnitOfWork, *, account: str, bots: Sequence[BotSpec], orders: int,
+                  denied_by: Mapping[str, int]) -> tuple[str, ...]:
+    lines = [denial_line(denied_by, orders=orders)] if denied_by else []
+    for spec in bots:
+        control = uow.control.get(bot_scope(account, spec.name))
+        if control is None or control.state is TradingState.ACTIVE:
+            continue
+        if control.state is TradingState.REDUCING:
+            ends = (spec.drawdown.how_reducing_ends() if spec.drawdown is not None
+                    else "REDUCING ends by an operator's resume")
+        else:
+            ends = "a halt ends only by an operator's resume"
+        lines.append(f"bot {spec.name} was {control.state.value.upper()} from {control.changed_at.isoformat()}"
+                     f" to the end ({control.reason}); {ends}")
+    return tuple(lines)
 
 
 def _total_equity_curve(uow: UnitOfWork, *, account: str, bots: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -60,12 +60,14 @@ def stop_bot(
 
 def start_bot(
     command: StartBotCommand, *, uow_factory: UnitOfWorkFactory, clock: Clock, notifier: Notifier,
-    configured: Collection[str] = (),
-) -> BotRun:
-    """Let the bot evaluate and enter again (a halt, if any, still holds it)."""
+    configured: Collection[str] = (), only_if_stopped: bool = False,
+) -> BotRun | None:
+    """Let the bot evaluate and enter again (a halt, if any, still holds it). With
+    only_if_stopped, a bot nobody stopped is left as it is and None comes back: starting a
+    running bot records no start that never happened (no audit entry, no alert)."""
     return _request(DesiredState.RUNNING, account=command.account, bot=command.bot, actor=command.actor,
                     reason=command.reason.strip() or DEFAULT_START_REASON, uow_factory=uow_factory, clock=clock,
-                    notifier=notifier, configured=configured)
+                    notifier=notifier, configured=configured, unless_already=only_if_stopped)
 
 
 def desired_state(uow: UnitOfWork, *, account: str, bot: str) -> DesiredState:
@@ -91,14 +93,16 @@ def is_known(uow: UnitOfWork, *, account: str, bot: str, configured: Collection[
 
 def _request(
     desired: DesiredState, *, account: str, bot: str, actor: str, reason: str, uow_factory: UnitOfWorkFactory,
-    clock: Clock, notifier: Notifier, configured: Collection[str],
-) -> BotRun:
+    clock: Clock, notifier: Notifier, configured: Collection[str], unless_already: bool = False,
+) -> BotRun | None:
     run = BotRun(account=account, bot=bot, desired=desired, actor=actor, reason=reason, updated_at=clock.now())
     verb = "stopped" if desired is DesiredState.STOPPED else "started"
     with uow_factory() as uow:
         # Checked in the transaction that writes, so the answer and the row agree.
         if not is_known(uow, account=account, bot=bot, configured=configured):
             raise UnknownBot(f"no bot {bot} in account {account}")
+        if unless_already and desired_state(uow, account=account, bot=bot) is desired:
+            return None
         uow.bot_runs.set(run)
         uow.audit.append(AuditEntry(
             # Its own kind: HALT/RESUME stay the kill switch's, and an operator's stop is no session event.

@@ -9,6 +9,7 @@ from decimal import Decimal
 import attrs
 
 from application.bot import BotSpec
+from application.capital_flows import stored_watermark
 from application.ports import UnitOfWork
 from domain.circuit_breakers import EquityWatermark
 from domain.portfolio import Portfolio
@@ -36,6 +37,7 @@ class BotState:
     # stop evaluations early; the switch in the store is still read before every intent.
     halted: bool = False
     trading_state: TradingState = TradingState.ACTIVE  # as last read from the store
+    trading_actor: str = ""  # who set that state (the drawdown breaker may end only its own REDUCING)
     watermark: EquityWatermark | None = None  # the equity peak, for the drawdown breaker
     session_key: str = ""  # the trading session the daily loss limit counts in
     session_start_equity: Decimal | None = None
@@ -79,8 +81,8 @@ def load_bot_state(uow: UnitOfWork, *, spec: BotSpec, account: str) -> BotState:
     state = BotState(spec=spec, account=account, portfolio=Portfolio(bot=spec.name, cash=stored.cash))
     state.reload(uow)
     # The peak survives restarts: a breaker measured from a fresh start would forget the fall.
-    curve = [point.equity for _, point in uow.equity.list(account=account, bot=spec.name)]
-    state.watermark = EquityWatermark(max([stored.initial_cash, *curve]))
+    # Net of the capital the allocator moved in or out (time-weighted): a transfer is no fall.
+    state.watermark = stored_watermark(uow, account=account, bot=spec.name, initial_cash=stored.initial_cash)
     # Stops resume where they were: a restart must never loosen one.
     state.stops = {symbol: level for (_, symbol), level in uow.stops.list(account=account, bot=spec.name).items()
                    if not state.portfolio.position(symbol).is_flat}

@@ -19,6 +19,7 @@ from decimal import Decimal
 import attrs
 
 from application.bot import BotSpec
+from application.capital_flows import moved_since, stored_watermark
 from application.loss_limits import session_start_point
 from application.operations_ports import DailySnapshot
 from application.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -172,8 +173,8 @@ def _unconfigured(uow: UnitOfWork, *, ledger: BotAccount) -> _Core:
     marks = {p.symbol: last for _, p, last in positions if last is not None}
     portfolio = Portfolio(bot=ledger.bot, cash=ledger.cash, positions={p.symbol: p for _, p, _ in positions})
     equity = portfolio.equity(marks)
-    curve = uow.equity.list(account=ledger.account, bot=ledger.bot)
-    peak = max([ledger.initial_cash, equity, *(point.equity for _, point in curve)])
+    peak = stored_watermark(uow, account=ledger.account, bot=ledger.bot, initial_cash=ledger.initial_cash,
+                            equity_now=equity).peak  # net of the allocator's transfers, as the breaker
     stops = uow.stops.list(account=ledger.account, bot=ledger.bot)
     held = [(p.quantity, marks.get(p.symbol, p.average_cost), stops[(ledger.bot, p.symbol)].price)
             for _, p, _ in positions if not p.is_flat and (ledger.bot, p.symbol) in stops]
@@ -186,7 +187,9 @@ def _utc_day_pnl(uow: UnitOfWork, *, ledger: BotAccount, equity: Decimal, now: d
     """The daily loss limit's arithmetic on the UTC day: equity now minus the day's first point."""
     curve = [point for _, point in uow.equity.list(account=ledger.account, bot=ledger.bot)]
     start = session_start_point(curve, session_key=crypto_session_key, key=crypto_session_key(now))
-    return equity - start.equity if start is not None else ZERO
+    if start is None:
+        return ZERO
+    return equity - start.equity - moved_since(uow, account=ledger.account, bot=ledger.bot, after=start.ts)
 
 
 def _sum(rows: Sequence[Figures], *, trips: Sequence[RoundTrip]) -> Figures:

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from application.bot_state import BotState
 from application.cancel_orders import FLATTEN
+from application.capital_flows import moved_since
 from application.order_intent import PlannedIntent
 from application.ports import UnitOfWork
 from application.records import EquityPoint
@@ -20,6 +21,7 @@ from domain.strategy import Signal, Target
 
 
 DAILY_LOSS_MESSAGE = "daily loss limit: "  # the audit entry a trip writes; a restart reads it back
+DRAWDOWN_ACTOR = "risk:drawdown"  # the actor of the breaker's state changes
 
 
 def session_start_point(
@@ -40,7 +42,9 @@ def resume_session(state: BotState, uow: UnitOfWork) -> None:
     key = state.spec.session_key(curve[-1].ts)
     start = session_start_point(curve, session_key=state.spec.session_key, key=key)
     assert start is not None  # the last point itself is in that session
-    state.session_key, state.session_start_equity = key, start.equity
+    # Capital moved in or out later in the session is no profit or loss: it moves the start too.
+    moved = moved_since(uow, account=state.account, bot=state.name, after=start.ts)
+    state.session_key, state.session_start_equity = key, start.equity + moved
     trips = [e for e in uow.audit.list(account=state.account, kind="risk", since=start.ts, limit=100_000)
              if e.bot == state.name and e.message.startswith(DAILY_LOSS_MESSAGE)]
     state.daily_loss_stop = trips[-1].message.removeprefix(DAILY_LOSS_MESSAGE) if trips else ""
@@ -53,6 +57,19 @@ def roll_session(state: BotState, *, at: datetime) -> None:
         state.session_key, state.session_start_equity, state.daily_loss_stop = key, state.equity(), ""
 
 
+def capital_moved(state: BotState, *, equity_before: Decimal, amount: Decimal) -> None:
+    """The allocator moved `amount` into the sleeve (out when negative): neither a loss nor a
+    gain. The peak scales with the equity (time-weighted drawdown) and the session's starting
+    equity moves by the amount (the daily loss counts trading only)."""
+    if not amount:
+        return
+    if state.watermark is not None:
+        state.watermark = state.watermark.observe(equity_before).after_flow(equity_before=equity_before,
+                                                                            amount=amount)
+    if state.session_start_equity is not None:
+        state.session_start_equity += amount
+
+
 def drawdown_change(state: BotState, *, equity: Decimal) -> BreakerDecision | None:
     """Raise the peak; the breaker's decision when it moves the trading state, else None."""
     if state.watermark is not None:
@@ -60,7 +77,8 @@ def drawdown_change(state: BotState, *, equity: Decimal) -> BreakerDecision | No
     breaker = state.spec.drawdown
     if breaker is None or state.watermark is None:
         return None
-    decision = breaker.assess(watermark=state.watermark, equity=equity, current=state.trading_state)
+    decision = breaker.assess(watermark=state.watermark, equity=equity, current=state.trading_state,
+                              set_by_breaker=state.trading_actor == DRAWDOWN_ACTOR)
     return decision if decision.state is not state.trading_state else None
 
 

@@ -29,6 +29,7 @@ from application.lease import LeaseGuard
 from application.liveness import instance_role, refuse_if_running_elsewhere, write_beats
 from application.loss_limits import (
     DAILY_LOSS_MESSAGE,
+    DRAWDOWN_ACTOR,
     daily_loss_trip,
     drawdown_change,
     flatten_plans,
@@ -272,12 +273,13 @@ class PaperSession:
             if decision.state is TradingState.HALTED and state.spec.flatten_on_halt:
                 self._flatten(state, at=at, now=now, why=decision.reason)
             set_trading_state(ControlState(scope=bot_scope(self.account, state.name), state=decision.state,
-                                           reason=decision.reason, actor="risk:drawdown", changed_at=now),
-                              uow_factory=self.uow_factory)
-            state.trading_state = decision.state
+                                           reason=decision.reason, actor=DRAWDOWN_ACTOR, changed_at=now),
+                              uow_factory=self.uow_factory,
+                              kind=AuditKind.RESUME if decision.state is TradingState.ACTIVE else AuditKind.HALT)
+            state.trading_state, state.trading_actor = decision.state, DRAWDOWN_ACTOR
             state.halted = decision.state is TradingState.HALTED
-            self.notifier.notify(level=AlertLevel.CRITICAL, title=f"bot {state.name} {decision.state.value}",
-                                 body=decision.reason)
+            self.notifier.notify(level=AlertLevel.WARNING if decision.state is TradingState.ACTIVE else AlertLevel.CRITICAL,
+                                 title=f"bot {state.name} {decision.state.value}", body=decision.reason)
             if state.halted:
                 self._supervise(now=now, force=True)  # cancel its open orders now
         day = daily_loss_trip(state, equity=equity)
@@ -370,6 +372,7 @@ class PaperSession:
         for state in self._states:
             control = controls[state.name]
             state.trading_state = control.state if control is not None else TradingState.ACTIVE
+            state.trading_actor = control.actor if control is not None else ""
             state.halted = state.trading_state is TradingState.HALTED
             if not state.halted:
                 self._halted.discard(state.name)

@@ -297,8 +297,13 @@ class AuditLog(Protocol):
         kind: str | None = None,
         since: datetime | None = None,
         limit: int = 1000,
+        kinds: Sequence[str] = (),
+        data_key: str | None = None,
+        offset: int = 0,
     ) -> list[AuditEntry]:
-        """Oldest first (of the newest `limit`)."""
+        """Oldest first (of the newest `limit`, after skipping the newest `offset`). With `kinds`
+        or `data_key`, an entry matches when its kind is one of `kinds` or its data holds the
+        key `data_key` (a decision recorded as an order still carries its "signal")."""
         ...
 
     def count(self, *, account: str | None = None, severity: str | None = None) -> int: ...

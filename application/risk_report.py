@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -10,9 +10,11 @@ import attrs
 
 from application.bot import BotSpec
 from application.control import effective_control
+from application.capital_flows import moved_since, stored_watermark
 from application.loss_limits import session_start_point
 from application.ports import UnitOfWork
 from domain.numbers import ZERO
+from domain.order import Order, OrderStatus
 from domain.portfolio import Exposure, Portfolio
 from domain.portfolio_heat import portfolio_heat
 from domain.trading_state import TradingState
@@ -49,10 +51,13 @@ def risk_report(uow: UnitOfWork, *, account: str, bots: Sequence[BotSpec], now: 
         portfolio = Portfolio(bot=spec.name, cash=stored.cash, positions={p.symbol: p for _, p, _ in positions})
         equity = portfolio.equity(marks)
         curve = uow.equity.list(account=account, bot=spec.name)
-        peak = max([stored.initial_cash, equity, *(point.equity for _, point in curve)])
+        # Both net of the capital the allocator moved (application/capital_flows.py), as the breakers.
+        peak = stored_watermark(uow, account=account, bot=spec.name, initial_cash=stored.initial_cash,
+                                equity_now=equity).peak
         session = spec.session_key(now)
         start = session_start_point([point for _, point in curve], session_key=spec.session_key, key=session)
-        session_start = start.equity if start is not None else equity
+        session_start = (start.equity + moved_since(uow, account=account, bot=spec.name, after=start.ts)
+                         if start is not None else equity)
         control = effective_control(uow, account=account, bot=spec.name)
         stops = uow.stops.list(account=account, bot=spec.name)
         heat = None
@@ -64,7 +69,8 @@ def risk_report(uow: UnitOfWork, *, account: str, bots: Sequence[BotSpec], now: 
         rows.append(BotRisk(
             account=account, bot=spec.name,
             trading_state=control.state if control else TradingState.ACTIVE,
-            state_reason=control.reason if control else "",
+            # Why it is reducing or halted; an active bot has no story (a resume's reason is history).
+            state_reason=control.reason if control and control.state is not TradingState.ACTIVE else "",
             equity=equity, peak=peak, drawdown=(peak - equity) / peak if peak > 0 else ZERO,
             drawdown_warning=spec.drawdown.warning if spec.drawdown else None,
             drawdown_limit=spec.drawdown.limit if spec.drawdown else None,
@@ -74,3 +80,20 @@ def risk_report(uow: UnitOfWork, *, account: str, bots: Sequence[BotSpec], now: 
             heat=heat, heat_limit=spec.heat.max_fraction * equity if heat is not None and spec.heat else None,
         ))
     return rows
+
+
+def denials_by_check(orders: Iterable[Order]) -> dict[str, int]:
+    """How many orders each risk check denied (a denial's reason starts with its check)."""
+    out: dict[str, int] = {}
+    for order in orders:
+        if order.status is OrderStatus.DENIED:
+            check = order.reason.split(":", 1)[0]
+            out[check] = out.get(check, 0) + 1
+    return out
+
+
+def denial_line(denied_by: Mapping[str, int], *, orders: int | None = None) -> str:
+    """"risk denied 27 of 27 orders: 27 by correlation": what a report says first when it has denials."""
+    denied = sum(denied_by.values())
+    per_check = ", ".join(f"{n:,} by {check}" for check, n in sorted(denied_by.items(), key=lambda c: (-c[1], c[0])))
+    return f"risk denied {denied:,}{'' if orders is None else f' of {orders:,}'} orders: {per_check}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import attrs
 
 from application.allocation import SleeveFigures, sleeve_figures
+from application.default_account import default_account
 from application.ports import UnitOfWork
 from application.records import AuditKind
 from domain.allocation import correlation
@@ -36,9 +37,9 @@ class StrategyReport:
 
 
 def latest_account(uow: UnitOfWork) -> str | None:
-    """The account of the most recent session (what a user just ran)."""
-    sessions = uow.sessions.list()
-    return max(sessions, key=lambda s: s.started_at).account if sessions else None
+    """The account a report shows when none is named (the old name of default_account, which
+    the API's reports still import): application/default_account.py has the rule."""
+    return default_account(uow)
 
 
 def strategy_report(uow: UnitOfWork, *, account: str, strategy_names: dict[str, str] | None = None) -> StrategyReport:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 import attrs
 
 from application.ports import UnitOfWork
 from application.records import EquityPoint
+from application.risk_report import denials_by_check
 from domain.golive import Criterion, GoLiveCriteria
 from domain.numbers import ZERO
 from domain.order import OrderStatus
@@ -23,6 +24,7 @@ class BotSummary:
     net_pnl: Decimal
     equity_start: Decimal
     equity_end: Decimal
+    capital_moved: Decimal = Decimal(0)  # moved in (out, negative) by the allocator: no P&L
 
 
 @attrs.frozen(kw_only=True)
@@ -43,6 +45,7 @@ class ValidationReport:
     open_positions: int
     criteria: tuple[Criterion, ...]
     bots: tuple[BotSummary, ...]
+    denied_by: Mapping[str, int] = attrs.field(factory=dict)  # denials per risk check
 
     @property
     def go_live(self) -> bool:
@@ -56,6 +59,7 @@ class ValidationReport:
             "trading_days": self.trading_days,
             "orders": self.orders,
             "orders_denied": self.orders_denied,
+            "denied_by": dict(self.denied_by),
             "fills": self.fills,
             "round_trips": self.round_trips,
             "win_rate": round(self.win_rate, 6),
@@ -74,7 +78,8 @@ class ValidationReport:
             "bots": [
                 {"bot": b.bot, "round_trips": b.round_trips, "net_pnl": str(b.net_pnl.quantize(Decimal("0.01"))),
                  "equity_start": str(b.equity_start.quantize(Decimal("0.01"))),
-                 "equity_end": str(b.equity_end.quantize(Decimal("0.01")))}
+                 "equity_end": str(b.equity_end.quantize(Decimal("0.01"))),
+                 "capital_moved": str(b.capital_moved.quantize(Decimal("0.01")))}
                 for b in self.bots
             ],
         }
@@ -95,7 +100,10 @@ def build_validation_report(
     drawdown = max_drawdown([equity_start, *curve])
     rate = win_rate(trips)
     critical = uow.audit.count(account=account, severity="critical")
-    per_bot = _bot_summaries(rows, initial=initial, trips=trips)
+    moved: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for record in uow.allocations.list(account=account):
+        moved[record.bot] += record.transfer
+    per_bot = _bot_summaries(rows, initial=initial, trips=trips, moved=moved)
     open_positions = sum(1 for _, p, _ in uow.positions.list(account=account) if not p.is_flat)
     return ValidationReport(
         account=account,
@@ -115,6 +123,7 @@ def build_validation_report(
         criteria=criteria.evaluate(trading_days=trading_days, round_trips=len(trips), win_rate=rate,
                                    max_drawdown=drawdown, critical_errors=critical),
         bots=per_bot,
+        denied_by=denials_by_check(orders),
     )
 
 
@@ -142,7 +151,8 @@ def _daily(rows: EquityRows, *, initial: dict[str, Decimal]) -> list[Decimal]:
     return [sum(initial.values(), ZERO), *by_day.values()]
 
 
-def _bot_summaries(rows: EquityRows, *, initial: dict[str, Decimal], trips: list) -> tuple[BotSummary, ...]:
+def _bot_summaries(rows: EquityRows, *, initial: dict[str, Decimal], trips: list,
+                   moved: dict[str, Decimal]) -> tuple[BotSummary, ...]:
     last: dict[str, Decimal] = {}
     for bot, point in rows:
         last[bot] = point.equity
@@ -153,6 +163,6 @@ def _bot_summaries(rows: EquityRows, *, initial: dict[str, Decimal], trips: list
         count[trip.bot] += 1
     return tuple(
         BotSummary(bot=bot, round_trips=count[bot], net_pnl=pnl[bot], equity_start=cash,
-                   equity_end=last.get(bot, cash))
+                   equity_end=last.get(bot, cash), capital_moved=moved[bot])
         for bot, cash in sorted(initial.items())
     )

@@ -1,17 +1,25 @@
 """Circuit breakers: drawdown from the equity PEAK and a per-session loss limit.
 
 Both return decision values; the application applies them to the stored trading
-state. A breaker only ever escalates (ACTIVE -> REDUCING -> HALTED): going back
-to ACTIVE is an explicit operator resume (application/halt.py), never a side
-effect of equity recovering.
+state. A breaker escalates (ACTIVE -> REDUCING -> HALTED). A HALT is lifted only by an
+explicit operator resume (application/halt.py). How REDUCING ends is the breaker's
+`reducing_ends`: "resume" (only an operator's resume) or "recovery" (also once the
+drawdown is back under the warning level, when the breaker itself set REDUCING).
+
+Drawdowns are measured on returns net of capital flows (time-weighted): capital the
+allocator moves in or out scales the peak with the equity (`EquityWatermark.after_flow`),
+so a transfer is neither a loss nor a new high.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
 
 import attrs
+
+from domain import display
 
 from domain.trading_state import TradingState
 
@@ -31,12 +39,44 @@ class EquityWatermark:
     def observe(self, equity: Decimal) -> EquityWatermark:
         return self if equity <= self.peak else EquityWatermark(equity)
 
+    def after_flow(self, *, equity_before: Decimal, amount: Decimal) -> EquityWatermark:
+        """The peak once `amount` was moved in (or out, negative) while equity was `equity_before`.
+
+        Time-weighted: the peak is scaled by the same factor as the equity, so the drawdown
+        (1 - equity / peak) is what it was just before the transfer. Without equity to scale
+        by, the transfer is added to the peak instead."""
+        if amount == 0:
+            return self
+        if equity_before > 0:
+            return EquityWatermark(self.peak * (equity_before + amount) / equity_before)
+        return EquityWatermark(self.peak + amount)
+
     def drawdown(self, equity: Decimal) -> Decimal:
         """Fraction below the peak (0 at or above it). A non-positive peak gives 0."""
         peak = max(self.peak, equity)
         if peak <= 0:
             return Decimal(0)
         return (peak - equity) / peak
+
+
+def flow_adjusted_watermark(*, initial: Decimal, points: Sequence[tuple[datetime, Decimal]],
+                            flows: Sequence[tuple[datetime, Decimal, Decimal]]) -> EquityWatermark:
+    """The peak of a stored equity curve, rebuilt net of capital flows (after a restart).
+
+    `flows` are (ts, equity just before, amount moved in); the point stored at a flow's
+    time already holds the money moved, so the flow is applied before that point."""
+    mark = EquityWatermark(initial)
+    pending = sorted(flows, key=lambda f: f[0])
+    index = 0
+    for ts, equity in sorted(points, key=lambda p: p[0]):
+        while index < len(pending) and pending[index][0] <= ts:
+            _, before, amount = pending[index]
+            mark = mark.observe(before).after_flow(equity_before=before, amount=amount)
+            index += 1
+        mark = mark.observe(equity)
+    for _, before, amount in pending[index:]:
+        mark = mark.observe(before).after_flow(equity_before=before, amount=amount)
+    return mark
 
 
 @attrs.frozen(kw_only=True)
@@ -47,12 +87,17 @@ class BreakerDecision:
     drawdown: Decimal
 
 
+REDUCING_ENDS = ("resume", "recovery")
+
+
 @attrs.frozen
 class DrawdownBreaker:
-    """REDUCING at drawdown >= warning, HALTED at >= limit; never de-escalates by itself."""
+    """REDUCING at drawdown >= warning, HALTED at >= limit. HALTED never lifts by itself;
+    REDUCING does only with reducing_ends="recovery", once the drawdown is under the warning."""
 
     warning: Decimal
     limit: Decimal
+    reducing_ends: str = attrs.field(default="resume", kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         for name in ("warning", "limit"):
@@ -61,8 +106,19 @@ class DrawdownBreaker:
                 raise ValueError(f"drawdown {name} must be a finite Decimal, got {value!r}")
         if not Decimal(0) < self.warning < self.limit < Decimal(1):
             raise ValueError(f"need 0 < warning < limit < 1, got warning={self.warning} limit={self.limit}")
+        if self.reducing_ends not in REDUCING_ENDS:
+            raise ValueError(f"drawdown_reducing_ends must be \"resume\" or \"recovery\", got {self.reducing_ends!r}")
 
-    def assess(self, *, watermark: EquityWatermark, equity: Decimal, current: TradingState) -> BreakerDecision:
+    def how_reducing_ends(self) -> str:
+        if self.reducing_ends == "recovery":
+            return (f"REDUCING ends once the drawdown is back under the warning ({self.warning:.2%}),"
+                    " or by an operator's resume")
+        return "REDUCING ends only by an operator's resume (drawdown_reducing_ends = \"resume\")"
+
+    def assess(self, *, watermark: EquityWatermark, equity: Decimal, current: TradingState,
+               set_by_breaker: bool = False) -> BreakerDecision:
+        """`set_by_breaker`: the current REDUCING is this breaker's own (not an operator's),
+        so a recovery may end it."""
         dd = watermark.drawdown(equity)
         if dd >= self.limit:
             level = TradingState.HALTED
@@ -71,9 +127,16 @@ class DrawdownBreaker:
         else:
             level = TradingState.ACTIVE
         target = _more_severe(current, level)
-        figures = (f"drawdown {dd:.2%} (equity {equity} vs peak {max(watermark.peak, equity)}; "
+        recovers = (self.reducing_ends == "recovery" and set_by_breaker and current is TradingState.REDUCING
+                    and level is TradingState.ACTIVE)
+        if recovers:
+            target = TradingState.ACTIVE
+        figures = (f"drawdown {dd:.2%} (equity {display.money(equity)} vs peak "
+                   f"{display.money(max(watermark.peak, equity))}; "
                    f"warning {self.warning:.2%}, limit {self.limit:.2%})")
-        if target is not current:
+        if recovers:
+            reason = f"{figures}: recovered under the warning, {current.value} -> {target.value}"
+        elif target is not current:
             reason = f"{figures}: {current.value} -> {target.value}"
         elif _SEVERITY[level] < _SEVERITY[current]:
             reason = f"{figures}: stays {current.value} until an explicit resume"

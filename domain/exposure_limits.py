@@ -78,10 +78,14 @@ def _money(value: Decimal) -> str:
 
 @attrs.frozen(kw_only=True)
 class CorrelationLimit:
-    """Caps candidate + everything held that moves with it, as a fraction of equity.
+    """Caps a group of positions that move together, as a fraction of equity.
 
-    A held position in the candidate's own symbol counts as correlated (corr 1.00).
-    Anti-correlated holdings are not netted off: they are simply not counted.
+    The group is the candidate with the OTHER holdings whose returns correlate with it at or
+    above the threshold. A position is not "correlated" with itself: with no other holding in
+    the group there is no group and the check passes (the size of one position is what
+    max_order_notional and max_gross_exposure cap). When there is a group, what is already held
+    in the candidate's own symbol is part of it. Anti-correlated holdings are not netted off:
+    they are simply not counted.
     """
 
     threshold: float = 0.7
@@ -107,8 +111,7 @@ class CorrelationLimit:
         candidate_closes = closes.get(candidate)
         for symbol in sorted(held):
             if symbol == candidate:
-                hits[symbol] = 1.0
-                continue
+                continue  # the candidate's own holding joins a group; it does not make one
             other = closes.get(symbol)
             if candidate_closes is None or other is None:
                 corr = math.nan
@@ -127,11 +130,19 @@ class CorrelationLimit:
               closes: Mapping[str, np.ndarray], equity: Decimal,
               times: Mapping[str, np.ndarray] | None = None) -> CheckResult:
         hits, short = self.correlated(candidate=candidate, held=held, closes=closes, times=times)
-        held_part = sum((abs(held[s]) for s in hits), Decimal(0))
-        exposure = abs(candidate_notional) + held_part
         limit = self.max_correlated_fraction * equity
+        if not hits:
+            detail = (f"no other holding correlates with {candidate} (>= {self.threshold:.2f} over"
+                      f" {self.window} returns): no correlated group; limit {_money(limit)}"
+                      f" ({self.max_correlated_fraction} x equity {_money(equity)})")
+            if short:
+                detail += f"; too little history, treated as uncorrelated: {', '.join(short)}"
+            return CheckResult(check=self.name, passed=True, detail=detail)
+        own = abs(held.get(candidate, Decimal(0)))
+        held_part = own + sum((abs(held[s]) for s in hits), Decimal(0))
+        exposure = abs(candidate_notional) + held_part
         passed = exposure <= limit
-        named = ", ".join(f"{s} corr {c:.2f}" for s, c in hits.items()) or "none"
+        named = ", ".join(f"{s} corr {c:.2f}" for s, c in hits.items())
         detail = (
             f"correlated exposure {_money(exposure)} (candidate {candidate} {_money(abs(candidate_notional))}"
             f" + held {_money(held_part)}) vs limit {_money(limit)}"

@@ -70,7 +70,11 @@ _TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     _S.SUBMITTED: frozenset(
         {_S.ACCEPTED, _S.REJECTED, _S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELLED, _S.EXPIRED, _S.PENDING_CANCEL}
     ),
-    _S.ACCEPTED: frozenset({_S.PARTIALLY_FILLED, _S.FILLED, _S.PENDING_CANCEL, _S.CANCELLED, _S.EXPIRED}),
+    # A venue may still reject an order it acknowledged (Alpaca: "rare occasions, decided by
+    # the exchanges"; Coinbase: FAILED after OPEN).
+    _S.ACCEPTED: frozenset(
+        {_S.PARTIALLY_FILLED, _S.FILLED, _S.PENDING_CANCEL, _S.CANCELLED, _S.EXPIRED, _S.REJECTED}
+    ),
     _S.PARTIALLY_FILLED: frozenset(
         {_S.PARTIALLY_FILLED, _S.FILLED, _S.PENDING_CANCEL, _S.CANCELLED, _S.EXPIRED}
     ),

@@ -6,10 +6,13 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import attrs
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 
 from application.backtest import BacktestResult
+from domain import display
 from domain.metrics import Metrics, compute_metrics, drawdown_series
 from entrypoints.cli.output import money, print_json, print_table
 
@@ -18,12 +21,15 @@ def result_metrics(result: BacktestResult, *, calendar: str) -> Metrics:
     """Metrics over the curve that starts at the initial capital (one mark before the first bar)."""
     times, equity = _curve_with_start(result)
     held = np.concatenate(([False], result.exposure)) if len(result.exposure) else None
-    return compute_metrics(
+    metrics = compute_metrics(
         equity=equity, timestamps=times, calendar=calendar,  # type: ignore[arg-type]
         trade_pnl=np.asarray([float(t.pnl) for t in result.trades], dtype=np.float64),
         trade_returns=np.asarray([t.ret for t in result.trades], dtype=np.float64),
         position_held=held,
     )
+    # One bar count everywhere (table, JSON, report): the bars read, not the curve's points (one
+    # more: the starting capital's mark before the first bar).
+    return attrs.evolve(metrics, bars=result.bars)
 
 
 def _curve_with_start(result: BacktestResult) -> tuple[np.ndarray, np.ndarray]:
@@ -37,6 +43,11 @@ def _curve_with_start(result: BacktestResult) -> tuple[np.ndarray, np.ndarray]:
 
 def result_json(result: BacktestResult, metrics: Metrics) -> dict[str, object]:
     return {
+        # First: what the risk controls did (denials per check, states a bot ended in).
+        "risk": {"summary": list(result.risk_summary), "denied_by": dict(result.denied_by),
+                 "events": list(result.risk_events),
+                 "state_changes": [{"ts": c.ts.isoformat(), "bot": c.bot, "state": c.state, "reason": c.reason}
+                                   for c in result.state_changes]},
         "engine": result.engine,
         "bars": result.bars,
         "orders": result.orders,
@@ -48,10 +59,14 @@ def result_json(result: BacktestResult, metrics: Metrics) -> dict[str, object]:
         "final_equity": str(result.final_equity),
         "elapsed_s": round(result.elapsed_s, 6),
         "bars_per_s": round(result.bars / result.elapsed_s) if result.elapsed_s > 0 else None,
-        "risk": {"denied_by": dict(result.denied_by), "events": list(result.risk_events)},
         "metrics": metrics.to_json(),
         "targets": [{"name": t.name, "requirement": t.requirement, "value": t.value, "passed": t.passed}
                     for t in metrics.targets()],
+        # The closed trades as trades.csv has them (each names its bot and symbol), exact strings.
+        "trades": [{"bot": t.bot, "symbol": t.symbol, "side": t.side, "quantity": str(t.quantity),
+                    "entry_time": t.entry_time.isoformat(), "exit_time": t.exit_time.isoformat(),
+                    "entry_price": str(t.entry_price), "exit_price": str(t.exit_price), "pnl": str(t.pnl)}
+                   for t in result.trades],
     }
 
 
@@ -64,8 +79,11 @@ def show_result(result: BacktestResult, *, calendar: str, json_output: bool, rep
         print_json(result_json(result, metrics))
         return
     console = Console()
+    for line in result.risk_summary:  # before the figures: they read differently with it
+        console.print(f"[bold red]RISK[/] {escape(line)}")
     m = metrics
-    pct = _percent
+    pct = display.percent
+    _num = display.ratio
     print_table(f"Backtest: {title} ({result.engine} engine, {result.bars:,} bars in {result.elapsed_s:.2f} s)",
                 ["figure", "value"], [
         ("orders / denied by risk", f"{result.orders} / {result.orders_denied}"), ("fills", len(result.fills)),
@@ -104,6 +122,9 @@ def write_report(result: BacktestResult, metrics: Metrics, *, directory: Path, t
         drawdown=drawdown_series(equity),
         fills=[(int(min(i, len(times) - 1)), f.side, float(f.quantity), float(f.price)) for i, f in zip(bar_of, result.fills)],
         trades=result.trades, metrics=metrics.to_json(), targets=metrics.targets(), params=params,
+        bars=result.bars,
+        risk_summary=result.risk_summary,
+        state_changes=[(c.ts, c.bot, c.state, c.reason) for c in result.state_changes],
     )
     write_trade_list(directory / "trades.csv", result.trades)
     with (directory / "fills.csv").open("w", newline="") as handle:
@@ -111,15 +132,3 @@ def write_report(result: BacktestResult, metrics: Metrics, *, directory: Path, t
         writer.writerow(["ts", "symbol", "side", "quantity", "price", "fee"])
         for f in result.fills:
             writer.writerow([f.ts.isoformat(), f.symbol, f.side, f.quantity, f.price, f.fee])
-
-
-def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2%}"
-
-
-def _num(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    if value in (float("inf"), float("-inf")):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:,.2f}"

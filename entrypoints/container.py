@@ -118,7 +118,8 @@ def risk_limits(settings: Settings) -> RiskLimits:
 def loss_limits(settings: Settings) -> tuple[DrawdownBreaker | None, DailyLossLimit | None]:
     r = settings.risk
     try:
-        drawdown = DrawdownBreaker(warning=r.drawdown_warning, limit=r.drawdown_limit) if r.drawdown_breaker else None
+        drawdown = DrawdownBreaker(warning=r.drawdown_warning, limit=r.drawdown_limit,
+                                   reducing_ends=r.drawdown_reducing_ends) if r.drawdown_breaker else None
         daily = None
         if r.daily_loss_percent is not None or r.daily_loss_amount is not None:
             daily = DailyLossLimit(max_loss_amount=r.daily_loss_amount, max_loss_percent=r.daily_loss_percent)

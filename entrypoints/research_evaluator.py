@@ -13,7 +13,10 @@ after `stop` are never read, and trades happen only inside the window.
   window; as nothing was held before `start`, the cut curve starts at the capital.
 
 Either way the equity has one value per window bar and starts from the bot's capital, so the
-windows of a walk-forward are comparable and stitch.
+windows of a walk-forward are comparable and stitch. A position still open at the window's end
+is counted as a trade closed at the window's last close (its P&L is the equity change the closed
+trades leave unexplained; no exit costs), so a window's trades always explain its return: no
+trade means no change, and the stitched profit factor cannot contradict the stitched return.
 """
 
 from __future__ import annotations
@@ -21,11 +24,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from decimal import Decimal
 
 import attrs
 import numpy as np
 
-from application.backtest import BacktestResult
+from application.backtest import BacktestResult, TradeRow
 from application.research.ports import EvaluationResult, Evaluator, Params, metrics_mapping
 from domain.errors import ConfigurationError
 from domain.metrics import Metrics
@@ -115,6 +119,7 @@ class BacktestEvaluator:
             result = self._fast(bot, strategy, start, stop)
         else:
             result = self._event(bot, strategy, start, stop)
+        result = closed_at_window_end(result, bot=bot.name, last_close=Decimal(repr(float(self._arrays.close[stop - 1]))))
         return evaluation(result, metrics=result_metrics(result, calendar=self.plan.calendar))
 
     def _fast(self, bot, strategy, start: int, stop: int) -> BacktestResult:
@@ -153,6 +158,28 @@ def make_evaluator(plan: BacktestPlan, *, strategy_name: str, fixed_params: Mapp
     if len(plan.files) != 1 or len(plan.bots) != 1:
         raise ConfigurationError("--data: the research tools run one strategy on one data file")
     return BacktestEvaluator(plan=plan, strategy_name=strategy_name, fixed_params=dict(fixed_params))
+
+
+def closed_at_window_end(result: BacktestResult, *, bot: str, last_close: Decimal) -> BacktestResult:
+    """The run with its open position (one symbol: the research tools take one file) as one more
+    trade, closed at the window's last close. Its P&L is what the closed trades leave of the
+    equity change, so the trades' P&L add up to the window's return exactly."""
+    if not result.open_positions or not result.fills:
+        return result
+    pnl = result.final_equity - result.initial_equity - sum((t.pnl for t in result.trades), Decimal(0))
+    net, opened = Decimal(0), 0
+    for index, fill in enumerate(result.fills):  # the fills since the position was last flat
+        if net == 0:
+            opened = index
+        net += fill.quantity if fill.side == "buy" else -fill.quantity
+    same_side = [f for f in result.fills[opened:] if (f.side == "buy") == (net > 0)]
+    quantity = sum((f.quantity for f in same_side), Decimal(0))
+    entry = sum((f.quantity * f.price for f in same_side), Decimal(0)) / quantity if quantity else last_close
+    exit_time = result.equity_times[-1].astype("datetime64[us]").item().replace(tzinfo=timezone.utc)
+    trade = TradeRow(bot=bot, symbol=result.fills[-1].symbol, side="long" if net > 0 else "short", quantity=abs(net),
+                     entry_time=result.fills[opened].ts, exit_time=exit_time, entry_price=entry,
+                     exit_price=last_close, pnl=pnl)
+    return attrs.evolve(result, trades=(*result.trades, trade))
 
 
 def evaluation(result: BacktestResult, *, metrics: Metrics) -> EvaluationResult:

@@ -88,6 +88,9 @@ class RiskSettings:
     drawdown_breaker: bool = True
     drawdown_warning: Decimal = Decimal("0.10")
     drawdown_limit: Decimal = Decimal("0.20")
+    # How REDUCING ends: "resume" (only an operator's `quantshift resume`) or "recovery" (also
+    # by itself once the drawdown is back under drawdown_warning). A HALT always needs a resume.
+    drawdown_reducing_ends: Literal["resume", "recovery"] = "resume"
     flatten_on_halt: bool = False  # at the limit, close every position before halting
     # A hard stop for the rest of the session (NYSE day for equities, UTC day for crypto):
     # a loss from the session's starting equity, as a fraction and/or an amount (tighter wins).

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from adapters.coinbase.http import CoinbaseRest
+from adapters.coinbase.mapping import LIVE_STATUSES
 from adapters.coinbase.placement import OrderPlacement
 from adapters.coinbase.products import ProductCatalog
 from adapters.coinbase.session import BrokerSession
@@ -38,13 +39,14 @@ class CoinbaseBroker:
         submit_attempts: int = 3,
         lookup_pages: int = 20,
         resync_margin: timedelta = timedelta(minutes=1),
+        stream_silence: float | None = 5.0,
     ) -> None:
         self._session = BrokerSession(rest_fills=self._order_fills)
         self._reads = VenueReads(rest=rest, session=self._session, max_pages=lookup_pages)
         self._placement = OrderPlacement(rest=rest, products=products, clock=clock, session=self._session,
                                          reads=self._reads, limit_ioc=limit_ioc, submit_attempts=submit_attempts)
         self._updates = UserUpdates(session=self._session, reads=self._reads, clock=clock,
-                                    resync_margin=resync_margin)
+                                    resync_margin=resync_margin, silence=stream_silence)
 
     # Called by the user stream (its own thread).
 
@@ -53,6 +55,18 @@ class CoinbaseBroker:
 
     def on_reconnect(self) -> None:
         self._updates.on_reconnect()
+
+    def on_disconnect(self) -> None:
+        self._updates.on_disconnect()
+
+    @property
+    def stream_gaps(self) -> int:
+        """Lost user-stream messages detected so far (each one triggered a REST resync)."""
+        return self._updates.gaps.gaps
+
+    @property
+    def resyncs(self) -> int:
+        return self._updates.resyncs
 
     # The Broker port.
 
@@ -67,7 +81,9 @@ class CoinbaseBroker:
         return None if row is None else order_state(row, what=f"find order {client_order_id}")
 
     def open_orders(self) -> list[VenueOrderState]:
-        rows = self._reads.list_orders("list open orders", order_status=["OPEN"])
+        # Every status of an order that can still trade, not only OPEN: a queued order, or one
+        # whose cancel is queued, can still fill.
+        rows = self._reads.list_orders("list open orders", order_status=list(LIVE_STATUSES))
         return [order_state(row, what="list open orders") for row in rows]
 
     def poll_events(self) -> list[BrokerEvent]:

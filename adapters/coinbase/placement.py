@@ -5,26 +5,33 @@
   still 429 -> VenueUnavailable ("not sent", the application retries later with the same id);
 - an unknown outcome (5xx, timeout, malformed body) -> the order is looked up by
   client_order_id and adopted, or VenueUnavailable;
-- a duplicate client_order_id -> the existing order is adopted (its events returned).
+- a duplicate client_order_id -> the existing order is adopted (its events returned);
+- a cancel is a request, not a result: Coinbase answers success once it has queued the cancel
+  (the order goes CANCEL_QUEUED) and the order can still fill until the venue finishes it. So
+  cancel() reports only what the venue's order says when read back right after: fills made
+  meanwhile, and OrderCancelled only when the venue reports the order done (CANCELLED, with
+  its final filled size); otherwise the user stream (or the REST resync, or reconciliation)
+  reports the end later.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from decimal import Decimal
 
 from adapters.coinbase.http import VENUE, CoinbaseRest, RateLimited, VenueHttpError
 from adapters.coinbase.mapping import items, product_id
 from adapters.coinbase.orders import NotSendable, order_configuration
-from adapters.coinbase.products import ProductCatalog
+from adapters.coinbase.products import Product, ProductCatalog
 from adapters.coinbase.session import BrokerSession
 from adapters.coinbase.tracking import update_from_rest
 from adapters.coinbase.venue_reads import VenueReads
 from application.ports import Clock
 from application.request_governor import Priority
 from domain.errors import ConfigurationError, TransientError, VenueUnavailable
-from domain.events import BrokerEvent, OrderCancelled, OrderRejected
-from domain.order import Order
+from domain.events import BrokerEvent, OrderRejected
+from domain.order import Order, OrderType
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +55,8 @@ class OrderPlacement:
         now = self._clock.now()
         try:
             product = self._products.get(pid)
-            config = order_configuration(order, product, limit_ioc=self._limit_ioc)
+            config = order_configuration(order, product, limit_ioc=self._limit_ioc,
+                                         reference_price=self._reference_price(order, product))
         except (ConfigurationError, NotSendable) as error:
             return [OrderRejected(client_order_id=order.client_order_id, reason=str(error), ts=now)]
         what = f"create order {order.client_order_id}"
@@ -69,23 +77,38 @@ class OrderPlacement:
         raise VenueUnavailable(f"{VENUE}: {what}: still rate limited after {self._submit_attempts} attempts; "
                                "not sent (retry later with the same client_order_id)")
 
+    def _reference_price(self, order: Order, product: Product) -> Decimal | None:
+        """The price a market order's value is checked at: the product's last price, read again
+        when the cached one puts the order near the venue's minimum (a stale price must neither
+        send an order the venue refuses nor refuse one it takes)."""
+        if order.order_type is not OrderType.MARKET or product.price is None or product.quote_min_size <= 0:
+            return product.price
+        if order.quantity * product.price >= 2 * product.quote_min_size:
+            return product.price
+        try:
+            return self._products.get(product.product_id, fresh=True).price
+        except TransientError:
+            return product.price
+
     def cancel(self, client_order_id: str) -> list[BrokerEvent]:
         vid = self._reads.venue_id(client_order_id)
         if vid is None:
             return []
         what = f"cancel order {client_order_id}"
         body = self._rest.read(what, lambda c: c.cancel_orders(order_ids=[vid]), priority=Priority.CANCEL)
-        for result in items(body, "results", what=what):
-            if result.get("order_id") == vid and result.get("success") is True:
-                with self._session.lock:
-                    tracked = self._session.tracker.orders.get(vid)
-                    if tracked is not None:
-                        if tracked.terminal:
-                            return []
-                        tracked.terminal = True
-                return [OrderCancelled(client_order_id=client_order_id, reason="cancelled on request",
-                                       ts=self._clock.now())]
-        return []  # UNKNOWN_CANCEL_ORDER, already done, ...: nothing happened
+        accepted = any(r.get("order_id") == vid and r.get("success") is True
+                       for r in items(body, "results", what=what))
+        if not accepted:  # UNKNOWN_CANCEL_ORDER, DUPLICATE_CANCEL_REQUEST, ORDER_IS_FULLY_FILLED, ...
+            reasons = [str(r.get("failure_reason")) for r in items(body, "results", what=what)]
+            log.info("%s: not taken by the venue (%s)", what, ", ".join(reasons) or "no result")
+        try:
+            row = self._reads.order(vid, what=what)
+        except TransientError as error:
+            log.warning("%s: the order's state is not readable yet (%s); the stream will tell", what, error)
+            return []
+        tracker = self._session.tracker
+        with self._session.lock:
+            return tracker.apply(update_from_rest(row, at=self._clock.now(), what=what)) + tracker.catch_up()
 
     def _answer(self, order: Order, pid: str, body: dict, what: str) -> list[BrokerEvent]:
         now = self._clock.now()

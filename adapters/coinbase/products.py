@@ -22,6 +22,9 @@ class Product:
     quote_increment: Decimal
     base_min_size: Decimal
     tradable: bool
+    quote_min_size: Decimal = Decimal(0)  # the smallest order value (base size x price) the venue takes
+    base_max_size: Decimal | None = None
+    quote_max_size: Decimal | None = None
     product_type: str  # SPOT or FUTURE
     perpetual: bool
     funding_rate: Decimal | None
@@ -48,6 +51,9 @@ def parse_product(row: Mapping, *, what: str) -> Product:
         base_increment=dec(row, "base_increment", what=f"{what} {pid}"),
         quote_increment=dec(row, "quote_increment", what=f"{what} {pid}"),
         base_min_size=dec(row, "base_min_size", what=f"{what} {pid}", default=Decimal(0)),
+        quote_min_size=dec(row, "quote_min_size", what=f"{what} {pid}", default=Decimal(0)),
+        base_max_size=_positive_or_none(row, "base_max_size", what=f"{what} {pid}"),
+        quote_max_size=_positive_or_none(row, "quote_max_size", what=f"{what} {pid}"),
         tradable=(str(row.get("status", "online")).lower() == "online" and not row.get("trading_disabled", False)
                   and not row.get("is_disabled", False)),
         product_type=str(row.get("product_type", "SPOT")).upper(),
@@ -56,6 +62,12 @@ def parse_product(row: Mapping, *, what: str) -> Product:
         funding_time=funding_time,
         price=dec(row, "price", what=f"{what} {pid}") if row.get("price") not in (None, "") else None,
     )
+
+
+def _positive_or_none(row: Mapping, name: str, *, what: str) -> Decimal | None:
+    """A maximum; absent, empty or zero means the venue sets none."""
+    value = dec(row, name, what=what, default=Decimal(0))
+    return value if value > 0 else None
 
 
 class ProductCatalog:

@@ -19,6 +19,10 @@ and emitted in time order; the streamed versions of those bars (partial: the str
 part of them) are discarded; then the held newer bars follow. A bar is emitted at most once
 per symbol and time, and never while it forms. A REST failure is retried on a later poll
 (`resync_retry` seconds apart), the newer bars staying held meanwhile.
+
+A lost message without a drop (a gap in the connection's sequence_num or heartbeat_counter,
+gaps.py) is resynced the same way: the bars up to the bucket in progress when the gap shows
+come from the candles endpoint, since one of them may lack the lost trade or candle update.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from decimal import Decimal
 import attrs
 
 from adapters.coinbase.backfill import CandleBackfill, bucket_start
+from adapters.coinbase.gaps import GapDetector
 from adapters.coinbase.history import CoinbaseHistory
 from adapters.coinbase.http import MalformedResponse
 from adapters.coinbase.mapping import dec, items, product_id, text, ts
@@ -103,6 +108,7 @@ class CoinbaseMarketStream:
         self._held: list[tuple[str, Bar]] = []  # streamed bars waiting for the backfill
         self._next_try = 0.0  # monotonic time of the next backfill attempt after a failure
         self._resyncing = threading.Lock()  # one backfill at a time, outside _lock (REST is slow)
+        self._gaps = GapDetector()  # the socket's thread only
         products = sorted(self._symbols)
         self._bar_channel = "candles" if self.uses_candles else "market_trades"
         self._socket = SupervisedSocket(
@@ -148,8 +154,14 @@ class CoinbaseMarketStream:
     # Messages (in the socket's thread).
 
     def _on_disconnect(self) -> None:
+        self._gaps.reset()  # the new connection numbers from 0 again
         with self._lock:
             self._down = True
+
+    @property
+    def gaps(self) -> int:
+        """Lost messages detected so far (each one resynced its bars over REST)."""
+        return self._gaps.gaps
 
     def _confirmed(self) -> None:
         """The new subscription works: bars up to the bucket in progress now come from REST."""
@@ -171,6 +183,12 @@ class CoinbaseMarketStream:
 
     def _receive(self, message: Mapping) -> None:
         channel = message.get("channel")
+        lost = self._gaps.check(message)
+        if lost is not None:
+            log.warning("coinbase market stream: %s; bars up to the current one come from the candles endpoint", lost)
+            with self._lock:
+                self._down = True
+                self._confirmed()  # as after a reconnect that is already confirmed
         try:
             if channel == "subscriptions":
                 if self._subscribed(message):

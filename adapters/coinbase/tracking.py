@@ -1,11 +1,22 @@
 """What this session knows of each order, and the events an order update produces.
 
-An update (from the user websocket or from a REST order) carries cumulative figures. A fill is
-derived from the difference with the last figures seen, with the cumulative fill id, only
-when exactly one execution happened since (number_of_fills moved by one); otherwise (first
-sight of a partly filled order, or several executions in one update) the order's fills are
-read over REST, where each execution is its own row, and emitted under the same ids. Fills
-are deduplicated by id for the whole session; a fill is never invented.
+An update (from the user websocket or from a REST order) carries cumulative figures: filled
+quantity, average price, total fees, number of fills. When the cumulative quantity grows, the
+order's fills are read over REST (List Fills), where each execution is its own row with what
+the venue charged (`commission`) and whether it added or took liquidity
+(`liquidity_indicator`), and emitted under cumulative ids (order id and cumulative quantity
+after the execution). That is how a streamed fill gets its true figures: the user channel
+says that and how much an order filled, never maker or taker per execution.
+
+When REST does not answer (or lags) for `fallback_after` attempts and the update moved by
+exactly one execution (number_of_fills up by one), that execution is derived from the update
+instead, under the same id: its commission is the rise of the venue's cumulative total_fees
+(what it charged), its liquidity "unknown". Several executions in one update are never
+derived (they could not be split); they wait for REST, and reconciliation backfills them if it
+never answers. Fills are deduplicated by id for the whole session; a fill is never invented.
+
+A terminal update (CANCELLED, EXPIRED, FAILED) is emitted after the order's fills, so a cancel
+is reported with its final filled quantity.
 """
 
 from __future__ import annotations
@@ -93,7 +104,9 @@ class Tracked:
     accepted: bool = False
     terminal: bool = False
     deferred: OrderUpdate | None = None  # a terminal update waiting for its fills over REST
-    target: Decimal = ZERO  # the cumulative quantity REST must reach
+    target: Decimal = ZERO  # the cumulative quantity the emitted fills must reach
+    emitted: Decimal = ZERO  # the cumulative quantity of the fills emitted so far
+    fallback: list[tuple[Fill, Decimal]] = attrs.field(factory=list)  # derived (fill, cumulative after it)
     catch_up_tries: int = 0
 
 
@@ -103,10 +116,12 @@ RestFills = Callable[[str], list[Fill]]  # venue order id -> its fills (cumulati
 class OrderTracker:
     """Not thread-safe: the broker holds its lock around every call."""
 
-    def __init__(self, *, rest_fills: RestFills, symbol_of: Callable[[str], str], catch_up_limit: int = 20) -> None:
+    def __init__(self, *, rest_fills: RestFills, symbol_of: Callable[[str], str], catch_up_limit: int = 20,
+                 fallback_after: int = 3) -> None:
         self._rest_fills = rest_fills
         self._symbol_of = symbol_of
         self._catch_up_limit = catch_up_limit
+        self._fallback_after = fallback_after
         self.orders: dict[str, Tracked] = {}
         self.by_client: dict[str, str] = {}
         self.seen_fills: set[str] = set()
@@ -142,11 +157,10 @@ class OrderTracker:
             one_more = (known is not None and update.number_of_fills is not None
                         and tracked.number_of_fills is not None
                         and update.number_of_fills == tracked.number_of_fills + 1)
-            if known is not None and (one_more or update.number_of_fills is None):
-                events.extend(self._derive(tracked, update))
-            else:
-                tracked.target = max(tracked.target, update.cumulative)
-                self.pending.add(tracked.venue_order_id)
+            if known is not None and one_more:
+                self._derive(tracked, update)  # kept in case REST does not answer
+            tracked.target = max(tracked.target, update.cumulative)
+            self.pending.add(tracked.venue_order_id)
         elif known is None:
             tracked.cumulative = update.cumulative
             tracked.number_of_fills = update.number_of_fills
@@ -176,20 +190,25 @@ class OrderTracker:
         events: list[BrokerEvent] = []
         for vid in sorted(self.pending):
             tracked = self.orders[vid]
+            tracked.catch_up_tries += 1
             try:
                 fills = self._rest_fills(vid)
             except TransientError as error:
                 log.warning("coinbase: fills of order %s not readable yet: %s", vid, error)
-                continue
+                fills = []
             events.extend(self.emit_fills(fills))
             if fills:
                 cumulative = sum((f.quantity for f in fills), ZERO)
-                tracked.cumulative = max(tracked.cumulative or ZERO, cumulative)
-                tracked.average_price = sum((f.notional for f in fills), ZERO) / cumulative
-                tracked.total_fees = sum((f.commission for f in fills), ZERO)
-                tracked.number_of_fills = len(fills)
-            tracked.catch_up_tries += 1
-            if (tracked.cumulative or ZERO) >= tracked.target or tracked.catch_up_tries >= self._catch_up_limit:
+                tracked.emitted = max(tracked.emitted, cumulative)
+                if cumulative >= (tracked.cumulative or ZERO):
+                    tracked.cumulative = cumulative
+                    tracked.average_price = sum((f.notional for f in fills), ZERO) / cumulative
+                    tracked.total_fees = sum((f.commission for f in fills), ZERO)
+                    tracked.number_of_fills = len(fills)
+            if tracked.emitted < tracked.target and tracked.catch_up_tries >= self._fallback_after:
+                events.extend(self._use_fallback(tracked))
+            tracked.fallback = [(f, c) for f, c in tracked.fallback if c > tracked.emitted]
+            if tracked.emitted >= tracked.target or tracked.catch_up_tries >= self._catch_up_limit:
                 # Done, or given up: reconciliation (fills()) backfills anything REST still lacks.
                 self.pending.discard(vid)
                 tracked.catch_up_tries = 0
@@ -199,7 +218,18 @@ class OrderTracker:
         self._note(events)
         return events
 
-    def _derive(self, tracked: Tracked, update: OrderUpdate) -> list[BrokerEvent]:
+    def _use_fallback(self, tracked: Tracked) -> list[BrokerEvent]:
+        """REST has not given these executions: emit the ones derived from the stream."""
+        derived = [(f, c) for f, c in tracked.fallback if c > tracked.emitted]
+        if derived:
+            log.warning("coinbase: fills of order %s not on REST after %d attempts; using the %d derived from the "
+                        "user stream (commission from total_fees, liquidity unknown)", tracked.venue_order_id,
+                        tracked.catch_up_tries, len(derived))
+            tracked.emitted = max(c for _, c in derived)
+        tracked.fallback.clear()
+        return self.emit_fills([f for f, _ in derived])
+
+    def _derive(self, tracked: Tracked, update: OrderUpdate) -> None:
         previous = tracked.cumulative or ZERO
         quantity = update.cumulative - previous
         notional = update.average_price * update.cumulative - tracked.average_price * previous
@@ -212,21 +242,23 @@ class OrderTracker:
         try:
             fill = Fill(fill_id=fill_id(tracked.venue_order_id, update.cumulative),
                         client_order_id=tracked.client_order_id, symbol=self._symbol_of(tracked.product_id),
-                        side=tracked.side, quantity=quantity, price=price, commission=commission, ts=update.ts)
-        except ValueError as error:  # a nonsensical average price: ask REST instead of guessing
-            log.warning("coinbase: cannot derive a fill of order %s (%s); reading its fills", tracked.venue_order_id, error)
-            tracked.target = max(tracked.target, update.cumulative)
-            self.pending.add(tracked.venue_order_id)
-            return []
-        return self.emit_fills([fill])
+                        side=tracked.side, quantity=quantity, price=price, commission=commission, ts=update.ts,
+                        liquidity="unknown")  # the user channel does not say maker or taker
+        except ValueError as error:  # a nonsensical average price: only REST can tell
+            log.warning("coinbase: cannot derive a fill of order %s (%s); waiting for REST", tracked.venue_order_id,
+                        error)
+            return
+        tracked.fallback.append((fill, update.cumulative))
 
     def _terminal(self, tracked: Tracked, update: OrderUpdate, state: OrderStatus) -> list[BrokerEvent]:
         tracked.terminal = True
         cid = tracked.client_order_id
+        # The venue's final filled quantity goes with the end: the store checks it against its fills.
         if state is OrderStatus.CANCELLED:
-            return [OrderCancelled(client_order_id=cid, reason=update.reason or "cancelled", ts=update.ts)]
+            return [OrderCancelled(client_order_id=cid, reason=update.reason or "cancelled", ts=update.ts,
+                                   filled_quantity=update.cumulative)]
         if state is OrderStatus.EXPIRED:
-            return [OrderExpired(client_order_id=cid, ts=update.ts)]
+            return [OrderExpired(client_order_id=cid, ts=update.ts, filled_quantity=update.cumulative)]
         if state is OrderStatus.REJECTED:
             return [OrderRejected(client_order_id=cid, reason=update.reason or "failed at the venue", ts=update.ts)]
         return []  # FILLED: the fills said it all

@@ -30,12 +30,13 @@ class CoinbaseVenue:
     def __init__(self, *, rest: CoinbaseRest, clock: Clock, ws_url: str, ws_user_url: str | None,
                  api_key: str, api_secret: str, timeout: float, reconnect_backoff: float,
                  limit_ioc: bool = False, submit_attempts: int = 3, lookup_pages: int = 20,
-                 resync_retry: float = 5.0) -> None:
+                 resync_retry: float = 5.0, stream_silence: float | None = 5.0) -> None:
         self.rest = rest
         self.governor = rest.governor
         self.products = ProductCatalog(rest=rest)
         self.broker = CoinbaseBroker(rest=rest, products=self.products, clock=clock, limit_ioc=limit_ioc,
-                                     submit_attempts=submit_attempts, lookup_pages=lookup_pages)
+                                     submit_attempts=submit_attempts, lookup_pages=lookup_pages,
+                                     stream_silence=stream_silence)
         self.account = CoinbaseAccount(rest=rest, products=self.products, clock=clock)
         self.history = CoinbaseHistory(rest=rest)
         self.funding = CoinbaseFunding(products=self.products, clock=clock)
@@ -48,10 +49,12 @@ class CoinbaseVenue:
         self.user_stream: SupervisedSocket | None = None
         self._started = False
         if ws_user_url is not None:
-            # The user channel (all products) carries our order updates; heartbeats keep it alive.
+            # The user channel (all products) carries our order updates; heartbeats keep it alive
+            # and, with sequence_num, show a lost message (the broker then resyncs over REST).
             self.user_stream = SupervisedSocket(
                 url=ws_user_url, subscriptions=[([], "user"), ([], "heartbeats")],
                 on_message=self.broker.on_user_message, on_reconnect=self.broker.on_reconnect,
+                on_disconnect=self.broker.on_disconnect,
                 api_key=api_key, api_secret=api_secret, timeout=timeout, reconnect_backoff=reconnect_backoff,
                 name="coinbase-user")
 
@@ -97,6 +100,7 @@ def build_coinbase_venue(
     submit_attempts: int = 3,
     lookup_pages: int = 20,
     resync_retry: float = 5.0,
+    stream_silence: float | None = 5.0,
     limit_ioc: bool = False,
     user_stream: bool = True,
     start: bool = True,
@@ -106,7 +110,9 @@ def build_coinbase_venue(
     trusts. With `user_stream`, order updates come from the user websocket (started at once
     unless `start` is False). `lookup_pages` bounds the pages of 250 orders read to find an order
     by client_order_id (the venue has no filter for it); `resync_retry` is the pause between
-    attempts to backfill bars over REST after a market-data websocket reconnects."""
+    attempts to backfill bars over REST after a market-data websocket reconnects; `stream_silence`
+    the seconds without any message on the user stream (heartbeats come every second) after
+    which orders and fills are resynced over REST (None: never)."""
     host = rest_host or (SANDBOX_REST_HOST if sandbox else REST_HOST)
     rest = CoinbaseRest(api_key=api_key, api_secret=api_secret, host=host,
                         governor=governor or RequestGovernor(limit=COINBASE_LIMIT), ca_bundle=ca_bundle,
@@ -115,7 +121,7 @@ def build_coinbase_venue(
                           ws_user_url=(ws_user_url or WS_USER_URL) if user_stream else None,
                           api_key=api_key, api_secret=api_secret, timeout=timeout,
                           reconnect_backoff=reconnect_backoff, limit_ioc=limit_ioc, submit_attempts=submit_attempts,
-                          lookup_pages=lookup_pages, resync_retry=resync_retry)
+                          lookup_pages=lookup_pages, resync_retry=resync_retry, stream_silence=stream_silence)
     if start:
         venue.start()
     return venue

@@ -21,7 +21,16 @@ from typing import Any
 from coinbase.rest import RESTClient
 
 from adapters.coinbase.http import VENUE, CoinbaseRest, MalformedResponse
-from adapters.coinbase.mapping import QUOTE_CURRENCIES, cumulative_fills, dec, field, items, status, text
+from adapters.coinbase.mapping import (
+    QUOTE_CURRENCIES,
+    cumulative_fills,
+    dec,
+    field,
+    is_known_status,
+    items,
+    status,
+    text,
+)
 from adapters.coinbase.session import BrokerSession
 from application.records import VenueOrderState
 from domain.errors import VenueUnavailable
@@ -38,8 +47,11 @@ def iso(moment: datetime) -> str:
 
 def order_state(row: Mapping, *, what: str) -> VenueOrderState:
     vid = text(row, "order_id", what=what)
+    word = text(row, "status", what=what)
+    # The venue's own UNKNOWN_ORDER_STATUS says as little as a word this adapter has never seen.
+    known = is_known_status(word) and word.upper() != "UNKNOWN_ORDER_STATUS"
     return VenueOrderState(client_order_id=str(row.get("client_order_id") or vid), venue_order_id=vid,
-                           status=status(text(row, "status", what=what), what=what),
+                           status=status(word, what=what), venue_status=word, status_known=known,
                            filled_quantity=dec(row, "filled_size", what=what, default=Decimal(0)))
 
 

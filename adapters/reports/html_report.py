@@ -21,9 +21,10 @@ from typing import Protocol
 import numpy as np
 
 from adapters.reports.svg import line_chart, x_ticks
+from domain import display
 from domain.metrics import as_datetime64, monthly_returns
 
-TRADE_COLUMNS = ("entry_time", "exit_time", "side", "quantity", "entry_price", "exit_price", "pnl", "return")
+TRADE_COLUMNS = ("symbol", "entry_time", "exit_time", "side", "quantity", "entry_price", "exit_price", "pnl", "return")
 TRADES_SHOWN = 500  # rows in the HTML; trades.csv has them all
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -46,6 +47,7 @@ LABELS = {
 class ReportTrade(Protocol):
     """A closed round trip as the report reads it (application.backtest.TradeRow is one)."""
 
+    symbol: str
     entry_time: datetime
     exit_time: datetime
     side: str
@@ -66,6 +68,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bott
 td,th{padding:3px 9px;border-bottom:1px solid #eef;text-align:right}th{background:#f5f6fa}
 td:first-child,th:first-child{text-align:left}.pass{color:#137333;font-weight:600}.fail{color:#b3261e;font-weight:600}
 .chart{display:block;max-width:100%;height:auto}
+.risk{border:2px solid #b3261e;background:#fdf0ef;padding:4px 12px;margin:12px 0}.risk p{margin:6px 0}
 .monthly td{min-width:46px}.cols{display:flex;gap:40px;flex-wrap:wrap}
 """
 
@@ -82,9 +85,15 @@ def write_html_report(
     metrics: Mapping[str, float | int | str | None],
     targets: Sequence[tuple[str, str, float | None, bool]],
     params: Mapping[str, object],
+    bars: int | None = None,
+    risk_summary: Sequence[str] = (),
+    state_changes: Sequence[tuple[datetime, str, str, str]] = (),
 ) -> None:
     """Write the report. fills are (bar index, side, quantity, price); metrics is Metrics.to_json();
-    targets are Metrics.targets() (name, requirement, value, passed)."""
+    targets are Metrics.targets() (name, requirement, value, passed). bars: the bars the backtest
+    read (the CLI's figure); the curve has one point more, the starting capital's mark.
+    risk_summary lines go at the top (denials per check, a state a bot ended in);
+    state_changes are (time, bot, state, reason)."""
     times = as_datetime64(timestamps)
     curve = np.asarray(equity, dtype=np.float64)
     under = np.asarray(drawdown, dtype=np.float64)
@@ -96,15 +105,20 @@ def write_html_report(
     ticks = [(i, escape(str(text).replace("T", " "))) for i, text in x_ticks(labels)]
     markers = [(int(i), float(curve[int(i)]), _side(side)) for i, side, _qty, _price in fills]
     money_format = (lambda v: f"{v:,.0f}") if float(np.ptp(curve)) >= 50 else (lambda v: f"{v:,.2f}")
+    # A trading-state change is marked where it happened, on both charts.
+    events = [(int(np.searchsorted(times, as_datetime64([ts])[0])), f"{bot} {state.upper()}: {reason}")
+              for ts, bot, state, reason in state_changes]
     body = [
         f"<h1>{escape(title)}</h1>",
-        f'<p class="sub">{escape(str(labels[0]))} to {escape(str(labels[-1]))} UTC, {len(curve):,} bars, '
+        f'<p class="sub">{escape(str(labels[0]))} to {escape(str(labels[-1]))} UTC, {(len(curve) if bars is None else bars):,} bars, '
         f"{len(fills):,} fills, {len(trades):,} trades</p>",
+        *_risk_notice(risk_summary, state_changes),
         "<h2>Equity</h2>",
-        line_chart(values=curve, x_labels=ticks, y_format=money_format, css_class="equity", markers=markers),
+        line_chart(values=curve, x_labels=ticks, y_format=money_format, css_class="equity", markers=markers,
+                   events=events),
         "<h2>Drawdown</h2>",
         line_chart(values=under, x_labels=ticks, y_format=lambda v: f"{v:.0%}", css_class="drawdown",
-                   colour="#b3261e", area=True),
+                   colour="#b3261e", area=True, events=events),
         '<div class="cols"><div>',
         "<h2>Metrics</h2>", _metrics_table(metrics),
         "</div><div>",
@@ -122,13 +136,28 @@ def write_html_report(
     Path(path).write_text(page, encoding="utf-8")
 
 
+def _risk_notice(summary: Sequence[str], changes: Sequence[tuple[datetime, str, str, str]]) -> list[str]:
+    """What the risk controls did, above the figures it changes: the summary, then every change
+    of a bot's trading state with its time and reason."""
+    out = []
+    if summary:
+        out.append('<div class="risk" id="risk-summary">' + "".join(f"<p>{escape(line)}</p>" for line in summary)
+                   + "</div>")
+    if changes:
+        rows = "".join(f"<tr><td>{escape(_time(ts))}</td><td>{escape(bot)}</td><td>{escape(state.upper())}</td>"
+                       f"<td>{escape(reason)}</td></tr>" for ts, bot, state, reason in changes)
+        out.append('<h2>Trading state changes</h2><table id="state-changes"><tr><th>time (UTC)</th><th>bot</th>'
+                   f"<th>state</th><th>why</th></tr>{rows}</table>")
+    return out
+
+
 def write_trade_list(path: Path, trades: Sequence[ReportTrade]) -> None:
     """trades.csv, one closed trade a row; numbers as written (Decimal stays exact)."""
     with Path(path).open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(TRADE_COLUMNS)
         for t in trades:
-            writer.writerow([_time(t.entry_time), _time(t.exit_time), t.side, t.quantity, t.entry_price,
+            writer.writerow([t.symbol, _time(t.entry_time), _time(t.exit_time), t.side, t.quantity, t.entry_price,
                              t.exit_price, t.pnl, repr(float(t.ret))])
 
 
@@ -149,10 +178,12 @@ def format_metric(name: str, value: float | int | str | None) -> str:
     if name == "max_drawdown_seconds":
         return _duration(float(value))
     if name in PERCENT:
-        return f"{value:.2%}"
+        return display.percent(value)
     if isinstance(value, int):
         return f"{value:,}"
-    return f"{value:,.2f}"
+    if name in MONEY:
+        return display.money(value)
+    return display.ratio(value)
 
 
 def _duration(seconds: float) -> str:
@@ -181,7 +212,9 @@ def _targets_table(targets: Sequence[tuple[str, str, float | None, bool]]) -> st
 
 
 def _params_table(params: Mapping[str, object]) -> str:
-    rows = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(str(v))}</td></tr>" for k, v in params.items())
+    # A setting left out (None) is no limit: "unlimited", never Python's "None".
+    rows = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(display.setting(v))}</td></tr>"
+                   for k, v in params.items())
     return f'<table class="params">{rows or "<tr><td>none</td></tr>"}</table>'
 
 
@@ -212,9 +245,10 @@ def _trades_table(trades: Sequence[ReportTrade]) -> str:
         return "<p>no closed trades</p>"
     head = "".join(f"<th>{c}</th>" for c in TRADE_COLUMNS)
     rows = "".join(
-        f"<tr><td>{escape(_time(t.entry_time))}</td><td>{escape(_time(t.exit_time))}</td><td>{escape(str(t.side))}</td>"
-        f"<td>{escape(str(t.quantity))}</td><td>{escape(str(t.entry_price))}</td><td>{escape(str(t.exit_price))}</td>"
-        f"<td>{float(t.pnl):,.2f}</td><td>{float(t.ret):.2%}</td></tr>"
+        f"<tr><td>{escape(t.symbol)}</td><td>{escape(_time(t.entry_time))}</td><td>{escape(_time(t.exit_time))}</td>"
+        f"<td>{escape(str(t.side))}</td><td>{escape(display.quantity(t.quantity))}</td>"
+        f"<td>{escape(display.price(t.entry_price))}</td><td>{escape(display.price(t.exit_price))}</td>"
+        f"<td>{display.money(t.pnl)}</td><td>{display.percent(t.ret)}</td></tr>"
         for t in trades[:TRADES_SHOWN])
     note = (f'<p class="sub">first {TRADES_SHOWN:,} of {len(trades):,} trades; trades.csv has them all</p>'
             if len(trades) > TRADES_SHOWN else "")

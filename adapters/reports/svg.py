@@ -6,6 +6,8 @@ every-k-th sample would step over the bars where a drawdown bottomed out.
 
 from __future__ import annotations
 
+from html import escape
+
 import math
 from collections.abc import Callable, Sequence
 
@@ -55,8 +57,11 @@ def line_chart(
     markers: Sequence[tuple[int, float, str]] = (),
     area: bool = False,
     max_points: int = 2_000,
+    events: Sequence[tuple[int, str]] = (),
 ) -> str:
-    """One chart: values against bar index; markers are (bar index, y, "buy" | "sell").
+    """One chart: values against bar index; markers are (bar index, y, "buy" | "sell"); events
+    are (bar index, text), drawn as a dashed vertical line with the text as its tooltip (a bot's
+    trading state changing, for instance).
 
     area fills between the curve and zero (the underwater chart). Coordinates are rounded to a
     tenth of a pixel, which keeps a 2,000-point path near 25 kB.
@@ -104,6 +109,10 @@ def line_chart(
             d = "".join(f"M{x},{yy + (2 if side == 'buy' else -2)}{shape}" for x, yy in spots)
             parts.append(f'<path class="marker {side}" d="{d}" fill="{fill}">'
                          f'<title>{len(spots)} {side} marks</title></path>')
+    for i, text in events:
+        x = float(px(min(max(int(i), 0), max(n - 1, 0))))
+        parts.append(f'<line class="event" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" '
+                     f'stroke="{RED}" stroke-dasharray="4,3"><title>{escape(text)}</title></line>')
     parts.append("</svg>")
     return "".join(parts)
 

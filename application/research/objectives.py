@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Mapping
 
 import attrs
+import numpy as np
 
 from application.research.ports import Direction, EvaluationResult
 from domain.metrics import compute_metrics
@@ -66,6 +67,22 @@ class Objective:
         if value is None or math.isnan(value):
             return -WORST if self.direction is Direction.MAXIMISE else WORST
         return min(max(value, -WORST), WORST)
+
+    def shown(self, result: EvaluationResult) -> tuple[float | None, str]:
+        """The figure as a person should read it: (value, "") or, when it is undefined, (None, why).
+        Never the finite stand-in __call__ gives an optimiser."""
+        value = self.figure(result)
+        if value is not None and not math.isnan(value):
+            return value, ""
+        trades = _number(result.metrics.get("trades"))
+        still = len(result.equity) == 0 or bool(np.all(result.equity == result.equity[0]))
+        if still:
+            why = "no trades and the equity never moved" if not trades else "the equity never moved"
+        elif not trades:
+            why = "no trades"
+        else:
+            why = f"{self.name} is undefined for this run"
+        return None, why
 
     def higher_is_better(self, result: EvaluationResult) -> float:
         """The value turned so that larger is always better (for optimisers that only maximise)."""

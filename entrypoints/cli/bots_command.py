@@ -54,7 +54,14 @@ def start_command(
         container = container_for(config)
         run = start_bot(StartBotCommand(account=account, bot=bot, actor=actor(), reason=reason),
                         uow_factory=container.store(), clock=container.clock(), notifier=container.notifier(),
-                        configured=[b.name for b in container.bots()])
+                        configured=[b.name for b in container.bots()], only_if_stopped=True)
+    if run is None:
+        # Nobody stopped it: nothing was written, and saying STARTED would claim a start.
+        if json_output:
+            print_json({"account": account, "bot": bot, "desired": DesiredState.RUNNING.value, "changed": False})
+        else:
+            print(f"bot {account}/{bot} is already running (nobody stopped it): nothing to start")
+        return
     _show(run, json_output=json_output)
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+from typing import Annotated
+
 import typer
 
 from entrypoints.cli.backtest import backtest
@@ -27,9 +31,11 @@ def build_app() -> typer.Typer:
         name="quantshift",
         help="QuantShift: backtest, paper-trade and run rules-based trading bots (US equities and crypto).",
         no_args_is_help=True,
-        add_completion=False,
+        # Typer's --install-completion / --show-completion (bash, zsh, fish, PowerShell): see the README.
+        add_completion=True,
         pretty_exceptions_enable=False,
     )
+    app.callback()(_main_options)
     app.command("paper")(paper)
     app.command("backtest")(backtest)
     app.command("status")(status)
@@ -54,6 +60,27 @@ def build_app() -> typer.Typer:
     app.add_typer(snapshots_app, name="snapshots")
     app.add_typer(strategy_app, name="strategy")
     return app
+
+
+def installed_version() -> str:
+    """The version of the installed package (its metadata), so it can never disagree with pip."""
+    try:
+        return package_version("quantshift")
+    except PackageNotFoundError:
+        return "unknown (not installed as a package)"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"quantshift {installed_version()}")
+        raise typer.Exit()
+
+
+def _main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help="Print the installed version and exit.")] = False,
+) -> None:
+    """QuantShift: backtest, paper-trade and run rules-based trading bots (US equities and crypto)."""
 
 
 def run() -> None:

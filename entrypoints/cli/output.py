@@ -10,7 +10,10 @@ from enum import Enum
 
 import cattrs
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
+
+from domain import display
 
 
 def make_output_converter() -> cattrs.Converter:
@@ -32,8 +35,26 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[obje
         table.add_column(column)
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
-    (console or Console()).print(table)
+    print_wide(table, console=console or Console())
+
+
+def print_wide(renderable: object, *, console: Console) -> None:
+    """On a terminal, rich fits the table to the window. Piped or redirected (a file, grep, a
+    pager), there is no window: rich would assume 80 columns and cut every cell to fit, so the
+    table is printed at its natural width instead."""
+    if not console.is_terminal:
+        unbounded = console.options.update(max_width=1_000_000)
+        width = Measurement.get(console, unbounded, renderable).maximum  # type: ignore[arg-type]
+        console = Console(file=console.file, width=max(width, 1), no_color=console.no_color,
+                          force_terminal=False, highlight=False)
+    console.print(renderable)
 
 
 def money(value: Decimal | None) -> str:
-    return "" if value is None else f"{value:,.2f}"
+    return display.money(value)
+
+
+price = display.price
+quantity = display.quantity
+percent = display.percent
+ratio = display.ratio

@@ -19,13 +19,15 @@ from adapters.marketdata import CsvBarFeed, SyntheticBarFeed
 from adapters.marketdata.merge import merge_bars
 from application.paper_session import PaperSession, SessionSettings
 from application.records import SessionRecord
+from application.risk_report import denial_line
 from application.validation_report import ValidationReport, build_validation_report
 from application.venue_health import MeasuredBroker
 from domain.errors import ConfigurationError, QuantShiftError
 from domain.golive import GoLiveCriteria
 from domain.market import Bar
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for, fail, process_info, setup_logging
-from entrypoints.cli.output import money, print_json, print_table
+from entrypoints.cli.output import money, percent, print_json, print_table, ratio
+from entrypoints.cli.paper_progress import DayProgress
 from entrypoints.cli.paper_realtime import run_realtime
 from entrypoints.container import SIMULATED_VENUE, Container
 from entrypoints.faults import faults_from_environment
@@ -42,7 +44,7 @@ def paper(
     data: Annotated[list[str] | None, typer.Option("--data", help="Replay bars from CSV instead of synthetic data: SYMBOL=PATH (timestamp,open,high,low,close,volume), once per configured symbol.")] = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every alert and decision to stderr.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log alerts and decisions to stderr; with --days or --data, also one line per trading day (orders sent and denied, each bot's equity and trading state).")] = False,
     broker: Annotated[str, typer.Option("--broker", help="simulated (built in, no keys), alpaca (its paper account: equity bots) or coinbase (with --sandbox: crypto bots). Real venues stream bars and order updates; keys from the environment.")] = SIMULATED_VENUE,
     sandbox: Annotated[bool, typer.Option("--sandbox", help="Coinbase: trade on Coinbase's sandbox.")] = False,
 ) -> None:
@@ -68,7 +70,7 @@ def paper(
             raise ConfigurationError("--sandbox goes with --broker coinbase")
         if data:
             report = _run_accelerated(container, source=_csv_source(container, data), seed=None,
-                                      show_progress=not json_output)
+                                      show_progress=not json_output, verbose=verbose)
             _show(report, json_output=json_output)
             return
         if days is None:
@@ -85,7 +87,8 @@ def paper(
                                 trading_days=days, interval=settings.engine.interval, seed=seed)
         source = _BarSource(bars=feed.bars(), span=feed.span, days=days, start=first_day,
                             expected=_expected_bars(container, days=days, span=feed.span))
-        report = _run_accelerated(container, source=source, seed=seed, show_progress=not json_output)
+        report = _run_accelerated(container, source=source, seed=seed, show_progress=not json_output,
+                                  verbose=verbose)
         _show(report, json_output=json_output)
 
 
@@ -137,7 +140,8 @@ class _DayCounter:
         self.last = bar
 
 
-def _run_accelerated(container: Container, *, source: _BarSource, seed: int | None, show_progress: bool) -> ValidationReport:
+def _run_accelerated(container: Container, *, source: _BarSource, seed: int | None, show_progress: bool,
+                     verbose: bool = False) -> ValidationReport:
     settings = container.settings()
     store = container.store()
     clock = container.clock()
@@ -169,13 +173,18 @@ def _run_accelerated(container: Container, *, source: _BarSource, seed: int | No
     session.start(now=source.span[0] if source.span else (counter.first.ts if counter.first else clock.now()))
     console = Console(stderr=True)
     label = f"{source.days} trading days" if source.days else "CSV replay"
+    days_told = DayProgress(tally=session.tally, states=lambda: session.states) if verbose else None
+    # The day lines are the progress when verbose; a bar redrawn between them would garble both.
     with Progress(TextColumn(f"[bold]{account}[/] {label}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=console, disable=not (show_progress and console.is_terminal)) as bar:
+                  TimeRemainingColumn(), console=console,
+                  disable=verbose or not (show_progress and console.is_terminal)) as bar:
         task = bar.add_task("bars", total=source.expected)
 
         def advance(b: Bar) -> None:
             counter.see(b)
             bar.advance(task)
+            if days_told is not None:
+                days_told.see(b)
 
         try:
             session.run_accelerated(bars, on_bar=advance)
@@ -184,6 +193,8 @@ def _run_accelerated(container: Container, *, source: _BarSource, seed: int | No
             session.stop(now=counter.last.end if counter.last else clock.now(),
                          detail=f"aborted: {exc}" if str(exc) else "interrupted")
             raise
+    if days_told is not None:
+        days_told.finish()
     end = source.span[1] if source.span else (counter.last.end if counter.last else clock.now())
     session.stop(now=end)
     days = source.days if source.days is not None else len(counter.days)
@@ -226,20 +237,25 @@ def _print_report(report: ValidationReport) -> None:
     console = Console()
     verdict = "[bold green]GO[/]" if report.go_live else "[bold red]NO-GO[/]"
     console.print(f"\nPaper-trading validation report ({report.account}, {report.trading_days} trading days): {verdict}")
+    if report.denied_by:  # before the figures: they read differently with it
+        console.print(f"[bold red]RISK[/] {denial_line(report.denied_by)}")
     print_table("Figures", ["figure", "value"], [
         ("orders sent", report.orders), ("orders denied by risk", report.orders_denied), ("fills", report.fills),
-        ("round trips", report.round_trips), ("win rate", f"{report.win_rate:.1%}"),
-        ("max drawdown (from peak)", f"{report.max_drawdown:.2%}"),
-        ("profit factor", "n/a" if report.profit_factor is None else f"{report.profit_factor:.2f}"),
-        ("Sharpe (daily, annualised)", f"{report.sharpe:.2f}"),
+        ("round trips", report.round_trips), ("win rate", percent(report.win_rate)),
+        ("max drawdown (from peak)", percent(report.max_drawdown)),
+        ("profit factor", ratio(report.profit_factor)),
+        ("Sharpe (daily, annualised)", ratio(report.sharpe)),
         ("equity start", money(report.equity_start)), ("equity end", money(report.equity_end)),
         ("critical errors", report.critical_errors), ("open positions", report.open_positions),
     ], console=console)
     print_table("Go-live criteria", ["criterion", "required", "value", "result"], [
-        (c.name, c.requirement, c.value, "PASS" if c.passed else "FAIL") for c in report.criteria
+        # A criterion stated in percent reads its value in percent (0.062092 is 6.21 %).
+        (c.name, c.requirement, percent(c.value) if "%" in c.requirement else c.value, "PASS" if c.passed else "FAIL")
+        for c in report.criteria
     ], console=console)
-    print_table("Bots", ["bot", "round trips", "net P&L", "equity start", "equity end"], [
-        (b.bot, b.round_trips, money(b.net_pnl), money(b.equity_start), money(b.equity_end)) for b in report.bots
+    print_table("Bots", ["bot", "round trips", "net P&L", "equity start", "capital moved", "equity end"], [
+        (b.bot, b.round_trips, money(b.net_pnl), money(b.equity_start), money(b.capital_moved), money(b.equity_end))
+        for b in report.bots
     ], console=console)
 
 

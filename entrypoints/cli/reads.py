@@ -6,14 +6,15 @@ from typing import Annotated
 
 import typer
 
+from application.default_account import PAPER_ACCOUNT, default_account
 from application.risk_report import risk_report
 from application.queries import TradeQuery, list_positions, list_trades
 from application.records import GLOBAL_SCOPE
 from application.status import bot_statuses, instance_statuses
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for
-from entrypoints.cli.output import make_output_converter, money, print_json, print_table
+from entrypoints.cli.output import make_output_converter, money, percent, price, print_json, print_table, quantity
 
-AccountOption = Annotated[str | None, typer.Option("--account", help="Only this account (paper, sim-0001, ...).")]
+AccountOption = Annotated[str | None, typer.Option("--account", help="Only this account (paper, sim-0001, ...; default: every account).")]
 BotOption = Annotated[str | None, typer.Option("--bot", help="Only this bot.")]
 
 
@@ -67,7 +68,7 @@ def status(config: ConfigOption = None, json_output: JsonOption = False, account
         (s.account, s.bot, s.liveness.value + (f" ({s.stop_request.reason}, by {s.stop_request.actor})"
                                                if s.stop_request else ""), f"{s.heartbeat.beat_at:%Y-%m-%d %H:%M:%S}",
          f"{s.heartbeat_age_seconds:.1f}s", s.heartbeat.pid, money(s.equity), money(s.pnl),
-         ", ".join(f"{p.symbol} {p.quantity}" for p in s.positions) or "-")
+         ", ".join(f"{p.symbol} {quantity(p.quantity)}" for p in s.positions) or "-")
         for s in statuses
     ])
     live = [i for i in instances if i.state in ("live", "standby", "stale")]
@@ -93,7 +94,7 @@ def trades(
         print_json([{"account": a, **converter.unstructure(t), "net_pnl": str(t.net_pnl)} for a, t in rows])
         return
     print_table(f"Round trips ({len(rows)})", ["account", "bot", "symbol", "dir", "qty", "entry", "exit", "opened", "closed", "net P&L"], [
-        (a, t.bot, t.symbol, t.direction.value, t.quantity, money(t.entry_price), money(t.exit_price),
+        (a, t.bot, t.symbol, t.direction.value, quantity(t.quantity), price(t.entry_price), price(t.exit_price),
          f"{t.opened_at:%Y-%m-%d %H:%M}", f"{t.closed_at:%Y-%m-%d %H:%M}", money(t.net_pnl))
         for a, t in rows
     ])
@@ -108,13 +109,14 @@ def positions(config: ConfigOption = None, json_output: JsonOption = False, acco
         print_json([make_output_converter().unstructure(row) for row in rows])
         return
     print_table(f"Open positions ({len(rows)})", ["account", "bot", "symbol", "quantity", "avg cost", "last", "unrealized P&L"], [
-        (r.account, r.bot, r.symbol, r.quantity, money(r.average_cost), money(r.last_price), money(r.unrealized_pnl))
+        (r.account, r.bot, r.symbol, quantity(r.quantity), price(r.average_cost), price(r.last_price),
+         money(r.unrealized_pnl))
         for r in rows
     ])
 
 
 def risk(
-    account: Annotated[str, typer.Option("--account", help="The account (paper, sim-0001, ...).")] = "paper",
+    account: Annotated[str | None, typer.Option("--account", help="The account (default: the continuous paper account, else the latest simulated session's).")] = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -124,6 +126,7 @@ def risk(
         container = container_for(config)
         store = container.store()
         with store.unit_of_work(read_only=True) as uow:
+            account = account or default_account(uow) or PAPER_ACCOUNT
             rows = risk_report(uow, account=account, bots=container.bots(), now=container.clock().now())
     if json_output:
         print_json([make_output_converter().unstructure(r) for r in rows])
@@ -134,7 +137,7 @@ def risk(
     print_table(f"Risk ({account})", ["bot", "state", "equity", "drawdown (warn/limit)", "session P&L (limit)",
                                       "heat (limit)", "gross", "net"], [
         (r.bot, r.trading_state.value + (f": {r.state_reason}" if r.state_reason else ""), money(r.equity),
-         f"{r.drawdown:.2%}" + (f" ({r.drawdown_warning:.0%}/{r.drawdown_limit:.0%})" if r.drawdown_limit else ""),
+         percent(r.drawdown) + (f" ({percent(r.drawdown_warning)}/{percent(r.drawdown_limit)})" if r.drawdown_limit else ""),
          f"{money(r.daily_pnl)} ({r.session})" + (f" (-{money(r.daily_loss_limit)})" if r.daily_loss_limit else ""),
          "no stops" if r.heat is None else f"{money(r.heat)} ({money(r.heat_limit)})",
          money(r.exposure.gross), money(r.exposure.net))

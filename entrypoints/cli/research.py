@@ -149,9 +149,9 @@ def walkforward(
         "strategy": strategy, "data": data, "bars": evaluator.n_bars, "sampler": sampler, "seed": seed,
         "objective": {"name": chosen.name, "direction": chosen.direction.value}, "trials_per_window": trials,
         "anchored": anchored,
+        # The objective as a figure (null, with why, when undefined), never the optimiser's stand-in.
         "windows": [{"index": w.index, "train": _range(plan, w.train), "test": _range(plan, w.test),
-                     "params": {**fixed, **w.params}, "in_sample_objective": _number(w.in_sample_objective),
-                     "out_of_sample_objective": _number(w.out_of_sample_objective),
+                     "params": {**fixed, **w.params}, **_objective_figures(chosen, w),
                      "in_sample": _figures(w.in_sample), "out_of_sample": _figures(w.out_of_sample)}
                     for w in result.windows],
         "out_of_sample": _figures(result.out_of_sample),
@@ -162,8 +162,10 @@ def walkforward(
     print_table(f"Walk-forward: {strategy} on {data} ({len(windows)} windows, {objective}, {trials} trials each)",
                 ["window", "train bars", "test bars", "best params", f"IS {objective}", f"OOS {objective}",
                  "OOS return", "OOS trades"], [
-        (w["index"], _span(w["train"]), _span(w["test"]), _params(w["params"]), _text(w["in_sample_objective"]),
-         _text(w["out_of_sample_objective"]), _text(w["out_of_sample"]["total_return"], percent=True),
+        (w["index"], _span(w["train"]), _span(w["test"]), _params(w["params"]),
+         _text(w["in_sample_objective"], why=w["in_sample_objective_undefined"]),
+         _text(w["out_of_sample_objective"], why=w["out_of_sample_objective_undefined"]),
+         _text(w["out_of_sample"]["total_return"], percent=True),
          _text(w["out_of_sample"]["trades"])) for w in out["windows"]])
     print_table("Stitched out-of-sample", ["figure", "value"],
                 [(name, _text(out["out_of_sample"][name], percent=name in _PERCENT)) for name in FIGURES])
@@ -287,6 +289,15 @@ def _number(value: object) -> float | str | None:
     return number if math.isfinite(number) else ("inf" if number > 0 else "-inf")
 
 
+def _objective_figures(objective: Objective, window) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for part in ("in_sample", "out_of_sample"):
+        value, why = objective.shown(getattr(window, part))
+        out[f"{part}_objective"] = _number(value)
+        out[f"{part}_objective_undefined"] = why or None
+    return out
+
+
 def _figures(result: EvaluationResult) -> dict[str, float | str | None]:
     return {name: _number(value) for name, value in result.metrics.items()}
 
@@ -301,9 +312,9 @@ def _range(plan: BacktestPlan, window: slice) -> dict[str, object]:
 _PERCENT = {"total_return", "cagr", "max_drawdown", "win_rate"}
 
 
-def _text(value: object, *, percent: bool = False) -> str:
+def _text(value: object, *, percent: bool = False, why: str | None = None) -> str:
     if value is None or isinstance(value, str):
-        return "n/a" if value is None else value
+        return (f"n/a ({why})" if why else "n/a") if value is None else value
     number = float(value)  # type: ignore[arg-type]
     if percent:
         return f"{number:.2%}"

@@ -6,13 +6,14 @@ from typing import Annotated
 
 import typer
 
-from application.strategy_report import latest_account, strategy_report
+from application.default_account import default_account
+from application.strategy_report import strategy_report
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for
-from entrypoints.cli.output import money, print_json, print_table
+from entrypoints.cli.output import money, percent, print_json, print_table, ratio
 
 
 def strategies(
-    account: Annotated[str | None, typer.Option("--account", help="The account (default: the latest session's).")] = None,
+    account: Annotated[str | None, typer.Option("--account", help="The account (default: the continuous paper account, else the latest simulated session's).")] = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -23,7 +24,7 @@ def strategies(
         store = container.store()
         names = {spec.name: spec.strategy.name for spec in container.bots()}
         with store.unit_of_work(read_only=True) as uow:
-            chosen = account or latest_account(uow)
+            chosen = account or default_account(uow)
             report = strategy_report(uow, account=chosen, strategy_names=names) if chosen else None
     if report is None or not report.sleeves:
         if json_output:
@@ -37,8 +38,8 @@ def strategies(
     print_table(f"Strategies ({report.account})",
                 ["bot", "strategy", "weight", "equity", "net P&L", "trades", "win rate", "profit factor", "Sharpe",
                  "max DD"], [
-        (s.bot, s.strategy, f"{s.weight:.2%}", money(s.equity), money(s.net_pnl), s.trades, f"{s.win_rate:.1%}",
-         "-" if s.profit_factor is None else f"{s.profit_factor:.2f}", f"{s.sharpe:.2f}", f"{s.max_drawdown:.2%}")
+        (s.bot, s.strategy, percent(s.weight), money(s.equity), money(s.net_pnl), s.trades, percent(s.win_rate),
+         ratio(s.profit_factor, missing="-"), ratio(s.sharpe), percent(s.max_drawdown))
         for s in report.sleeves
     ])
     for a, b, c in report.correlations:

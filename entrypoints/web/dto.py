@@ -30,6 +30,15 @@ class ReasonRequest(Strict):
     reason: Reason
 
 
+class ResumeRequest(Strict):
+    """POST /api/v1/resume: lifts the global halt; a bot's own halt or breaker only when named
+    (`account`: every bot of it; `all`: every bot of every account), as `quantshift resume`."""
+
+    reason: Reason
+    account: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+    all_accounts: bool = msgspec.field(default=False, name="all")
+
+
 class NewUserRequest(Strict):
     email: Email
     role: RoleName
@@ -114,6 +123,7 @@ class BotRunResponse(msgspec.Struct, kw_only=True):
     reason: str
     updated_at: datetime
     trading_state: str  # active, reducing, halted: a halt holds a started bot all the same
+    changed: bool = True  # false: the bot already was as asked (a start of a running bot), nothing recorded
 
 
 class TradeResponse(msgspec.Struct, kw_only=True):

@@ -316,6 +316,22 @@ def test_halt_and_resume_through_the_api_are_what_the_cli_sees(server, a_bot):
     assert {e["data"]["actor"] for e in audit} == {USERS["operator"], USERS["admin"]}
 
 
+def test_the_api_resume_lifts_the_global_halt_and_re_arms_a_bot_only_when_named(server, a_bot):
+    """Issue 13, point 12: the same use case as `quantshift resume`."""
+    account, bot = a_bot
+    assert server.as_role("operator", "POST", f"/api/v1/bots/{account}/{bot}/halt",
+                          json={"reason": "breaker drill"}).status_code == 200
+    assert server.as_role("admin", "POST", "/api/v1/halt", json={"reason": "everything stops"}).status_code == 200
+    lifted = server.as_role("operator", "POST", "/api/v1/resume", json={"reason": "market ok"})
+    assert lifted.status_code == 200 and [s["scope"] for s in lifted.json()] == ["*"]
+    assert _bot_row(server, account, bot)["trading_state"] == "halted"  # its own halt holds
+    assert_problem(server.as_role("operator", "POST", "/api/v1/resume",
+                                  json={"reason": "x", "account": account, "all": True}), 400)
+    again = server.as_role("operator", "POST", "/api/v1/resume", json={"reason": "drill over", "account": account})
+    assert again.status_code == 200 and [s["scope"] for s in again.json()] == [f"{account}/{bot}"]
+    assert _bot_row(server, account, bot)["trading_state"] == "active"
+
+
 def test_trades_are_paged_and_filtered(server, a_bot):
     everything = server.as_role("viewer", "GET", "/api/v1/trades", params={"limit": 500}).json()
     total = everything["total"]
@@ -350,6 +366,13 @@ def test_positions_risk_strategies_and_bots_return_data(server):
     assert {b["state"] for b in bots} == {"stopped"} and all(b["last_heartbeat"] for b in bots)
     users = server.as_role("admin", "GET", "/api/v1/users").json()
     assert set(USERS.values()) <= {u["email"] for u in users} and "argon2" not in json.dumps(users)
+
+
+def test_audit_kinds_signal_and_risk_find_the_intents_that_carry_them(server):
+    signals = server.as_role("viewer", "GET", "/api/v1/audit", params={"kind": "signal", "limit": 1000}).json()
+    assert signals and all("signal" in e["data"] for e in signals)
+    risk = server.as_role("viewer", "GET", "/api/v1/audit", params={"kind": "risk", "limit": 1000}).json()
+    assert risk and all(e["kind"] == "risk" or "checks" in e["data"] for e in risk)
 
 
 # --- the edges ----------------------------------------------------------------------------------

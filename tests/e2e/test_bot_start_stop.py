@@ -152,7 +152,13 @@ def test_operators_stop_and_start_a_bot_through_the_api(server):
 
     response = server.as_role("operator", "POST", f"{path}/start", json={"reason": "drill over"})
     assert response.status_code == 200, response.text
-    assert (response.json()["desired"], response.json()["reason"]) == ("running", "drill over")
+    assert (response.json()["desired"], response.json()["reason"], response.json()["changed"]) == (
+        "running", "drill over", True)
+    # Starting it again changes nothing and records nothing.
+    again = server.as_role("operator", "POST", f"{path}/start", json={"reason": "twice"})
+    assert again.status_code == 200, again.text
+    assert (again.json()["desired"], again.json()["reason"], again.json()["changed"]) == (
+        "running", "drill over", False)
     row = server.as_role("viewer", "GET", path).json()
     assert (row["desired"], row["stopped_by"], row["stop_reason"]) == ("running", None, None)
     audit = server.as_role("viewer", "GET", f"/api/v1/audit?account={account}&kind=bot_run").json()

@@ -155,3 +155,45 @@ def test_a_bad_option_exits_2_and_names_it(cli, bars, args, option):
     result = cli.run(command, "--data", bars, "--strategy", "ma_crossover", *rest, "--json", check=False)
     assert result.returncode == 2
     assert option in result.stderr and result.stdout == ""
+
+
+def test_walkforward_windows_and_the_stitched_summary_tell_one_story(cli):
+    """Issue 13, point 13: no sentinel figure (n/a and why), a window without trades did not
+    move, each window's trades explain its return (a position open at its end is closed at its
+    last close), and the stitched summary is the windows' figures put together."""
+    import json
+    import math
+
+    out_dir = cli.tmp / "syn"
+    assert cli.invoke("data", "synthetic", "--symbols", "SPY", "--days", "120", "--out", str(out_dir)).returncode == 0
+    args = ["walkforward", "--data", str(out_dir / "SPY.csv"), "--strategy", "ma_crossover", "--train", "600",
+            "--test", "300", "--trials", "10", "--seed", "1"]
+    result = cli.invoke(*args, "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    windows, cash = out["windows"], 100_000.0
+    assert any(w["out_of_sample_objective"] is None for w in windows)  # this data has undefined ones
+    growth, trades, wins, losses = 1.0, 0, 0.0, 0.0
+    for w in windows:
+        for part in ("in_sample", "out_of_sample"):
+            value, why = w[f"{part}_objective"], w[f"{part}_objective_undefined"]
+            assert (value is None) == bool(why), w
+            assert value is None or isinstance(value, str) or abs(value) < 1e9, w  # never the optimiser's stand-in
+        oos = w["out_of_sample"]
+        n = int(oos["trades"])
+        if n == 0:
+            assert oos["total_return"] == 0.0, w  # flat: no trade, no change
+            assert w["out_of_sample_objective_undefined"] == "no trades and the equity never moved"
+        else:  # the trades' P&L add up to the window's change
+            assert math.isclose(oos["expectancy"] * n, oos["total_return"] * cash, rel_tol=1e-9, abs_tol=1e-6), w
+            wins += (oos["average_win"] or 0.0) * round(oos["win_rate"] * n)
+            losses += -(oos["average_loss"] or 0.0) * (n - round(oos["win_rate"] * n))
+        growth *= 1 + oos["total_return"]
+        trades += n
+    stitched = out["out_of_sample"]
+    assert math.isclose(stitched["total_return"], growth - 1, rel_tol=1e-9, abs_tol=1e-12)
+    assert stitched["trades"] == trades
+    assert math.isclose(stitched["profit_factor"], wins / losses, rel_tol=1e-9)
+    assert (stitched["profit_factor"] > 1) == (stitched["expectancy"] > 0)
+    table = cli.invoke(*args)
+    assert "n/a (no trades and the equity never moved)" in table.stdout and "1,000,000,000,000" not in table.stdout

@@ -80,6 +80,12 @@ def test_paper_trades_coinbase_sandbox_through_the_sdk_on_streamed_candles_and_r
         assert fake.count("create_order") == 5
         sides = [row[0] for row in cli.query("SELECT side FROM fills WHERE account='coinbase-sandbox' ORDER BY ts")]
         assert sides == ["buy", "sell", "buy", "sell", "buy"]
+        # What the venue charged, fill by fill (commission and maker/taker from its List Fills).
+        charged = sorted((f"{row['order_id']}:{row['size']}", Decimal(row["commission"]),
+                          row["liquidity_indicator"].lower()) for row in fake.book.fills)
+        recorded = sorted((fill_id, Decimal(str(commission)), liquidity) for fill_id, commission, liquidity in cli.query(
+            "SELECT fill_id, commission, liquidity FROM fills WHERE account='coinbase-sandbox'"))
+        assert recorded == charged and all(c > 0 for _, c, _ in recorded)
         held = Decimal(str(cli.query(
             "SELECT quantity FROM positions WHERE account='coinbase-sandbox' AND symbol='BTC-USD'")[0][0]))
         assert held == fake.book.balances["BTC"][0] > 0

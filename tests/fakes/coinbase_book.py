@@ -3,7 +3,15 @@
 Prices are set by the test (`set_price`); market orders fill at once at that price; resting
 limit and stop-limit orders fill when a new price reaches them. Every order change is handed
 to `publish` (the user websocket) in the venue's wire shape.
+
+Cancels are asynchronous, as on Coinbase: a cancel request is accepted with the order going
+CANCEL_QUEUED, and the order can still fill until the venue finishes it (`cancel_latency`
+seconds later, or when the test calls `finish_cancel` while `hold_cancels` is set): then it is
+CANCELLED with its final filled size, or FILLED if it filled completely meanwhile. Orders
+below the product's base_min_size or quote_min_size (or above its maxima) are refused with
+the venue's preview failure reasons.
 """
+
 
 from __future__ import annotations
 
@@ -17,6 +25,10 @@ from decimal import Decimal
 import attrs
 
 ZERO = Decimal(0)
+# Coinbase's order statuses (List Orders' order_status and the order's `status`).
+STATUSES = ("PENDING", "OPEN", "FILLED", "CANCELLED", "EXPIRED", "FAILED", "UNKNOWN_ORDER_STATUS", "QUEUED",
+            "CANCEL_QUEUED", "EDIT_QUEUED")
+LIVE = ("PENDING", "OPEN", "QUEUED", "CANCEL_QUEUED", "EDIT_QUEUED")  # still able to fill
 
 
 def iso(moment: datetime) -> str:
@@ -64,7 +76,8 @@ class FakeOrder:
             else "GOOD_UNTIL_CANCELLED",
             "created_time": iso(self.created), "completion_percentage": plain(self.filled / self.size * 100),
             "filled_size": plain(self.filled), "average_filled_price": plain(self.average),
-            "number_of_fills": str(self.fills), "filled_value": plain(self.notional), "pending_cancel": False,
+            "number_of_fills": str(self.fills), "filled_value": plain(self.notional),
+            "pending_cancel": self.status == "CANCEL_QUEUED",
             "size_in_quote": False, "total_fees": plain(self.fees), "order_type": order_type,
             "reject_reason": "", "cancel_message": self.cancel_reason, "product_type": "SPOT",
             "last_fill_time": iso(self.last_fill) if self.last_fill else None,
@@ -82,9 +95,13 @@ class FakeOrder:
 
 
 class Book:
-    def __init__(self, *, now: Callable[[], datetime], fee_rate: Decimal = Decimal("0.006")) -> None:
+    def __init__(self, *, now: Callable[[], datetime], fee_rate: Decimal = Decimal("0.006"),
+                 maker_fee_rate: Decimal = Decimal("0.004")) -> None:
         self.now = now
-        self.fee_rate = fee_rate
+        self.fee_rate = fee_rate  # taker
+        self.maker_fee_rate = maker_fee_rate
+        self.cancel_latency = 0.02  # seconds from CANCEL_QUEUED to done
+        self.hold_cancels = False  # True: cancels stay CANCEL_QUEUED until finish_cancel()
         self.lock = threading.RLock()
         self.products: dict[str, dict] = {}
         self.prices: dict[str, Decimal] = {}
@@ -100,13 +117,14 @@ class Book:
     # Setup.
 
     def add_product(self, product_id: str, *, price: Decimal, base_increment: str = "0.00000001",
-                    quote_increment: str = "0.01", base_min_size: str = "0.00000001", **extra: object) -> None:
+                    quote_increment: str = "0.01", base_min_size: str = "0.00000001", quote_min_size: str = "1",
+                    **extra: object) -> None:
         base, quote = product_id.split("-", 1)
         with self.lock:
             self.products[product_id] = {
                 "product_id": product_id, "price": plain(price), "base_increment": base_increment,
                 "quote_increment": quote_increment, "base_min_size": base_min_size, "base_max_size": "1000000",
-                "quote_min_size": "1", "status": "online", "trading_disabled": False, "is_disabled": False,
+                "quote_min_size": quote_min_size, "quote_max_size": "10000000", "status": "online", "trading_disabled": False, "is_disabled": False,
                 "product_type": "SPOT", "base_currency_id": base, "quote_currency_id": quote.split("-")[0],
                 **extra,
             }
@@ -139,13 +157,21 @@ class Book:
                 return "INVALID_ORDER_CONFIGURATION"
             if kind not in ("market_market_ioc", "limit_limit_gtc", "sor_limit_ioc", "stop_limit_stop_limit_gtc"):
                 return "UNSUPPORTED_ORDER_CONFIGURATION"
-            if size <= 0 or size % Decimal(product["base_increment"]) != 0 or size < Decimal(product["base_min_size"]):
+            if size <= 0 or size % Decimal(product["base_increment"]) != 0:
                 return "INVALID_SIZE_PRECISION"
+            if size < Decimal(product["base_min_size"]):
+                return "INVALID_BASE_SIZE_TOO_SMALL"
+            if size > Decimal(product["base_max_size"]):
+                return "INVALID_BASE_SIZE_TOO_LARGE"
             for price in (limit, stop):
                 if price is not None and (price <= 0 or price % Decimal(product["quote_increment"]) != 0):
                     return "INVALID_PRICE_PRECISION"
             base, quote = product["base_currency_id"], product["quote_currency_id"]
             reference = limit if limit is not None else self.prices[product_id]
+            if size * reference < Decimal(product["quote_min_size"]):
+                return "INVALID_QUOTE_SIZE_TOO_SMALL"
+            if size * reference > Decimal(product["quote_max_size"]):
+                return "INVALID_QUOTE_SIZE_TOO_LARGE"
             if side == "BUY" and self.balance(quote) < size * reference * (1 + self.fee_rate):
                 return "INSUFFICIENT_FUND"
             if side == "SELL" and self.balance(base) < size:
@@ -166,22 +192,51 @@ class Book:
         with self.lock:
             return next((o for o in self.orders.values() if o.client_order_id == client_order_id), None)
 
-    def cancel(self, order_id: str) -> bool:
+    def cancel(self, order_id: str) -> str:
+        """Take a cancel request: "" when accepted (the order is CANCEL_QUEUED), else the
+        venue's failure reason."""
         with self.lock:
             order = self.orders.get(order_id)
-            if order is None or order.status != "OPEN":
-                return False
+            if order is None or order.status in ("CANCELLED", "EXPIRED", "FAILED"):
+                return "UNKNOWN_CANCEL_ORDER"
+            if order.status == "FILLED":
+                return "ORDER_IS_FULLY_FILLED"
+            if order.status == "CANCEL_QUEUED":
+                return "DUPLICATE_CANCEL_REQUEST"
+            if order.status == "EDIT_QUEUED":
+                return "ORDER_IS_BEING_REPLACED"
+            order.status = "CANCEL_QUEUED"
+            self.publish([order.ws()])
+            if not self.hold_cancels:
+                timer = threading.Timer(self.cancel_latency, self.finish_cancel, args=(order_id,))
+                timer.daemon = True
+                timer.start()
+            return ""
+
+    def finish_cancel(self, order_id: str) -> None:
+        """The venue is done with a queued cancel: CANCELLED with what filled meanwhile (an
+        order that filled completely meanwhile stays FILLED)."""
+        with self.lock:
+            order = self.orders[order_id]
+            if order.status != "CANCEL_QUEUED":
+                return
             order.status = "CANCELLED"
             order.cancel_reason = "User requested cancel"
             self.publish([order.ws()])
-            return True
+
+    def set_status(self, order_id: str, status: str) -> None:
+        """Put an order in any status the venue has (or one it may add: the adapter must cope)."""
+        with self.lock:
+            order = self.orders[order_id]
+            order.status = status
+            self.publish([order.ws()])
 
     def set_price(self, product_id: str, price: Decimal | str) -> None:
         with self.lock:
             self.prices[product_id] = Decimal(price)
             self.products[product_id]["price"] = plain(Decimal(price))
             for order in list(self.orders.values()):
-                if order.product_id == product_id and order.status == "OPEN":
+                if order.product_id == product_id and order.status in ("OPEN", "CANCEL_QUEUED"):
                     self._match(order)
 
     def execute(self, order_id: str, size: Decimal | str, price: Decimal | str, *, maker: bool = False) -> dict:
@@ -189,12 +244,12 @@ class Book:
         with self.lock:
             order = self.orders[order_id]
             size, price = Decimal(size), Decimal(price)
-            if order.status != "OPEN" or size <= 0 or size > order.size - order.filled:
+            if order.status not in LIVE or size <= 0 or size > order.size - order.filled:
                 raise ValueError(f"order {order_id} cannot fill {size} ({order.status}, {order.filled}/{order.size})")
             product = self.products[order.product_id]
             base, quote = product["base_currency_id"], product["quote_currency_id"]
             notional = size * price
-            fee = (notional * self.fee_rate).quantize(Decimal("0.00000001"))
+            fee = (notional * (self.maker_fee_rate if maker else self.fee_rate)).quantize(Decimal("0.00000001"))
             at = self.now()
             sign = 1 if order.side == "BUY" else -1
             self.balances.setdefault(base, [ZERO, ZERO])[0] += sign * size

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from tests.fakes.coinbase_book import FakeOrder, iso, plain
+from tests.fakes.coinbase_book import STATUSES, FakeOrder, iso, plain
 
 if TYPE_CHECKING:
     from tests.fakes.coinbase_venue import FakeCoinbase
@@ -154,11 +154,12 @@ def _answer(venue: FakeCoinbase, op: str, path: str, query: dict, body: dict) ->
     if op == "create_order":
         return _create(venue, body)
     if op == "cancel":
+        # Accepted is not done: the order goes CANCEL_QUEUED and may still fill (see Book.cancel).
         results = []
         for oid in body.get("order_ids") or []:
-            ok = book.cancel(oid)
-            results.append({"success": ok, "failure_reason": "UNKNOWN_CANCEL_FAILURE_REASON" if ok
-                            else "UNKNOWN_CANCEL_ORDER", "order_id": oid})
+            failure = book.cancel(oid)
+            results.append({"success": not failure, "failure_reason": failure or "UNKNOWN_CANCEL_FAILURE_REASON",
+                            "order_id": oid})
         return 200, {"results": results}, {}, 0.0
     if op == "get_order":
         order = book.orders.get(path.rsplit("/", 1)[1])
@@ -172,6 +173,11 @@ def _answer(venue: FakeCoinbase, op: str, path: str, query: dict, body: dict) ->
         if query.get("product_ids"):
             orders = [o for o in orders if o.product_id in query["product_ids"]]
         if query.get("order_status"):
+            # A repeated parameter (order_status=OPEN&order_status=QUEUED); each value must be a status.
+            for value in query["order_status"]:
+                if value not in STATUSES:
+                    return 400, {"error": "INVALID_ARGUMENT", "error_details": "",
+                                 "message": f'parsing list "order_status": "{value}" is not a valid value'}, {}, 0.0
             orders = [o for o in orders if o.status in query["order_status"]]
         if query.get("start_date"):
             since = _when(query["start_date"][0])

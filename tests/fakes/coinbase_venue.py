@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 import attrs
 import jwt
 
-from tests.fakes.coinbase_book import Book, iso
+from tests.fakes.coinbase_book import LIVE, Book, iso
 from tests.fakes.coinbase_keys import TestKey, make_key, make_tls
 from tests.fakes.coinbase_routes import Recorded, route
 from tests.fakes.coinbase_ws import FakeCoinbaseWebsocket
@@ -43,7 +43,8 @@ class Fault:
 
 
 class FakeCoinbase:
-    def __init__(self, directory: Path, *, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, directory: Path, *, now: Callable[[], datetime] | None = None,
+                 heartbeat_interval: float | None = 1.0) -> None:
         self.now = now or (lambda: datetime.now(timezone.utc))
         self.key: TestKey = make_key()
         self.tls = make_tls(directory)
@@ -55,7 +56,7 @@ class FakeCoinbase:
                             "portfolio_uuid": "portfolio-1", "portfolio_type": "DEFAULT"}
         self._lock = threading.Lock()
         self.ws = FakeCoinbaseWebsocket(key_name=self.key.name, public_pem=self.key.public_pem, now=self.now,
-                                        snapshot=self._open_orders_ws)
+                                        snapshot=self._open_orders_ws, heartbeat_interval=heartbeat_interval)
         self.book.publish = lambda rows: self.ws.publish("user", [{"type": "update", "orders": rows}])
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._http.daemon_threads = True
@@ -153,14 +154,15 @@ class FakeCoinbase:
             "trade_id": trade_id, "product_id": product_id, "price": price, "size": size, "side": side,
             "time": iso(at)}]}], product=product_id)
 
-    def push_heartbeat(self, counter: int = 1) -> None:
-        self.ws.publish_sync("heartbeats", [{"current_time": iso(self.now()), "heartbeat_counter": counter}])
+    def push_heartbeat(self) -> None:
+        """A heartbeat now, with each connection's next heartbeat_counter."""
+        self.ws.heartbeat()
 
     # Internals.
 
     def _open_orders_ws(self) -> list[dict]:
         with self.book.lock:
-            return [o.ws() for o in self.book.orders.values() if o.status == "OPEN"]
+            return [o.ws() for o in self.book.orders.values() if o.status in LIVE]
 
     def take_fault(self, op: str) -> Fault | None:
         with self._lock:

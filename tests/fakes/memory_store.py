@@ -479,14 +479,19 @@ class _AuditLog(_Repo):
         kind: str | None = None,
         since: datetime | None = None,
         limit: int = 1000,
+        kinds: Sequence[str] = (),
+        data_key: str | None = None,
+        offset: int = 0,
     ) -> list[AuditEntry]:
         kind_value = kind.value if isinstance(kind, AuditKind) else kind
         rows = [
             (seq, e) for seq, e in self._r.audit
             if (account is None or e.account == account) and (symbol is None or e.symbol == symbol)
             and (kind_value is None or e.kind.value == kind_value) and (since is None or e.ts >= since)
+            and (not (kinds or data_key) or e.kind.value in kinds or (data_key is not None and data_key in e.data))
         ]
         rows.sort(key=lambda r: (r[1].ts, r[0]))
+        rows = rows[:max(len(rows) - offset, 0)]
         return [e for _, e in rows[max(len(rows) - limit, 0):]]
 
     def count(self, *, account: str | None = None, severity: str | None = None) -> int:

@@ -186,3 +186,27 @@ def test_an_interval_no_candle_divides_reports_the_gap_and_streams_on(fake, cloc
         assert fake.count("candles") == 0
     finally:
         venue.close()
+
+
+def test_a_lost_candle_update_is_seen_as_a_gap_and_its_bar_comes_from_rest(fake, clock):
+    venue = connect(fake, clock, user_stream=False, resync_retry=0.05)
+    stream = venue.market_data(["BTC-USD"], timedelta(minutes=5))
+    try:
+        wait_for(lambda: fake.ws.subscribers("candles") == 1)
+        heard(stream, lambda: fake.push_candle("BTC-USD", start=at(0), open="100", high="101", low="99",
+                                               close="100", volume="1"))
+        fake.ws.lose(1, channel="candles")  # the update that took the 12:00 candle to 105 never arrives
+        fake.push_candle("BTC-USD", start=at(0), open="100", high="105", low="99", close="104", volume="3")
+        wait_for(lambda: fake.ws.lost == 1)
+        fake.add_rest_candle("BTC-USD", granularity="FIVE_MINUTE", start=at(0), open="100", high="105", low="99",
+                             close="104", volume="3")
+        clock.set(at(5, 1))
+        heard(stream, lambda: fake.push_candle("BTC-USD", start=at(5), open="104", high="104", low="104",
+                                               close="104", volume="1"))
+        clock.set(at(5, 3))  # 12:00 ended `close_grace` ago: REST has it whole
+        (bar,) = collect(stream, 1)
+        assert ohlcv(bar) == (at(0), D(100), D(105), D(99), D(104), D(3))  # REST's, not the stream's partial one
+        assert stream.gaps == 1
+        assert stream.poll(timeout=0.05) == []
+    finally:
+        venue.close()

@@ -529,6 +529,27 @@ def test_audit_round_trip_filters_and_limit(store: Store) -> None:
         assert uow.audit.count() == 6 and uow.audit.count(account="acc", severity="warning") == 1
 
 
+def test_audit_matches_kinds_or_a_data_key_and_pages_by_offset(store: Store) -> None:
+    """`audit --kind signal/risk`: a decision recorded as an order still carries its signal and
+    checks; `--page`: the newest entries skipped by offset."""
+    shapes = [(AuditKind.ORDER, {"signal": {"reason": "x"}, "checks": []}), (AuditKind.ORDER, {}),
+              (AuditKind.RISK, {}), (AuditKind.FILL, {"fill_id": "f"}), (AuditKind.RISK, {"signal": {}, "checks": []})]
+    with store() as uow:
+        for i, (kind, data) in enumerate(shapes):
+            uow.audit.append(AuditEntry(ts=T0 + timedelta(minutes=i), kind=kind, message=f"m{i}", data=data))
+        uow.commit()
+    with store() as uow:
+        def messages(**query: object) -> list[str]:
+            return [e.message for e in uow.audit.list(**query)]
+
+        assert messages(data_key="signal") == ["m0", "m4"]
+        assert messages(kinds=("risk",), data_key="checks") == ["m0", "m2", "m4"]
+        assert messages(kinds=("fill", "order")) == ["m0", "m1", "m3"]
+        assert messages(limit=2, offset=1) == ["m2", "m3"]
+        assert messages(limit=10, offset=4) == ["m0"] and messages(offset=5) == []
+        assert messages(kinds=("risk",), data_key="checks", limit=1, offset=1) == ["m2"]
+
+
 def test_audit_data_decimals_become_exact_strings_and_nan_is_recorded(store: Store) -> None:
     with store() as uow:
         uow.audit.append(AuditEntry(ts=T0, kind=AuditKind.FILL, message="m",

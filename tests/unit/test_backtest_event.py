@@ -100,3 +100,44 @@ def test_a_backtest_shows_what_the_drawdown_breaker_would_have_done():
     assert "drawdown" in result.risk_events[1]
     # Bought 100 at 10; halted at 8.5 (15 % below the 1,000 peak): nothing after it.
     assert [(f.side, f.quantity) for f in result.fills] == [("buy", Decimal(100))]
+
+
+def _breaker_backtest(prices, *, reducing_ends: str):
+    from domain.circuit_breakers import DrawdownBreaker
+
+    store = InMemoryStore()
+    broker = build_simulated_broker(
+        config=SimulatedBrokerConfig(market_fill=MarketFill.NEXT_OPEN, slippage_bps=Decimal(0),
+                                     max_volume_share=None, equity_commission=NoCommission()),
+        instruments={"XYZ": STOCK})
+    # Long on the 1st close, out on the 6th, long again on the 8th (if the state allows it).
+    strategy = ScriptedStrategy(decide=lambda _s, n: {1: Target.LONG, 6: Target.FLAT, 8: Target.LONG}.get(n))
+    bot = attrs.evolve(spec("bt", strategy=strategy, instruments={"XYZ": STOCK}, capital=1000), sizing=AllIn(),
+                       drawdown=DrawdownBreaker(warning=Decimal("0.05"), limit=Decimal("0.20"),
+                                                reducing_ends=reducing_ends))
+    series = [Bar(symbol="XYZ", ts=T0 + i * DAY, open=Decimal(p), high=Decimal(p), low=Decimal(p), close=Decimal(p),
+                  volume=Decimal(1_000_000), interval=DAY) for i, p in enumerate(prices)]
+    return run_event_backtest(bots=[bot], bars=series, broker=broker, venue=broker, uow_factory=store,
+                              clock=FixedClock(T0), notifier=RecordingNotifier(), account="bt", size_at_open=True)
+
+
+DIP_AND_RECOVERY = [10, 10, 10, 9.4, 10.2, 10.3, 10.4, 10.4, 10.4, 10.5]
+
+
+def test_a_backtest_says_when_reducing_began_why_and_what_ends_it():
+    """Issue 13, point 11: a drawdown warning that freezes the bot to the end is said in the result."""
+    result = _breaker_backtest(DIP_AND_RECOVERY, reducing_ends="resume")
+    [change] = result.state_changes
+    assert change.state == "reducing" and change.ts == T0 + 3 * DAY + DAY and "drawdown 6.00%" in change.reason
+    [line] = result.risk_summary
+    assert line.startswith(f"bot bt was REDUCING from {(T0 + 4 * DAY).isoformat()} to the end (drawdown 6.00%")
+    assert "REDUCING ends only by an operator's resume" in line
+    assert [f.side for f in result.fills] == ["buy", "sell"]  # the second entry never went out
+
+
+def test_with_reducing_ends_recovery_the_breaker_ends_its_own_reducing_once_the_drawdown_is_back_under_the_warning():
+    result = _breaker_backtest(DIP_AND_RECOVERY, reducing_ends="recovery")
+    assert [c.state for c in result.state_changes] == ["reducing", "active"]
+    assert "recovered under the warning, reducing -> active" in result.state_changes[1].reason
+    assert result.risk_summary == ()  # it ended ACTIVE
+    assert [f.side for f in result.fills] == ["buy", "sell", "buy"]  # trading went on

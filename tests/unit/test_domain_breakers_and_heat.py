@@ -36,7 +36,7 @@ def test_12_percent_drawdown_crosses_the_10_percent_warning_into_reducing():
     decision = BREAKER.assess(watermark=EquityWatermark(D(100_000)), equity=D(88_000), current=ACTIVE)
     assert decision.state is REDUCING and decision.alert
     assert decision.drawdown == D("0.12")
-    assert "12.00%" in decision.reason and "88000" in decision.reason and "100000" in decision.reason
+    assert "12.00%" in decision.reason and "equity 88,000.00" in decision.reason and "peak 100,000.00" in decision.reason
 
 
 def test_20_percent_drawdown_halts_and_below_warning_stays_active():

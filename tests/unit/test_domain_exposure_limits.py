@@ -95,7 +95,7 @@ def test_uncorrelated_and_inverse_holdings_do_not_count():
     result = CorrelationLimit().check(candidate="AAPL", candidate_notional=Decimal(2000),
                                       held={"GLD": Decimal(9000), "SH": Decimal(9000)},
                                       closes=CLOSES, equity=Decimal(10_000))
-    assert result.passed and "correlated exposure 2000.00" in result.detail and "none" in result.detail
+    assert result.passed and "no other holding correlates with AAPL" in result.detail
 
 
 def test_short_history_is_treated_as_uncorrelated_but_named():
@@ -106,10 +106,18 @@ def test_short_history_is_treated_as_uncorrelated_but_named():
     assert "too little history, treated as uncorrelated: NEW, NOPRICES" in result.detail
 
 
-def test_a_held_position_in_the_candidate_itself_counts():
-    result = CorrelationLimit().check(candidate="AAPL", candidate_notional=Decimal(1000),
+def test_a_position_alone_is_not_correlated_with_itself():
+    # All in on one symbol: no other holding, so no correlated group (issue 13, point 9).
+    result = CorrelationLimit().check(candidate="AAPL", candidate_notional=Decimal(9000),
                                       held={"AAPL": Decimal(4500)}, closes=CLOSES, equity=Decimal(10_000))
-    assert not result.passed and "AAPL corr 1.00" in result.detail
+    assert result.passed and "no correlated group" in result.detail and "corr 1.00" not in result.detail
+
+
+def test_the_candidates_own_holding_joins_a_correlated_group():
+    result = CorrelationLimit().check(candidate="AAPL", candidate_notional=Decimal(1000),
+                                      held={"AAPL": Decimal(2500), "MSFT": Decimal(2000)}, closes=CLOSES,
+                                      equity=Decimal(10_000))
+    assert not result.passed and "correlated exposure 5500.00" in result.detail and "AAPL corr" not in result.detail
 
 
 def test_correlation_limit_validates_its_settings():
@@ -134,13 +142,14 @@ def test_an_approved_candidate_never_pushes_correlated_exposure_past_the_cap(
         candidate, notional, held, equity, threshold, fraction):
     limit = CorrelationLimit(threshold=threshold, max_correlated_fraction=fraction)
     result = limit.check(candidate=candidate, candidate_notional=notional, held=held, closes=CLOSES, equity=equity)
-    exposure = notional
+    exposure, group = notional + held.get(candidate, Decimal(0)), False
     for symbol, value in held.items():
-        corr = 1.0 if symbol == candidate else rolling_correlation(
-            CLOSES[candidate], CLOSES.get(symbol, np.array([])), 60)
+        if symbol == candidate:
+            continue
+        corr = rolling_correlation(CLOSES[candidate], CLOSES.get(symbol, np.array([])), 60)
         if not math.isnan(corr) and corr >= threshold:
-            exposure += value
-    assert result.passed == (exposure <= fraction * equity)
+            exposure, group = exposure + value, True
+    assert result.passed == (not group or exposure <= fraction * equity)
 
 
 # --- SectorLimits -------------------------------------------------------------------------

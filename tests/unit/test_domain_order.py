@@ -48,6 +48,14 @@ def test_filled_then_new_is_illegal():
     assert order.status is OrderStatus.FILLED
 
 
+def test_an_acknowledged_order_can_still_be_rejected_by_the_venue():
+    order = make_order()
+    order.transition(OrderStatus.SUBMITTED, at=T0)
+    order.transition(OrderStatus.ACCEPTED, at=T0)
+    order.transition(OrderStatus.REJECTED, at=T0, reason="FAILED at the venue")
+    assert order.status is OrderStatus.REJECTED and order.reason == "FAILED at the venue"
+
+
 def test_an_overfill_is_added_and_named():
     order = make_order()
     order.transition(OrderStatus.SUBMITTED, at=T0)

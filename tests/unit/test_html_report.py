@@ -32,6 +32,7 @@ class Trade:
     entry_price: Decimal
     exit_price: Decimal
     pnl: Decimal
+    symbol: str = "SPY"
 
     @property
     def ret(self) -> float:
@@ -195,13 +196,35 @@ def test_trade_list_round_trips(tmp_path):
     write_trade_list(tmp_path / "trades.csv", rows)
     with (tmp_path / "trades.csv").open(newline="") as handle:
         reader = csv.DictReader(handle)
-        assert reader.fieldnames == ["entry_time", "exit_time", "side", "quantity", "entry_price", "exit_price",
+        assert reader.fieldnames == ["symbol", "entry_time", "exit_time", "side", "quantity", "entry_price", "exit_price",
                                      "pnl", "return"]
         back = list(reader)
     assert [
         Trade(entry_time=datetime.fromisoformat(r["entry_time"]), exit_time=datetime.fromisoformat(r["exit_time"]),
               side=r["side"], quantity=Decimal(r["quantity"]), entry_price=Decimal(r["entry_price"]),
-              exit_price=Decimal(r["exit_price"]), pnl=Decimal(r["pnl"]))
+              exit_price=Decimal(r["exit_price"]), pnl=Decimal(r["pnl"]), symbol=r["symbol"])
         for r in back
     ] == rows
     assert [float(r["return"]) for r in back] == [t.ret for t in rows]
+
+
+def test_trades_have_their_symbol_and_figures_read_for_people(tmp_path):
+    """A multi-symbol backtest's trades say which symbol; a setting left out reads "unlimited";
+    quantities and prices without trailing zeros; the header's bar count is the one given."""
+    rows = [Trade(entry_time=datetime(2024, 1, 2), exit_time=datetime(2024, 1, 3), side="long",
+                  quantity=Decimal("0.42000000"), entry_price=Decimal("455.44000000"),
+                  exit_price=Decimal("460.1"), pnl=Decimal("1.9950000000000000000000000001"), symbol="BTC-USD"),
+            Trade(entry_time=datetime(2024, 1, 4), exit_time=datetime(2024, 1, 5), side="long",
+                  quantity=Decimal("10"), entry_price=Decimal("100"), exit_price=Decimal("101"), pnl=Decimal("10"))]
+    times = np.asarray(HAND_TIMES, dtype="datetime64[ns]")
+    metrics = compute_metrics(equity=HAND_EQUITY, timestamps=times, periods_per_year=252)
+    write_html_report(path=tmp_path / "report.html", title="t", timestamps=times, equity=HAND_EQUITY,
+                      drawdown=drawdown_series(HAND_EQUITY), fills=[], trades=rows, metrics=metrics.to_json(),
+                      targets=[], params={"max_volume_share": None, "slippage_bps": 0.0}, bars=6)
+    page = parse(tmp_path / "report.html")
+    text = "".join(page.text)
+    assert "symbol" in text and "BTC-USD" in text and "SPY" in text
+    assert "None" not in text and "unlimited" in text
+    assert "0.42" in text and "455.44" in text and "455.44000000" not in text and "0.42000000" not in text
+    assert "2.00" in text and "1.9950000000000000000000000001" not in text
+    assert ", 6 bars," in text

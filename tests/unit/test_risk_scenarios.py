@@ -56,7 +56,7 @@ def test_the_drawdown_breaker_reduces_at_the_warning_and_halts_at_the_limit_meas
     run(s, price_bars([112], start=START + timedelta(hours=1)))  # 10.4 % below 125: REDUCING
     control = h.control(bot_scope(ACCOUNT, "btc"))
     assert control.state is TradingState.REDUCING and control.actor == "risk:drawdown"
-    assert "drawdown 10.40%" in control.reason and "peak 12500" in control.reason
+    assert "drawdown 10.40%" in control.reason and "peak 12,500.00" in control.reason
     run(s, price_bars([120], start=START + timedelta(hours=2)))  # a recovery does not re-arm
     assert h.control(bot_scope(ACCOUNT, "btc")).state is TradingState.REDUCING
     run(s, price_bars([99], start=START + timedelta(hours=3)))  # 20.8 % below the peak: HALTED

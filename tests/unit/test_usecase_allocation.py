@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+import attrs
+
 from application.allocation import AllocationSchedule
 from application.reconcile import reconcile
 from application.records import AuditKind
@@ -128,3 +130,46 @@ def test_a_crashing_strategy_is_switched_off_beside_a_healthy_one_which_carries_
     with h.store() as uow:
         report = strategy_report(uow, account=ACCOUNT)
     assert report.disabled and report.disabled[0].startswith("fragile/BTC-USD")
+
+
+def test_capital_moved_out_of_a_sleeve_is_no_drawdown_nor_daily_loss_also_after_a_restart():
+    """Issue 13, point 10: the allocator takes half of sleeve b's cash; b made no trade, so its
+    drawdown and its loss of the day are zero (time-weighted, net of flows), before and after
+    a restart that rebuilds the peak from the store."""
+    from domain.circuit_breakers import DailyLossLimit, DrawdownBreaker
+    from domain.trading_state import TradingState
+
+    h = Harness()
+    policy = AllocationPolicy(weights={"a": Decimal(3), "b": Decimal(1)}, performance_tilt=0,
+                              min_weight=Decimal(0), max_weight=Decimal(1))
+    breakers = {"drawdown": DrawdownBreaker(warning=Decimal("0.10"), limit=Decimal("0.20")),
+                "daily_loss": DailyLossLimit(max_loss_percent=Decimal("0.05"))}
+    bots = [attrs.evolve(sleeve("a", always(Target.FLAT), "BTC-USD", BTC), **breakers),
+            attrs.evolve(sleeve("b", always(Target.FLAT), "ETH-USD", ETH), **breakers)]
+    schedule = AllocationSchedule(policy=policy, every=timedelta(days=5))
+    s, _ = crypto_sim_session(h, bots, instruments={"BTC-USD": BTC, "ETH-USD": ETH}, start=START, allocation=schedule)
+    for bar in interleave(daily("BTC-USD", [100, 100, 100]), daily("ETH-USD", [50, 50, 50])):
+        s.process_bar(bar, now=bar.end)
+    with h.store() as uow:
+        assert {a.bot: a.cash for a in uow.accounts.list(account=ACCOUNT)} == {"a": Decimal(15_000), "b": Decimal(5_000)}
+    assert {st.name: st.trading_state for st in s.states} == {"a": TradingState.ACTIVE, "b": TradingState.ACTIVE}
+    assert all(not st.daily_loss_stop for st in s.states)
+    assert not [e for e in h.audit() if e.severity == "critical"], [e.message for e in h.audit()]
+    assert not h.audit(AuditKind.HALT)
+    # `quantshift risk` (and the dashboard, from the same figures) read it as the breaker does.
+    from application.risk_report import risk_report
+
+    with h.store() as uow:
+        rows = {r.bot: r for r in risk_report(uow, account=ACCOUNT, bots=bots, now=START + 3 * DAY)}
+    assert (rows["b"].equity, rows["b"].peak, rows["b"].drawdown) == (Decimal(5_000), Decimal(5_000), 0)
+    assert rows["b"].daily_pnl == 0 and rows["a"].daily_pnl == 0
+    s.stop(now=START + 4 * DAY)
+    # A restart rebuilds b's peak from its stored curve and the transfer: still no drawdown.
+    again, _ = crypto_sim_session(h, bots, instruments={"BTC-USD": BTC, "ETH-USD": ETH}, start=START + 4 * DAY,
+                                  allocation=schedule)
+    b = next(st for st in again.states if st.name == "b")
+    assert b.watermark is not None and b.watermark.drawdown(b.equity()) == 0
+    for bar in interleave(daily("BTC-USD", [100], first=4), daily("ETH-USD", [50], first=4)):
+        again.process_bar(bar, now=bar.end)
+    assert {st.name: st.trading_state for st in again.states} == {"a": TradingState.ACTIVE, "b": TradingState.ACTIVE}
+    assert not h.audit(AuditKind.HALT)

@@ -148,6 +148,10 @@ def test_audit_is_oldest_first_of_the_newest_limit_and_stamped_by_the_store():
         assert [e.message for e in uow.audit.list(since=T0 + timedelta(seconds=2))] == ["m2", "m3"]
         assert uow.audit.count(account="a", severity="critical") == 1
         assert {e.recorded_at for e in uow.audit.list()} == {wall.now()}
+        # As the stores: kinds or a data key (audit --kind signal/risk), and an offset (audit --page).
+        assert [e.message for e in uow.audit.list(kinds=("halt",), limit=10, offset=0)] == ["h"]
+        assert [e.message for e in uow.audit.list(account="a", limit=1, offset=1)] == ["m2"]
+        assert uow.audit.list(data_key="signal") == []
 
 
 def test_sessions_and_equity():

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from application.halt import HaltCommand, ResumeCommand, halt, resume, set_trading_state
+from application.halt import HaltCommand, ResumeCommand, halt, resume, set_trading_state, still_held
 from application.ports import AlertLevel
 from application.records import GLOBAL_SCOPE, AuditKind, ControlState
 from application.trading_cycle import CycleResult
@@ -222,3 +222,30 @@ def test_a_cancel_that_timed_out_during_a_halt_is_retried():
         session.idle(now=b0.end)
     assert h.broker.open_orders() == [], "the order is still live at the venue during the halt"
     assert h.order(cid).status is OrderStatus.CANCELLED
+
+
+def test_a_global_resume_lifts_the_kill_switch_only_and_a_bots_own_halt_needs_it_named():
+    """Issue 13, point 12: old simulated accounts' breakers are not re-armed by a plain resume."""
+    h = Harness()
+    clock, quiet = FixedClock(T0), RecordingNotifier()
+    for scope, state in (("sim-0001/equity", TradingState.HALTED), ("paper/equity", TradingState.REDUCING),
+                         ("paper/crypto", TradingState.HALTED)):
+        set_trading_state(ControlState(scope=scope, state=state, reason="drawdown 25.00%", actor="risk:drawdown",
+                                       changed_at=T0), uow_factory=h.store)
+    _cli_halt(h, scope=GLOBAL_SCOPE, reason="market issue")
+
+    lifted = resume(ResumeCommand(actor="ops"), uow_factory=h.store, clock=clock, notifier=quiet)
+    assert [s.scope for s in lifted] == [GLOBAL_SCOPE]
+    assert "re-armed: all bots" in quiet.sent[-1].body
+    assert [(c.scope, c.state) for c in still_held(uow_factory=h.store)] == [
+        ("paper/crypto", TradingState.HALTED), ("paper/equity", TradingState.REDUCING),
+        ("sim-0001/equity", TradingState.HALTED)]
+
+    lifted = resume(ResumeCommand(actor="ops", account="paper"), uow_factory=h.store, clock=clock, notifier=quiet)
+    assert sorted(s.scope for s in lifted) == ["paper/crypto", "paper/equity"]
+    assert [c.scope for c in still_held(uow_factory=h.store)] == ["sim-0001/equity"]
+
+    lifted = resume(ResumeCommand(actor="ops", every_account=True), uow_factory=h.store, clock=clock, notifier=quiet)
+    assert [s.scope for s in lifted] == ["sim-0001/equity"] and still_held(uow_factory=h.store) == []
+    with pytest.raises(ConfigurationError):
+        ResumeCommand(actor="ops", scope="paper/equity", every_account=True)

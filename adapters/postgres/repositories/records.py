@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
 from adapters.postgres.connection import LOCK_SIMULATION_ACCOUNT, SCHEMA_KEY, Row, Statements, sql_limit, where
@@ -124,6 +125,9 @@ class PostgresAuditLog:
         kind: str | None = None,
         since: datetime | None = None,
         limit: int = 1000,
+        kinds: Sequence[str] = (),
+        data_key: str | None = None,
+        offset: int = 0,
     ) -> list[AuditEntry]:
         clause, params = where([
             ("account = %s", account),
@@ -131,11 +135,16 @@ class PostgresAuditLog:
             ("kind = %s", _kind_value(kind)),
             ("ts >= %s", optional_datetime(since)),
         ])
-        # The newest `limit` entries, handed back oldest first.
+        if kinds or data_key:
+            either = ["kind = ANY(%s)"] if kinds else []
+            either += ["(data -> %s) IS NOT NULL"] if data_key else []
+            clause += (" AND " if clause else " WHERE ") + "(" + " OR ".join(either) + ")"
+            params = [*params, *([list(kinds)] if kinds else []), *([data_key] if data_key else [])]
+        # The newest `limit` entries (after the newest `offset`), handed back oldest first.
         rows = self._db.all(
-            f"SELECT * FROM (SELECT id, {_AUDIT_COLUMNS} FROM audit_log{clause} ORDER BY ts DESC, id DESC LIMIT %s)"
-            " AS newest ORDER BY ts, id",
-            (*params, sql_limit(limit)),
+            f"SELECT * FROM (SELECT id, {_AUDIT_COLUMNS} FROM audit_log{clause} ORDER BY ts DESC, id DESC"
+            " LIMIT %s OFFSET %s) AS newest ORDER BY ts, id",
+            (*params, sql_limit(limit), max(offset, 0)),
         )
         return [
             AuditEntry(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from adapters.sqlite.connection import Statements, where
@@ -126,6 +126,9 @@ class SqliteAuditLog:
         kind: str | None = None,
         since: datetime | None = None,
         limit: int = 1000,
+        kinds: Sequence[str] = (),
+        data_key: str | None = None,
+        offset: int = 0,
     ) -> list[AuditEntry]:
         clause, params = where([
             ("account = ?", account),
@@ -133,11 +136,16 @@ class SqliteAuditLog:
             ("kind = ?", _kind_value(kind)),
             ("ts >= ?", optional_datetime_to_text(since)),
         ])
-        # The newest `limit` entries, handed back oldest first.
+        if kinds or data_key:
+            either = [f"kind IN ({', '.join('?' * len(kinds))})"] if kinds else []
+            either += ["json_type(data, ?) IS NOT NULL"] if data_key else []
+            clause += (" AND " if clause else " WHERE ") + "(" + " OR ".join(either) + ")"
+            params = [*params, *kinds, *([f'$."{data_key}"'] if data_key else [])]
+        # The newest `limit` entries (after the newest `offset`), handed back oldest first.
         rows = self._db.all(
-            f"SELECT * FROM (SELECT id, {_AUDIT_COLUMNS} FROM audit_log{clause} ORDER BY ts DESC, id DESC LIMIT ?)"
-            " ORDER BY ts, id",
-            (*params, limit),
+            f"SELECT * FROM (SELECT id, {_AUDIT_COLUMNS} FROM audit_log{clause} ORDER BY ts DESC, id DESC"
+            " LIMIT ? OFFSET ?) ORDER BY ts, id",
+            (*params, limit, offset),
         )
         return [
             AuditEntry(

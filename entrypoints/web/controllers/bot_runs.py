@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from litestar import Controller, post
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
@@ -10,7 +12,7 @@ from litestar.exceptions import NotFoundException
 from application.accounts import Principal
 from application.bot_runs import StartBotCommand, StopBotCommand, UnknownBot, start_bot, stop_bot
 from application.control import effective_state
-from application.operations_ports import BotRun
+from application.operations_ports import BotRun, DesiredState
 from domain.access import Action
 from entrypoints.web.deps import BotsDep, ClockDep, NotifierDep, Store, StoreDep
 from entrypoints.web.dto import BotRunResponse, ReasonRequest
@@ -42,17 +44,30 @@ class BotRunsController(Controller):
     @post("/{account:str}/{bot:str}/start", opt=_CONTROL, sync_to_thread=True, status_code=200, responses=_ERRORS)
     def start(self, data: ReasonRequest, account: str, bot: str, principal: Principal, store: StoreDep,
               clock: ClockDep, notifier: NotifierDep, bots: BotsDep) -> BotRunResponse:
-        """Start a stopped bot again. A halt still holds it (`trading_state` says so) until resumed."""
+        """Start a stopped bot again. A halt still holds it (`trading_state` says so) until resumed.
+        Starting a bot nobody stopped changes and records nothing (`changed` is false)."""
         try:
             run = start_bot(StartBotCommand(account=account, bot=bot, actor=principal.email, reason=data.reason),
-                            uow_factory=store, clock=clock, notifier=notifier, configured=bots.names())
+                            uow_factory=store, clock=clock, notifier=notifier, configured=bots.names(),
+                            only_if_stopped=True)
         except UnknownBot as exc:
             raise NotFoundException(str(exc)) from None
+        if run is None:
+            return _already_running(store, account=account, bot=bot, now=clock.now())
         return _response(store, run)
 
 
-def _response(store: Store, run: BotRun) -> BotRunResponse:
+def _response(store: Store, run: BotRun, *, changed: bool = True) -> BotRunResponse:
     with store.unit_of_work(read_only=True) as uow:
         trading = effective_state(uow, account=run.account, bot=run.bot)
     return BotRunResponse(account=run.account, bot=run.bot, desired=run.desired.value, actor=run.actor,
-                          reason=run.reason, updated_at=run.updated_at, trading_state=trading.value)
+                          reason=run.reason, updated_at=run.updated_at, trading_state=trading.value,
+                          changed=changed)
+
+
+def _already_running(store: Store, *, account: str, bot: str, now: datetime) -> BotRunResponse:
+    with store.unit_of_work(read_only=True) as uow:
+        stored = uow.bot_runs.get(account=account, bot=bot)
+    run = stored or BotRun(account=account, bot=bot, desired=DesiredState.RUNNING, actor="",
+                           reason="already running", updated_at=now)
+    return _response(store, run, changed=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from litestar import Controller, get, post
 from litestar.di import Provide
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, ValidationException
 
 from application.accounts import Principal
 from application.halt import HaltCommand, ResumeCommand, halt, resume
@@ -13,7 +13,7 @@ from application.ports import Clock
 from application.records import GLOBAL_SCOPE, ControlState, bot_scope
 from application.status import BotStatus, InstanceStatus, bot_statuses, instance_statuses
 from domain.access import Action
-from entrypoints.web.dto import BotResponse, ControlResponse, PositionResponse, ReasonRequest
+from entrypoints.web.dto import BotResponse, ControlResponse, PositionResponse, ReasonRequest, ResumeRequest
 from entrypoints.web.errors import problem_responses
 from entrypoints.web.security import provide_principal
 from entrypoints.web.deps import BotCatalog, BotsDep, ClockDep, NotifierDep, Store, StoreDep
@@ -73,10 +73,14 @@ class KillSwitchController(Controller):
 
     @post("/resume", opt=_HALT, sync_to_thread=True, status_code=200,
           responses=problem_responses(400, 401, 403, 413, 415, 503))
-    def resume_all(self, data: ReasonRequest, principal: Principal, store: StoreDep, clock: ClockDep,
+    def resume_all(self, data: ResumeRequest, principal: Principal, store: StoreDep, clock: ClockDep,
                    notifier: NotifierDep) -> list[ControlResponse]:
-        """Lift every halt (the global one and each bot's)."""
-        states = resume(ResumeCommand(actor=principal.email, scope=GLOBAL_SCOPE, reason=data.reason),
+        """Lift the global halt; with `account` also re-arm every bot of that account, with `all`
+        every bot of every account. Answers what it lifted."""
+        if data.account is not None and data.all_accounts:
+            raise ValidationException("give account or all, not both")
+        states = resume(ResumeCommand(actor=principal.email, scope=GLOBAL_SCOPE, reason=data.reason,
+                                      account=data.account, every_account=data.all_accounts),
                         uow_factory=store, clock=clock, notifier=notifier)
         return [_control(s) for s in states]
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from litestar import Controller, get
 from litestar.params import Parameter
 
+from application.audit_query import AuditQuery, audit_page
 from application.queries import TradeQuery, list_positions, trade_page
 from application.records import AuditKind
 from entrypoints.cli.output import make_output_converter
@@ -67,7 +68,8 @@ class RecordsController(Controller):
     ) -> list[dict[str, Any]]:
         """The append-only audit trail (the newest `limit`, oldest first), with the why of each decision."""
         with store.unit_of_work(read_only=True) as uow:
-            entries = uow.audit.list(account=account, symbol=symbol, kind=kind.value if kind else None,
-                                     since=_utc(since), limit=limit)
+            # The CLI's kind filters (signal and risk match the intents that carry them).
+            entries = audit_page(uow, AuditQuery(account=account, symbol=symbol, kind=kind.value if kind else None,
+                                                 since=_utc(since), limit=limit)).entries
         converter = make_output_converter()
         return [converter.unstructure(e) for e in entries]

@@ -18,6 +18,9 @@ from litestar import Router
 from litestar.datastructures import CacheControlHeader
 from litestar.static_files import create_static_files_router
 
+from domain import display
+
+
 WEB_DIR = Path(__file__).resolve().parents[1]
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
@@ -73,27 +76,26 @@ def sparkline_points(values: Sequence[float], *, width: float = 100, height: flo
 # --- filters: how figures read on the page (money stays Decimal until it becomes text) ------
 
 
+# One formatting module for the CLI, the report and these pages (domain/display.py);
+# "–" marks a figure not known yet.
 def money(value: Decimal | None) -> str:
-    return "–" if value is None else f"{value:,.2f}"
+    return display.money(value, missing="–")
 
 
 def signed(value: Decimal | None) -> str:
-    return "–" if value is None else f"{value:+,.2f}"
+    return display.signed_money(value, missing="–")
 
 
 def quantity(value: Decimal) -> str:
-    text = f"{value.normalize():f}"
-    return text if text != "-0" else "0"
+    return display.quantity(value)
 
 
 def price(value: Decimal | None) -> str:
-    if value is None:
-        return "–"
-    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.6g}"
+    return display.price(value, missing="–")
 
 
 def percent(value: Decimal | float | None) -> str:
-    return "–" if value is None else f"{float(value):.2%}"
+    return display.percent(value, missing="–")
 
 
 def age(seconds: float) -> str:

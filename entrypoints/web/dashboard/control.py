@@ -63,9 +63,10 @@ def _all(halting: bool) -> Switch:
                       explanation="Every bot of every account stops submitting orders and cancels its open ones. "
                                   "Positions stay as they are. Only a resume lifts the halt.",
                       button="Halt every bot", action=f"{DASHBOARD_PATH}/halt", back=DASHBOARD_PATH)
-    return Switch(scope=GLOBAL_SCOPE, halting=False, title="Resume every bot",
-                  explanation="Lifts the global halt and each bot's own halt: the bots trade again.",
-                  button="Resume every bot", action=f"{DASHBOARD_PATH}/resume", back=DASHBOARD_PATH)
+    return Switch(scope=GLOBAL_SCOPE, halting=False, title="Lift the global halt",
+                  explanation="Lifts the global halt. A bot halted on its own (its breaker, a throttle, an "
+                              "operator) stays so until resumed on its own page.",
+                  button="Lift the global halt", action=f"{DASHBOARD_PATH}/resume", back=DASHBOARD_PATH)
 
 
 def _one(account: str, bot: str, halting: bool) -> Switch:

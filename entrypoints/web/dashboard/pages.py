@@ -33,7 +33,7 @@ class PagesController(Controller):
         view = views.overview(store, clock, account=account, specs=bots.specs)
         events = "/dashboard/events" + (f"?{urlencode({'account': view.live.account})}" if view.live.account else "")
         return page(request, viewer, dashboard, "overview.html", live=view.live, accounts=view.accounts,
-                    trades=view.trades, risk=view.risk, audit=view.audit, events_url=events)
+                    simulated=view.simulated, trades=view.trades, risk=view.risk, audit=view.audit, events_url=events)
 
     @get("/bots/{account:str}/{bot:str}", sync_to_thread=True)
     def bot(self, request: Request, viewer: ViewerDep, dashboard: SettingsDep, store: StoreDep, clock: ClockDep,

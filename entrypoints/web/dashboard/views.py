@@ -20,9 +20,9 @@ from application.bot import BotSpec
 from application.dashboard_stats import bot_scope_key, recent_snapshots
 from application.ports import Clock
 from application.queries import TradeQuery, list_trades
-from application.records import GLOBAL_SCOPE, AuditEntry, ControlState
+from application.records import GLOBAL_SCOPE, AuditEntry, ControlState, SessionRecord
 from application.risk_report import BotRisk, risk_report
-from application.strategy_report import latest_account
+from application.default_account import pick_default, simulated_accounts
 from domain.metrics import drawdown_series
 from domain.numbers import ZERO
 from domain.position import RoundTrip
@@ -70,7 +70,8 @@ class LiveOverview:
 @attrs.frozen(kw_only=True)
 class Overview:
     live: LiveOverview
-    accounts: tuple[str, ...]
+    accounts: tuple[str, ...]  # the continuous ones (paper, a venue's): a chip each
+    simulated: tuple[str, ...]  # accelerated sessions, newest first: one menu, however many pile up
     trades: tuple[tuple[str, RoundTrip], ...]  # newest first
     risk: tuple[BotRisk, ...]
     audit: tuple[AuditEntry, ...]  # newest first, every account's (a global halt belongs to none)
@@ -96,13 +97,13 @@ def global_halt(store: Store) -> ControlState | None:
     return state if state is not None and state.state is not TradingState.ACTIVE else None
 
 
-def chosen_account(store: Store, *, requested: str | None, known: Sequence[str]) -> str | None:
-    """The account asked for, else the latest session's (what was just run), else any."""
+def chosen_account(requested: str | None, *, sessions: Sequence[SessionRecord], known: Sequence[str]) -> str | None:
+    """The account asked for, else the default account's (application/default_account.py: the
+    continuous paper account before the simulated sessions), else any with a bot."""
     if requested:
         return requested
-    with store.unit_of_work(read_only=True) as uow:
-        latest = latest_account(uow)
-    return latest if latest in known or not known else known[0]
+    default = pick_default(sessions)
+    return default if default in known or not known else known[0]
 
 
 def live_overview(store: Store, clock: Clock, *, account: str | None, specs: Sequence[BotSpec]) -> LiveOverview:
@@ -112,15 +113,21 @@ def live_overview(store: Store, clock: Clock, *, account: str | None, specs: Seq
 
 def overview(store: Store, clock: Clock, *, account: str | None, specs: Sequence[BotSpec]) -> Overview:
     every_bot = api_bot_rows(store, clock, account=None)
-    accounts = tuple(sorted({b.account for b in every_bot}))
-    chosen = chosen_account(store, requested=account, known=accounts)
+    with store.unit_of_work(read_only=True) as uow:
+        sessions = uow.sessions.list()
+    known = sorted({b.account for b in every_bot})
+    chosen = chosen_account(account, sessions=sessions, known=known)
+    simulated = simulated_accounts(sessions)
+    started = {s.account: s.started_at for s in sessions}
+    newest_first = sorted((a for a in known if a in simulated), key=lambda a: (started[a], a), reverse=True)
     live = _live_overview(store, clock, account=chosen, bots=tuple(b for b in every_bot if b.account == chosen),
                           specs=specs)
     trades = _trades(store, account=chosen, bot=None) if chosen else []
     with store.unit_of_work(read_only=True) as uow:
         risk = risk_report(uow, account=chosen, bots=specs, now=clock.now()) if chosen else []
         audit = uow.audit.list(limit=RECENT_AUDIT)
-    return Overview(live=live, accounts=accounts, trades=tuple(reversed(trades[-RECENT_TRADES:])), risk=tuple(risk),
+    return Overview(live=live, accounts=tuple(a for a in known if a not in simulated), simulated=tuple(newest_first),
+                    trades=tuple(reversed(trades[-RECENT_TRADES:])), risk=tuple(risk),
                     audit=tuple(reversed(audit)))
 
 
