@@ -373,9 +373,9 @@ class AlpacaBroker:
 
     def _tell_fill(self, execution: Execution, *, client_order_id: str, commission_total: Decimal | None = None,
                    execution_id: str | None = None) -> list[BrokerEvent]:
-        commission = self._ledger.commission(client_order_id, total=commission_total)
-        return self._ledger.fill(execution.fill(client_order_id=client_order_id, commission=commission),
-                                 cumulative=execution.cumulative_quantity, execution_id=execution_id)
+        return self._ledger.fill(execution.fill(client_order_id=client_order_id),
+                                 cumulative=execution.cumulative_quantity, execution_id=execution_id,
+                                 commission_total=commission_total)
 
     def _adopt(self, client_order_id: str, *, cause: str, claim: bool) -> tuple[VenueOrder, list[BrokerEvent]]:
         """The POST's outcome is unclear (or the id exists already): ask the venue."""

@@ -68,10 +68,13 @@ class EventLedger:
             self._accepted[client_order_id] = venue_order_id
             return [OrderAccepted(client_order_id=client_order_id, venue_order_id=venue_order_id, ts=ts)]
 
-    def fill(self, fill: Fill, *, cumulative: Decimal, execution_id: str | None = None) -> list[BrokerEvent]:
+    def fill(self, fill: Fill, *, cumulative: Decimal, execution_id: str | None = None,
+             commission_total: Decimal | None = None) -> list[BrokerEvent]:
         """`cumulative`: the order's filled quantity after this fill. A deferred end whose
         final quantity this completes follows the fill. `execution_id` (the stream's) lets a
-        later bust or restatement of that execution name the fill."""
+        later bust or restatement of that execution name the fill. `commission_total`: the
+        order's cumulative commission as the answer showed it; a new fill carries the part of
+        it no fill has carried yet (each fill: what the venue charged since the one before)."""
         with self._lock:
             self._seen(fill.ts)
             if execution_id:
@@ -80,6 +83,10 @@ class EventLedger:
                 return []
             self._fill_ids.add(fill.fill_id)
             coid = fill.client_order_id
+            told = self._charged.get(coid, ZERO)
+            if commission_total is not None and commission_total > told:
+                self._charged[coid] = commission_total
+                fill = attrs.evolve(fill, commission=fill.commission + commission_total - told)
             self._filled[coid] = max(self._filled.get(coid, ZERO), cumulative)
             events: list[BrokerEvent] = [OrderFilled(fill=fill)]
             deferred = self._deferred.get(coid)
@@ -87,19 +94,6 @@ class EventLedger:
                 del self._deferred[coid]
                 events.append(deferred.event)
             return events
-
-    def commission(self, client_order_id: str, *, total: Decimal | None) -> Decimal:
-        """The share of the order's cumulative commission `total` not yet told with a fill
-        (zero when the answer shows none): each fill carries what the venue charged since
-        the fill before it."""
-        if total is None:
-            return ZERO
-        with self._lock:
-            told = self._charged.get(client_order_id, ZERO)
-            if total <= told:
-                return ZERO
-            self._charged[client_order_id] = total
-            return total - told
 
     def fill_of_execution(self, execution_id: str | None) -> str | None:
         with self._lock:
