@@ -14,12 +14,14 @@ from collections.abc import Iterable
 
 import attrs
 
+from application.fill_corrections import apply_fill_correction
 from application.ports import UnitOfWork, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind
 from domain import display
 from domain.errors import IllegalTransition
 from domain.events import (
     BrokerEvent,
+    FillCorrected,
     OrderAccepted,
     OrderCancelled,
     OrderExpired,
@@ -38,14 +40,22 @@ class EventOutcome:
     duplicates: int = 0
     ignored: int = 0
     touched_bots: frozenset[str] = frozenset()
+    alerts: tuple[str, ...] = ()  # what a person must hear of (a busted or restated fill)
 
 
 def apply_broker_events(events: Iterable[BrokerEvent], *, uow_factory: UnitOfWorkFactory) -> EventOutcome:
     counts = {"applied": 0, "duplicate": 0, "ignored": 0, "unknown": 0}
     bots: set[str] = set()
+    alerts: list[str] = []
     for event in events:
         with uow_factory() as uow:
-            result, bot = _apply_one(uow, event)
+            if isinstance(event, FillCorrected):
+                # Its own path (application/fill_corrections.py): the fill path stays as it is.
+                result, bot, alert = apply_fill_correction(uow, event)
+                if alert:
+                    alerts.append(alert)
+            else:
+                result, bot = _apply_one(uow, event)
             uow.commit()
         counts[result] += 1
         if bot:
@@ -55,6 +65,7 @@ def apply_broker_events(events: Iterable[BrokerEvent], *, uow_factory: UnitOfWor
         duplicates=counts["duplicate"],
         ignored=counts["ignored"] + counts["unknown"],
         touched_bots=frozenset(bots),
+        alerts=tuple(alerts),
     )
 
 

@@ -26,6 +26,7 @@ class EventInbox:
         """Record the events oldest first; each leaves the inbox only once committed."""
         applied = duplicates = ignored = 0
         bots: set[str] = set()
+        alerts: list[str] = []
         while self._events:
             outcome = apply_broker_events(self._events[:1], uow_factory=uow_factory)
             del self._events[0]
@@ -33,4 +34,6 @@ class EventInbox:
             duplicates += outcome.duplicates
             ignored += outcome.ignored
             bots |= outcome.touched_bots
-        return EventOutcome(applied=applied, duplicates=duplicates, ignored=ignored, touched_bots=frozenset(bots))
+            alerts += outcome.alerts
+        return EventOutcome(applied=applied, duplicates=duplicates, ignored=ignored, touched_bots=frozenset(bots),
+                            alerts=tuple(alerts))

@@ -369,6 +369,8 @@ class PaperSession:
         if len(self._inbox):
             self.faults.reached("after_fill_before_record")
         outcome = self._inbox.apply(uow_factory=self.uow_factory)
+        for alert in outcome.alerts:  # a busted or restated fill: P&L changed after the fact
+            self.notifier.notify(level=AlertLevel.CRITICAL, title=f"venue corrected a fill in {self.account}", body=alert)
         self.tally["fills_duplicate"] += outcome.duplicates
         if outcome.touched_bots:
             with self.uow_factory() as uow:

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, runtime_checkable
 
 from application.records import (
     AllocationRecord,
@@ -26,12 +26,14 @@ from application.records import (
     InstanceBeat,
     Lease,
     SessionRecord,
+    VenueCharge,
     VenueOrderState,
 )
 from application.operations_ports import BotRunRepository, SnapshotRepository, VenueHealthRepository
 from application.settings_ports import SettingsRepository
 from domain.events import BrokerEvent
 from domain.fill import Fill
+from domain.fill_corrections import FillCorrection
 from domain.instrument import AssetClass
 from domain.market import Bar
 from domain.order import Order
@@ -184,6 +186,36 @@ class FillRepository(Protocol):
     def count(self, *, account: str, bot: str | None = None) -> int: ...
 
 
+@runtime_checkable
+class ChargeSource(Protocol):
+    """A venue that reports fees apart from fills (Alpaca's FEE activities); reconciliation
+    records them when the broker is one."""
+
+    def charges(self, *, since: datetime | None = None) -> list[VenueCharge]:
+        """Every fee the venue charged at or after `since` (all when None), oldest first."""
+        ...
+
+
+class FillCorrectionRepository(Protocol):
+    def add(self, correction: FillCorrection, *, account: str, bot: str) -> bool:
+        """Insert; False (nothing written) when this correction_id was recorded before."""
+        ...
+
+    def list(self, *, account: str, bot: str | None = None) -> list[FillCorrection]:
+        """Oldest first."""
+        ...
+
+
+class VenueChargeRepository(Protocol):
+    def add(self, charge: VenueCharge) -> bool:
+        """Insert (account, bot and fill_id set); False when this charge_id was recorded before."""
+        ...
+
+    def list(self, *, account: str, bot: str | None = None) -> list[VenueCharge]:
+        """Oldest first."""
+        ...
+
+
 class PositionRepository(Protocol):
     def get(self, *, account: str, bot: str, symbol: str) -> Position:
         """The stored position, or a flat one."""
@@ -219,6 +251,10 @@ class TradeRepository(Protocol):
         self, *, account: str | None = None, bot: str | None = None, symbol: str | None = None
     ) -> list[tuple[str, RoundTrip]]:
         """(account, trip) oldest first."""
+        ...
+
+    def replace(self, *, account: str, bot: str, symbol: str, trips: Sequence[RoundTrip]) -> None:
+        """The round trips of one bot's symbol become `trips` (after a fill was corrected)."""
         ...
 
     def page(
@@ -455,6 +491,8 @@ class UnitOfWork(Protocol):
     bot_runs: BotRunRepository
     snapshots: SnapshotRepository
     venue_health: VenueHealthRepository
+    fill_corrections: FillCorrectionRepository
+    venue_charges: VenueChargeRepository
 
     def __enter__(self) -> Self: ...
 

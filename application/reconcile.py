@@ -21,7 +21,8 @@ from decimal import Decimal
 import attrs
 
 from application.apply_broker_events import apply_broker_events
-from application.ports import Broker, UnitOfWorkFactory
+from application.fill_corrections import record_venue_charges
+from application.ports import Broker, ChargeSource, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind, VenueOrderState
 from domain.events import BrokerEvent, OrderAccepted, OrderCancelled, OrderExpired, OrderFilled, OrderRejected
 from domain.fill import Fill
@@ -44,6 +45,7 @@ class ReconciliationReport:
     checked_orders: int = 0  # our open orders looked up at the venue
     checked_fills: int = 0  # venue fills compared with ours
     positions: Mapping[str, tuple[Decimal, Decimal]] = attrs.field(factory=dict)  # symbol -> (store, venue)
+    charges: list[str] = attrs.field(factory=list, converter=list)  # venue fees recorded by this run
 
     @property
     def ok(self) -> bool:
@@ -56,6 +58,7 @@ class ReconciliationReport:
             "unresolved": list(self.unresolved),
             "backfilled_fills": self.backfilled_fills, "mismatches": list(self.mismatches),
             "checked_orders": self.checked_orders, "checked_fills": self.checked_fills,
+            "charges": list(self.charges),
             "positions": {s: {"store": str(store), "venue": str(venue)}
                           for s, (store, venue) in sorted(self.positions.items())},
         }
@@ -102,10 +105,19 @@ def reconcile(*, account: str, broker: Broker, uow_factory: UnitOfWorkFactory, n
                               f"{order.symbol}): we think it is {order.status.value} (filled "
                               f"{order.filled_quantity}), the venue has no such order")
 
+    # Orders in a status the adapter does not know are read as still working: say so.
+    unknown = {v.client_order_id: v for v in [*venue_open, *at_venue.values()] if v is not None and not v.status_known}
+    unresolved += [f"venue order {v.client_order_id} ({v.venue_order_id}): status {v.venue_status!r} is unknown to "
+                   f"the adapter; taken as still working (filled {v.filled_quantity})" for v in unknown.values()]
+
     # (b) fills the store missed.
     venue_fills = broker.fills(since=None)
     backfilled, fill_mismatches = _backfill(venue_fills, account=account, uow_factory=uow_factory)
     mismatches += fill_mismatches
+
+    # Fees the venue charged apart from fills (Alpaca's FEE activities), where it reports them.
+    charges = (record_venue_charges(broker.charges(since=None), account=account, uow_factory=uow_factory)
+               if isinstance(broker, ChargeSource) else [])
 
     # (a, continued) the venue's terminal statuses, once the fills are in.
     finals: list[BrokerEvent] = []
@@ -127,6 +139,7 @@ def reconcile(*, account: str, broker: Broker, uow_factory: UnitOfWorkFactory, n
         account=account, at=now, adopted=adopted, closed_unsent=closed, unresolved=unresolved,
         backfilled_fills=backfilled,
         mismatches=mismatches, checked_orders=len(ours), checked_fills=len(venue_fills), positions=positions,
+        charges=charges,
     )
     _audit(report, uow_factory=uow_factory)
     return report

@@ -227,3 +227,21 @@ class LoginAttempt:
     email: str  # as typed, lower-cased (it may name nobody)
     address: str
     succeeded: bool
+
+
+@attrs.frozen(kw_only=True)
+class VenueCharge:
+    """A fee the venue charged apart from fills (Alpaca's FEE activities: SEC REG, FINRA TAF,
+    CAT fees...). Venues report them late (Alpaca at the end of the day). Attributed to the
+    order (its bot, its latest fill) when the venue names one; else an account charge
+    (bot ""): recorded and shown, but no bot's cash is reduced, since no one order paid it."""
+
+    charge_id: str  # the venue's id: recorded once
+    amount: Decimal  # > 0 charged, < 0 refunded
+    ts: datetime
+    description: str
+    client_order_id: str | None = None
+    symbol: str = ""
+    account: str = ""  # set when recorded
+    bot: str = ""
+    fill_id: str | None = None

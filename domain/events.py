@@ -60,4 +60,30 @@ class OrderExpired:
     filled_quantity: Decimal | None = None
 
 
-BrokerEvent = OrderAccepted | OrderRejected | OrderFilled | OrderCancelled | OrderExpired
+@attrs.frozen(kw_only=True)
+class FillCorrected:
+    """The venue busted (quantity 0) or restated (new quantity or price) one of its fills
+    after the fact. The fill, the order, the position, the round trip and the cash are
+    corrected as if the fill had been so from the start; the original row stays (a fact
+    that was told), with the correction beside it.
+
+    `fill_id` names the fill when the venue's message lets the adapter tell which it was;
+    otherwise `original_quantity` and `original_price` (what the execution was) find it
+    among the order's fills."""
+
+    correction_id: str  # the venue's id of this correction: applied once
+    client_order_id: str
+    fill_id: str | None
+    quantity: Decimal  # what really traded: 0 when busted
+    price: Decimal | None  # the corrected price (None when busted)
+    ts: datetime
+    reason: str
+    original_quantity: Decimal | None = None
+    original_price: Decimal | None = None
+
+    @property
+    def busted(self) -> bool:
+        return self.quantity == 0
+
+
+BrokerEvent = OrderAccepted | OrderRejected | OrderFilled | OrderCancelled | OrderExpired | FillCorrected

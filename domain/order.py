@@ -185,3 +185,13 @@ class Order:
         self.average_fill_price = (previous_notional + price * quantity) / filled
         self.filled_quantity = filled
         return note
+
+    def restate_fills(self, *, filled_quantity: Decimal, average_fill_price: Decimal | None, at: datetime) -> None:
+        """The venue corrected (or busted) a fill of this order after the fact: its filled
+        quantity and average price are what the corrected fills add up to. The status stays
+        (the venue tells a status change of its own; a busted fill does not reopen an order)."""
+        if not filled_quantity.is_finite() or filled_quantity < 0:
+            raise ValueError(f"order {self.client_order_id}: filled quantity must be >= 0, got {filled_quantity}")
+        self.filled_quantity = filled_quantity
+        self.average_fill_price = average_fill_price if filled_quantity > 0 else None
+        self.updated_at = at

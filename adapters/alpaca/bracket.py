@@ -13,7 +13,7 @@ from decimal import Decimal
 import attrs
 
 from adapters.alpaca.errors import VENUE
-from adapters.alpaca.mapping import VenueOrder, is_crypto_symbol, order_request
+from adapters.alpaca.mapping import VenueOrder, is_crypto_symbol, order_request, sub_penny, wire_price
 from domain.errors import ConfigurationError
 from domain.events import BrokerEvent
 from domain.order import Order, OrderSide, OrderType
@@ -62,9 +62,11 @@ def bracket_request(order: Order, *, take_profit: Decimal | None, stop_loss: Dec
                                      f"{'above' if sign > 0 else 'below'} the entry limit {entry}")
     body: dict[str, object] = dict(order_request(order))
     body["order_class"] = "oto" if take_profit is None else "bracket"
+    # The exits trade the other way: for a long, a sell limit and a sell stop, both rounded up
+    # to the sub-penny grid (no worse a price, no later a trigger); for a short, both down.
     if take_profit is not None:
-        body["take_profit"] = {"limit_price": format(take_profit, "f")}
-    body["stop_loss"] = {"stop_price": format(stop_loss, "f")}
+        body["take_profit"] = {"limit_price": wire_price(sub_penny(take_profit, up=sign > 0))}
+    body["stop_loss"] = {"stop_price": wire_price(sub_penny(stop_loss, up=sign > 0))}
     return body
 
 

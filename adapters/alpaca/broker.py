@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -25,13 +26,14 @@ from alpaca.trading.requests import GetOrdersRequest
 from adapters.alpaca.errors import VENUE, MalformedResponse, RateLimited, VenueRefused, is_duplicate_client_order_id
 from adapters.alpaca.http import ReadPolicy, call
 from adapters.alpaca.ledger import EventLedger
-from adapters.alpaca.activities import read_executions
+from adapters.alpaca.activities import read_activities, read_executions
+from adapters.alpaca.corrections import CORRECTION_EVENTS, charges_of_fee_activity, correction_of_update
 from adapters.alpaca.bracket import BracketSubmission, bracket_request, leg_ids
-from adapters.alpaca.mapping import VenueOrder, execution_from_trade_update, order_request, parse_order
+from adapters.alpaca.mapping import Execution, VenueOrder, execution_from_trade_update, order_request, parse_order
 from adapters.alpaca.schemas import Payload, payload_list
 from adapters.alpaca.stream_runner import ResyncingTradingStream, StreamThread
 from application.ports import Clock
-from application.records import VenueOrderState
+from application.records import VenueCharge, VenueOrderState
 from domain.errors import TransientError, VenueUnavailable
 from domain.events import BrokerEvent, OrderCancelled, OrderExpired, OrderRejected
 from domain.fill import Fill
@@ -48,6 +50,9 @@ _PAGE_OVERLAP = timedelta(milliseconds=1)
 # A resync looks back this far before the last event it saw: the venue's and our clocks
 # may differ, and a replayed fill is dropped by its fill id anyway.
 _RESYNC_OVERLAP = timedelta(minutes=2)
+# An end the venue reported with fills we have not seen: look for them over REST this often,
+# and tell the end anyway after deferred_end_wait seconds.
+_DEFERRED_RECHECK = 1.0
 
 
 class AlpacaBroker:
@@ -59,11 +64,13 @@ class AlpacaBroker:
         reads: ReadPolicy,
         stream_factory: Callable[..., ResyncingTradingStream] | None = None,
         submit_attempts: int = 3,
+        deferred_end_wait: float = 30.0,
     ) -> None:
         self._client = client
         self._clock = clock
         self._reads = reads
         self._submit_attempts = submit_attempts
+        self._deferred_end_wait = deferred_end_wait
         self._ledger = EventLedger()
         self._client_ids: dict[str, str] = {}  # venue order id -> client_order_id
         self._started_at = clock.now()
@@ -124,15 +131,26 @@ class AlpacaBroker:
 
     def cancel(self, client_order_id: str) -> list[BrokerEvent]:
         venue_order = self._order_by_client_id(client_order_id, call="cancel")
-        if venue_order is None or venue_order.status.is_terminal:
+        if venue_order is None:
             return []
+        if venue_order.status.is_terminal:
+            # Nothing to cancel; what ended it is told once (the ledger drops what was told).
+            return self._final_snapshot(venue_order)
         try:
             self._reads.read("cancel", lambda: self._client.cancel_order_by_id(venue_order.venue_order_id))
         except VenueRefused as error:
             # 404 / 422: already filled, cancelled or expired: nothing to cancel.
             log.info("alpaca cancel %s: %s", client_order_id, error.venue_message)
+        # Alpaca cancels asynchronously: the read-back may still be pending_cancel (the end then
+        # comes from the stream or a later read), or already canceled with fills the stream has
+        # not brought yet: those are read from the activities first, so the end follows them.
         after = self._order_by_client_id(client_order_id, call="cancel")
-        return [] if after is None else self._snapshot_events(after, fills=False, claim=True)
+        return [] if after is None else self._final_snapshot(after)
+
+    def _final_snapshot(self, venue_order: VenueOrder) -> list[BrokerEvent]:
+        short = venue_order.status.is_terminal and (
+            venue_order.filled_quantity > self._ledger.filled(venue_order.client_order_id))
+        return self._snapshot_events(venue_order, fills=short, claim=True)
 
     def find_order(self, client_order_id: str) -> VenueOrderState | None:
         venue_order = self._order_by_client_id(client_order_id, call="find_order")
@@ -168,6 +186,7 @@ class AlpacaBroker:
         # What the stream queued first (it happened before this poll), then what a resync
         # after a (re)connection finds that the stream missed.
         events = self._ledger.drain()
+        events += self._settle_deferred_ends()
         if self._resync_needed.is_set():
             self._resync_needed.clear()
             try:
@@ -180,6 +199,18 @@ class AlpacaBroker:
     def fills(self, *, since: datetime | None = None) -> list[Fill]:
         executions = read_executions(self._client, self._reads, since=since, call="fills")
         return [e.fill(client_order_id=self._client_id_of(e.venue_order_id)) for e in executions]
+
+    def charges(self, *, since: datetime | None = None) -> list[VenueCharge]:
+        """The regulatory fees Alpaca charged (FEE activities; the ChargeSource port), oldest first."""
+        def client_id(venue_order_id: str) -> str | None:
+            try:
+                return self._client_id_of(venue_order_id)
+            except VenueRefused:
+                return None  # an order of long ago the venue no longer shows: an account charge
+        charges: list[VenueCharge] = []
+        for item in read_activities(self._client, self._reads, kind="FEE", since=since, call="charges"):
+            charges += charges_of_fee_activity(item, client_id_of=client_id)
+        return [c for c in charges if since is None or c.ts >= since]
 
     def positions(self) -> dict[str, Decimal]:
         def read() -> dict[str, Decimal]:
@@ -233,7 +264,9 @@ class AlpacaBroker:
         ts = data.optional_datetime("timestamp") or venue_order.updated_at
         if event in ("fill", "partial_fill"):
             execution = execution_from_trade_update(data, venue_order)
-            events = self._accepted(venue_order, ts=ts) + self._ledger.fill(execution.fill(client_order_id=coid))
+            events = self._accepted(venue_order, ts=ts) + self._tell_fill(
+                execution, client_order_id=coid, commission_total=venue_order.commission,
+                execution_id=data.optional_str("execution_id"))
             if event == "fill":
                 self._ledger.finished(coid)
             return events
@@ -241,7 +274,31 @@ class AlpacaBroker:
             return self._accepted(venue_order, ts=ts)
         if event in ("canceled", "expired", "rejected", "replaced"):
             return self._snapshot_events(venue_order, fills=False, ts=ts)
+        if event in CORRECTION_EVENTS:
+            return [correction_of_update(data, venue_order, ledger=self._ledger, ts=ts)]
         return []  # pending_cancel, done_for_day, ...: no change the application acts on
+
+    def _settle_deferred_ends(self) -> list[BrokerEvent]:
+        """Ends waiting for fills the venue counted: look for those fills over REST now and
+        then (the stream may have lost them), and after the bounded wait let the end go (a
+        fill that comes later is recorded all the same; reconciliation backfills a lost one)."""
+        events: list[BrokerEvent] = []
+        now = time.monotonic()
+        for coid, deferred in self._ledger.deferred().items():
+            if now - deferred.since >= self._deferred_end_wait:
+                log.warning("alpaca %s: the venue ended it with %s filled, %s told; telling the end now",
+                            coid, deferred.final_filled, self._ledger.filled(coid))
+                events += self._ledger.release(coid)
+            elif now - deferred.checked >= _DEFERRED_RECHECK:
+                deferred.checked = now
+                try:
+                    venue_order = self._order_by_client_id(coid, call="fills")
+                except TransientError as error:
+                    log.warning("alpaca %s: fills of a cancelled order not read now: %s", coid, error)
+                    continue
+                if venue_order is not None:
+                    events += self._fills_of(venue_order)
+        return events
 
     def _resync(self) -> list[BrokerEvent]:
         """What the stream may have missed while it was down: fills since the last event seen
@@ -252,7 +309,7 @@ class AlpacaBroker:
             coid = self._client_id_of(execution.venue_order_id)
             events += self._ledger.accepted(client_order_id=coid, venue_order_id=execution.venue_order_id,
                                             ts=execution.ts)
-            events += self._ledger.fill(execution.fill(client_order_id=coid))
+            events += self._tell_fill(execution, client_order_id=coid)
         watched = self._ledger.watched()
         if watched:
             still_open = {o.client_order_id for o in self._open_venue_orders(call="resync")}
@@ -283,11 +340,15 @@ class AlpacaBroker:
                                        ts=venue_order.created_at, claim=claim)
         if fills and venue_order.filled_quantity > ZERO:
             events += self._fills_of(venue_order)
+        # An end waits for the fills the venue counted in it (see EventLedger.ended).
+        final = venue_order.filled_quantity
         if venue_order.status is OrderStatus.CANCELLED:
             why = "replaced at alpaca" if venue_order.venue_status == "replaced" else "cancelled at alpaca"
-            events += self._ledger.ended(OrderCancelled(client_order_id=coid, reason=why, ts=at), claim=claim)
+            events += self._ledger.ended(OrderCancelled(client_order_id=coid, reason=why, ts=at,
+                                                        filled_quantity=final), final_filled=final, claim=claim)
         elif venue_order.status is OrderStatus.EXPIRED:
-            events += self._ledger.ended(OrderExpired(client_order_id=coid, ts=at), claim=claim)
+            events += self._ledger.ended(OrderExpired(client_order_id=coid, ts=at, filled_quantity=final),
+                                         final_filled=final, claim=claim)
         elif venue_order.status is OrderStatus.FILLED:
             self._ledger.finished(coid)
         for leg in venue_order.legs:  # a bracket's exits: orders of their own
@@ -301,11 +362,20 @@ class AlpacaBroker:
             # The order is known; its fills come from the stream or the next reconciliation.
             log.warning("alpaca: fills of %s not read now: %s", venue_order.client_order_id, error)
             return []
+        mine = [e for e in executions if e.venue_order_id == venue_order.venue_order_id]
         events: list[BrokerEvent] = []
-        for execution in executions:
-            if execution.venue_order_id == venue_order.venue_order_id:
-                events += self._ledger.fill(execution.fill(client_order_id=venue_order.client_order_id))
+        for execution in mine:
+            # The order's commission so far goes with the latest of its fills this answer shows.
+            last = execution.cumulative_quantity == max(e.cumulative_quantity for e in mine)
+            events += self._tell_fill(execution, client_order_id=venue_order.client_order_id,
+                                      commission_total=venue_order.commission if last else None)
         return events
+
+    def _tell_fill(self, execution: Execution, *, client_order_id: str, commission_total: Decimal | None = None,
+                   execution_id: str | None = None) -> list[BrokerEvent]:
+        return self._ledger.fill(execution.fill(client_order_id=client_order_id),
+                                 cumulative=execution.cumulative_quantity, execution_id=execution_id,
+                                 commission_total=commission_total)
 
     def _adopt(self, client_order_id: str, *, cause: str, claim: bool) -> tuple[VenueOrder, list[BrokerEvent]]:
         """The POST's outcome is unclear (or the id exists already): ask the venue."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import attrs
 
@@ -13,6 +14,8 @@ from application.records import VenueOrderState
 from domain.fill import Fill
 from domain.numbers import ZERO
 from domain.order import Order, OrderSide, OrderStatus, OrderType
+
+log = logging.getLogger(__name__)
 
 _S = OrderStatus
 
@@ -28,23 +31,27 @@ _FIXED = {
 }
 # Still working at the venue (or parked there): ACCEPTED, or PARTIALLY_FILLED once some filled.
 _WORKING = frozenset({
-    "new", "accepted", "pending_new", "accepted_for_bidding", "partially_filled", "done_for_day",
-    "pending_replace", "stopped", "suspended", "held", "calculated",
+    "new", "accepted", "pending_new", "pending_review", "accepted_for_bidding", "partially_filled",
+    "done_for_day", "pending_replace", "stopped", "suspended", "held", "calculated",
 })
+# Every value of alpaca-py's OrderStatus enum (tests check the two stay equal).
 ALPACA_STATUSES = frozenset(_FIXED) | _WORKING
 
 
 def map_status(status: str, *, filled: Decimal, quantity: Decimal | None, call: str) -> OrderStatus:
     """Every Alpaca order status in our state machine's words.
 
-    done_for_day, stopped, suspended, held, pending_replace: the order still exists and may
-    trade later (or is a parked bracket leg). calculated: done for the day with settlement
-    figures pending, FILLED when all of it filled."""
+    pending_review (held for a compliance review), done_for_day, stopped, suspended, held,
+    pending_replace: the order still exists and may trade later (or is a parked bracket leg).
+    done_for_day is not an end: a gtc order works again the next session. calculated: done
+    for the day with settlement figures pending, FILLED when all of it filled.
+
+    A status Alpaca may add later is not an error: the order is still the venue's, so it is
+    taken as working (never as ended, which could hide fills to come) and flagged unknown by
+    parse_order, so one such order never makes a whole listing unreadable."""
     fixed = _FIXED.get(status)
     if fixed is not None:
         return fixed
-    if status not in _WORKING:
-        raise MalformedResponse(f"{VENUE} {call}: unknown order status {status!r}")
     if status == "calculated" and quantity is not None and filled >= quantity:
         return _S.FILLED
     return _S.PARTIALLY_FILLED if filled > 0 else _S.ACCEPTED
@@ -58,6 +65,51 @@ def is_crypto_symbol(symbol: str) -> bool:
     return "/" in symbol  # Alpaca spells crypto pairs "BTC/USD"
 
 
+_CENT = Decimal("0.01")
+_SUB_PENNY = Decimal("0.0001")
+_STOPS = (OrderType.STOP, OrderType.STOP_LIMIT)
+
+
+def time_in_force(order: Order) -> str:
+    """Crypto has no session: gtc. Equity stops (protective stops, the bot's exits) rest gtc,
+    so a position keeps its stop overnight and through the next open; Alpaca takes fractional
+    orders as day orders only, so a fractional stop stays day (the bot places it again each
+    session). Other equity orders are day orders: an entry never rests overnight unseen."""
+    if is_crypto_symbol(order.symbol):
+        return "gtc"
+    whole = order.quantity == order.quantity.to_integral_value()
+    return "gtc" if order.order_type in _STOPS and whole else "day"
+
+
+def sub_penny(price: Decimal, *, up: bool) -> Decimal:
+    """An equity price on Alpaca's grid (SEC Rule 612): whole cents at or above $1, $0.0001
+    below; rounded `up` or down, never to the nearest (the caller says which way is safe)."""
+    tick = _CENT if price >= 1 else _SUB_PENNY
+    rounded = price.quantize(tick, rounding=ROUND_CEILING if up else ROUND_FLOOR)
+    if tick == _SUB_PENNY and rounded >= 1:  # rounded up onto $1: the cent grid from there
+        rounded = rounded.quantize(_CENT, rounding=ROUND_CEILING if up else ROUND_FLOOR)
+    return rounded
+
+
+def wire_price(price: Decimal) -> str:
+    """A price as sent: plain digits, no exponent, no trailing zeros ("102.5", not "102.50")."""
+    return format(price.normalize(), "f")
+
+
+def _prices(order: Order) -> tuple[Decimal | None, Decimal | None]:
+    """(limit, stop) as sent. Equities are rounded to the sub-penny rule in the direction that
+    costs nothing: a buy limit down and a sell limit up (never a worse price than asked); a
+    sell stop up and a buy stop down (it triggers no later than asked, so a protective stop
+    still protects). Crypto prices go as given (the asset's own increment applies)."""
+    limit = order.limit_price if order.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT) else None
+    stop = order.stop_price if order.order_type in _STOPS else None
+    if is_crypto_symbol(order.symbol):
+        return limit, stop
+    buy = order.side is OrderSide.BUY
+    return (None if limit is None else sub_penny(limit, up=not buy),
+            None if stop is None else sub_penny(stop, up=not buy))
+
+
 def order_request(order: Order) -> dict[str, str]:
     """The POST /v2/orders body. Numbers go as strings (Alpaca accepts them): the SDK's request
     models hold floats, and a Decimal quantity or price must reach the venue digit for digit."""
@@ -66,14 +118,14 @@ def order_request(order: Order) -> dict[str, str]:
         "qty": format(order.quantity, "f"),
         "side": order.side.value,
         "type": _TYPES[order.order_type],
-        # Equities: day orders (nothing rests overnight unseen); crypto has no session: gtc.
-        "time_in_force": "gtc" if is_crypto_symbol(order.symbol) else "day",
+        "time_in_force": time_in_force(order),
         "client_order_id": order.client_order_id,
     }
-    if order.limit_price is not None and order.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
-        body["limit_price"] = format(order.limit_price, "f")
-    if order.stop_price is not None and order.order_type in (OrderType.STOP, OrderType.STOP_LIMIT):
-        body["stop_price"] = format(order.stop_price, "f")
+    limit, stop = _prices(order)
+    if limit is not None:
+        body["limit_price"] = wire_price(limit)
+    if stop is not None:
+        body["stop_price"] = wire_price(stop)
     return body
 
 
@@ -93,13 +145,19 @@ class VenueOrder:
     created_at: datetime
     updated_at: datetime
     submitted_at: datetime  # what GET /v2/orders sorts and pages by (after/until)
+    commission: Decimal | None = None  # cumulative, what the venue charged the order so far
     venue_type: str = "market"  # market, limit, stop, stop_limit, trailing_stop
     order_class: str = ""  # "", simple, bracket, oto, oco, mleg
     legs: tuple[VenueOrder, ...] = ()  # a bracket/oto parent's exit legs, when the answer carries them
 
+    @property
+    def status_known(self) -> bool:
+        return self.venue_status in ALPACA_STATUSES
+
     def state(self) -> VenueOrderState:
         return VenueOrderState(client_order_id=self.client_order_id, venue_order_id=self.venue_order_id,
-                               status=self.status, filled_quantity=self.filled_quantity)
+                               status=self.status, filled_quantity=self.filled_quantity,
+                               venue_status=self.venue_status, status_known=self.status_known)
 
 
 def parse_order(raw: object, *, call: str) -> VenueOrder:
@@ -110,6 +168,9 @@ def parse_order(raw: object, *, call: str) -> VenueOrder:
     quantity = p.optional_decimal("qty")
     filled = p.decimal("filled_qty") if p.has("filled_qty") else ZERO
     venue_status = p.str("status")
+    if venue_status not in ALPACA_STATUSES:
+        log.warning("%s %s: order %s has status %r, which this adapter does not know; taken as still "
+                    "working and reported as unknown", VENUE, call, p.raw.get("client_order_id"), venue_status)
     created = p.datetime("created_at")
     raw_legs = p.raw.get("legs")
     if raw_legs is not None and not isinstance(raw_legs, list):
@@ -121,10 +182,18 @@ def parse_order(raw: object, *, call: str) -> VenueOrder:
         status=map_status(venue_status, filled=filled, quantity=quantity, call=call),
         created_at=created, updated_at=p.optional_datetime("updated_at") or created,
         submitted_at=p.optional_datetime("submitted_at") or created,
+        commission=_commission(p),
         venue_type=p.optional_str("type") or p.optional_str("order_type") or "market",
         order_class=p.optional_str("order_class") or "",
         legs=tuple(parse_order(leg, call=call) for leg in raw_legs or ()),
     )
+
+
+def _commission(p: Payload) -> Decimal | None:
+    value = p.optional_decimal("commission")
+    if value is not None and value < 0:
+        raise MalformedResponse(f"{VENUE} {p.call}: field 'commission' of the order is negative ({value})")
+    return value
 
 
 @attrs.frozen(kw_only=True)
@@ -143,10 +212,12 @@ class Execution:
     def fill_id(self) -> str:
         return fill_id_for(self.venue_order_id, self.cumulative_quantity)
 
-    def fill(self, *, client_order_id: str) -> Fill:
-        # Alpaca charges no commission on US equities; regulatory fees are not itemised per fill.
+    def fill(self, *, client_order_id: str, commission: Decimal = ZERO) -> Fill:
+        """`commission`: what the venue charged the order with this execution (the order's
+        `commission` grows with its fills; a FILL activity carries none). Regulatory fees
+        come apart, as FEE activities."""
         return Fill(fill_id=self.fill_id, client_order_id=client_order_id, symbol=self.symbol, side=self.side,
-                    quantity=self.quantity, price=self.price, commission=ZERO, ts=self.ts)
+                    quantity=self.quantity, price=self.price, commission=commission, ts=self.ts)
 
 
 def _side(p: Payload, name: str = "side") -> OrderSide:

@@ -19,6 +19,8 @@ from psycopg.pq import TransactionStatus
 
 from adapters.postgres.connection import Statements
 from adapters.postgres.repositories import (
+    PostgresFillCorrections,
+    PostgresVenueCharges,
     PostgresAccounts,
     PostgresAllocations,
     PostgresBotRuns,
@@ -92,6 +94,8 @@ class PostgresUnitOfWork:
         self.login_sessions = PostgresLoginSessions(db)
         self.invitations = PostgresInvitations(db)
         self.login_attempts = PostgresLoginAttempts(db)
+        self.fill_corrections = PostgresFillCorrections(db)
+        self.venue_charges = PostgresVenueCharges(db)
 
     @property
     def read_only(self) -> bool:

@@ -21,6 +21,8 @@ import cattrs
 from adapters.sqlite.connection import Statements
 from adapters.sqlite.errors import translate_errors
 from adapters.sqlite.repositories import (
+    SqliteFillCorrections,
+    SqliteVenueCharges,
     SqliteAccounts,
     SqliteAllocations,
     SqliteBotRuns,
@@ -96,6 +98,8 @@ class SqliteUnitOfWork:
         self.login_sessions = SqliteLoginSessions(db)
         self.invitations = SqliteInvitations(db)
         self.login_attempts = SqliteLoginAttempts(db)
+        self.fill_corrections = SqliteFillCorrections(db)
+        self.venue_charges = SqliteVenueCharges(db)
 
     @property
     def read_only(self) -> bool:

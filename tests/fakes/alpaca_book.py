@@ -23,7 +23,11 @@ from decimal import Decimal
 import attrs
 
 ZERO = Decimal(0)
-OPEN_STATUSES = {"new", "accepted", "pending_new", "partially_filled", "held", "pending_cancel", "done_for_day"}
+# What GET /v2/orders?status=open lists: every status that is not an end (a status Alpaca may
+# add later included).
+CLOSED_STATUSES = {"filled", "canceled", "expired", "replaced", "rejected"}
+# Open, but not matched against prices (parked, under review, or done for the session).
+NOT_MATCHED = {"held", "pending_review", "suspended", "done_for_day", "calculated"}
 
 
 def iso(ts: datetime) -> str:
@@ -51,13 +55,14 @@ class FakeOrder:
     filled_avg_price: Decimal | None = None
     updated_at: datetime | None = None
     triggered: bool = False  # a stop whose price was reached
+    commission: Decimal = ZERO  # cumulative, what the venue charged the order so far
     order_class: str = ""
     legs: list[FakeOrder] = attrs.field(factory=list, eq=False, repr=False)  # a bracket/oto entry's exits
     parent: FakeOrder | None = attrs.field(default=None, eq=False, repr=False)  # a leg's entry
 
     @property
     def open(self) -> bool:
-        return self.status in OPEN_STATUSES
+        return self.status not in CLOSED_STATUSES
 
     def json(self, *, legs: bool = True) -> dict:
         """As Alpaca shows one order; `legs`: with the exit legs rolled up under a bracket's
@@ -72,7 +77,7 @@ class FakeOrder:
             "filled_avg_price": number(self.filled_avg_price), "order_class": self.order_class, "order_type": self.type,
             "type": self.type, "side": self.side, "time_in_force": self.time_in_force,
             "limit_price": number(self.limit_price), "stop_price": number(self.stop_price), "status": self.status,
-            "extended_hours": False, "legs": [leg.json() for leg in self.legs] if legs and self.legs else None,
+            "commission": number(self.commission), "extended_hours": False, "legs": [leg.json() for leg in self.legs] if legs and self.legs else None,
             "trail_percent": None, "trail_price": None, "hwm": None,
         }
 
@@ -88,6 +93,14 @@ class OrderBook:
         self.positions: dict[str, tuple[Decimal, Decimal]] = {}  # symbol -> (signed qty, avg entry)
         self.prices: dict[str, Decimal] = {}
         self.cash = Decimal("100000")
+        self.commission_per_share = ZERO  # charged on every execution, added to the order's commission
+        # Asynchronous cancels: a DELETE makes the order pending_cancel; it still trades until
+        # finish_cancel (held) or at once (not held, the default).
+        self.hold_cancels = False
+        # Executions the venue makes as a DELETE arrives (the race every cancel runs): coid -> (qty, price).
+        self.fills_on_cancel: dict[str, tuple[Decimal, Decimal]] = {}
+        self.held_activities: list[dict] | None = None  # not listed yet while held
+        self.execution_ids: dict[str, str] = {}  # FILL activity id -> the execution_id its updates carry
 
     # --- orders -----------------------------------------------------------------------
 
@@ -100,7 +113,7 @@ class OrderBook:
                               limit_price=limit_price, stop_price=stop_price, status=status)
             self.orders[order.id] = order
             self.by_client_id[client_order_id] = order
-            self._tell("rejected" if status == "rejected" else "new", order)
+            self._tell("new" if status in ("accepted", "new") else status, order)
             return order
 
     def create_bracket(self, *, client_order_id: str, symbol: str, side: str, qty: Decimal, type: str,
@@ -154,7 +167,7 @@ class OrderBook:
     def match(self, order: FakeOrder) -> None:
         with self.lock:
             price = self.prices.get(order.symbol)
-            if price is None or not order.open or order.status == "held":
+            if price is None or not order.open or order.status in NOT_MATCHED:
                 return
             if order.type in ("stop", "stop_limit") and not order.triggered:
                 reached = price >= order.stop_price if order.side == "buy" else price <= order.stop_price
@@ -184,8 +197,14 @@ class OrderBook:
             notional = (order.filled_avg_price or ZERO) * order.filled_qty + price * qty
             order.filled_qty += qty
             order.filled_avg_price = notional / order.filled_qty
-            order.status = "filled" if order.filled_qty == order.qty else "partially_filled"
+            # A fill while a cancel is pending leaves it pending (the cancel ends what is left).
+            if order.filled_qty == order.qty:
+                order.status = "filled"
+            elif order.status != "pending_cancel":
+                order.status = "partially_filled"
             order.updated_at = now
+            commission = (self.commission_per_share * qty).quantize(Decimal("0.01"))
+            order.commission += commission
             activity = {
                 "id": f"{now.strftime('%Y%m%d%H%M%S%f')[:17]}::{uuid.uuid4()}", "activity_type": "FILL",
                 "transaction_time": iso(now), "type": "fill" if order.status == "filled" else "partial_fill",
@@ -193,24 +212,89 @@ class OrderBook:
                 "leaves_qty": number(order.qty - order.filled_qty), "order_id": order.id,
                 "cum_qty": number(order.filled_qty), "order_status": order.status,
             }
-            self.activities.append(activity)
+            (self.activities if self.held_activities is None else self.held_activities).append(activity)
             signed = qty if order.side == "buy" else -qty
-            held, average = self.positions.get(order.symbol, (ZERO, ZERO))
-            total = held + signed
-            if held == 0 or (held > 0) == (signed > 0):
-                average = (average * abs(held) + price * qty) / abs(total) if total else ZERO
-            elif (total > 0) != (held > 0) and total != 0:
-                average = price  # flipped through zero
-            self.positions[order.symbol] = (total, average)
-            self.cash -= signed * price
-            self._tell("fill" if order.status == "filled" else "partial_fill", order,
+            total = self._move_position(order.symbol, signed, price)
+            self.cash -= signed * price + commission
+            execution_id = str(uuid.uuid4())
+            self.execution_ids[activity["id"]] = execution_id
+            self._tell("fill" if order.status == "filled" else "partial_fill", order, execution_id=execution_id,
                        price=number(price), qty=number(qty), position_qty=number(total))
             if order.status == "filled":
                 self._entry_ended(order)
                 self._leg_ended(order)
             return activity
 
+    def _move_position(self, symbol: str, signed: Decimal, price: Decimal) -> Decimal:
+        held, average = self.positions.get(symbol, (ZERO, ZERO))
+        total = held + signed
+        if held == 0 or (held > 0) == (signed > 0):
+            average = (average * abs(held) + price * abs(signed)) / abs(total) if total else ZERO
+        elif (total > 0) != (held > 0) and total != 0:
+            average = price  # flipped through zero
+        self.positions[symbol] = (total, average)
+        return total
+
+    def _execution(self, order: FakeOrder, cum_qty: Decimal) -> dict:
+        for activity in self.activities:
+            if (activity["activity_type"] == "FILL" and activity["order_id"] == order.id
+                    and Decimal(activity["cum_qty"]) == cum_qty):
+                return activity
+        raise ValueError(f"order {order.client_order_id} has no execution with cum_qty {cum_qty}")
+
+    def _restated_totals(self, order: FakeOrder) -> None:
+        mine = [a for a in self.activities if a["activity_type"] == "FILL" and a["order_id"] == order.id]
+        order.filled_qty = sum((Decimal(a["qty"]) for a in mine), ZERO)
+        notional = sum((Decimal(a["qty"]) * Decimal(a["price"]) for a in mine), ZERO)
+        order.filled_avg_price = notional / order.filled_qty if order.filled_qty else None
+        order.updated_at = self._now()
+
+    def bust(self, order: FakeOrder, cum_qty: Decimal) -> None:
+        """The trade behind one execution is busted: it never happened. The execution leaves the
+        FILL activities, the order's totals, the position and cash; told as trade_bust with the
+        busted execution's id, qty and price (the order as it now stands)."""
+        with self.lock:
+            activity = self._execution(order, cum_qty)
+            self.activities.remove(activity)
+            qty, price = Decimal(activity["qty"]), Decimal(activity["price"])
+            signed = qty if order.side == "buy" else -qty
+            self._move_position(order.symbol, -signed, price)
+            self.cash += signed * price
+            self._restated_totals(order)
+            self._tell("trade_bust", order, execution_id=self.execution_ids.get(activity["id"]),
+                       qty=number(qty), price=number(price))
+
+    def restate(self, order: FakeOrder, cum_qty: Decimal, price: Decimal) -> None:
+        """One execution's price is corrected; told as restated with the execution's id, its qty
+        and the new price."""
+        with self.lock:
+            activity = self._execution(order, cum_qty)
+            qty, old = Decimal(activity["qty"]), Decimal(activity["price"])
+            activity["price"] = number(price)
+            signed = qty if order.side == "buy" else -qty
+            self.cash -= signed * (price - old)
+            self._restated_totals(order)
+            self._tell("restated", order, execution_id=self.execution_ids.get(activity["id"]),
+                       qty=number(qty), price=number(price))
+
+    def charge_fee(self, *, amount: Decimal, description: str, symbol: str | None = None,
+                   order: FakeOrder | None = None, status: str = "executed") -> dict:
+        """A FEE activity as Alpaca posts them at the end of the day (REG, TAF, CAT fees): a
+        negative net_amount, a date; a symbol and an order id when it names one."""
+        with self.lock:
+            now = self._now()
+            activity = {"id": f"{now.strftime('%Y%m%d%H%M%S%f')[:17]}::{uuid.uuid4()}", "activity_type": "FEE",
+                        "date": now.date().isoformat(), "created_at": iso(now), "net_amount": number(-amount),
+                        "description": description, "status": status, "symbol": symbol, "qty": None,
+                        "per_share_amount": None}
+            if order is not None:
+                activity["order_id"] = order.id
+            self.activities.append(activity)
+            self.cash -= amount
+            return activity
+
     def cancel(self, order: FakeOrder) -> bool:
+        """The venue's own cancel (or one a client asked for): at once."""
         with self.lock:
             if not order.open:
                 return False
@@ -221,6 +305,32 @@ class OrderBook:
             self._leg_ended(order)
             return True
 
+    def request_cancel(self, order: FakeOrder) -> bool:
+        """A client's DELETE, as Alpaca takes it: accepted (pending_cancel, told), ended later;
+        until then the order may still fill. Not held: ended before the answer."""
+        with self.lock:
+            if not order.open:
+                return False
+            racing = self.fills_on_cancel.pop(order.client_order_id, None)
+            if racing is not None:
+                self.execute(order, *racing)
+                if not order.open:
+                    return True  # it filled completely first: the cancel is too late
+            if order.status != "pending_cancel":
+                order.status = "pending_cancel"
+                order.updated_at = self._now()
+                self._tell("pending_cancel", order)
+            if not self.hold_cancels:
+                self.cancel(order)
+            return True
+
+    def set_status(self, order: FakeOrder, status: str, *, event: str | None = None) -> None:
+        """Any status Alpaca has (or one it may add), told as `event` (default: the status)."""
+        with self.lock:
+            order.status = status
+            order.updated_at = self._now()
+            self._tell(event or status, order)
+
     def expire(self, order: FakeOrder) -> None:
         with self.lock:
             order.status = "expired"
@@ -230,7 +340,8 @@ class OrderBook:
 
     def _tell(self, event: str, order: FakeOrder, **extra: object) -> None:
         update = {"event": event, "timestamp": iso(order.updated_at or order.created_at),
-                  "execution_id": str(uuid.uuid4()), "order": order.json(), **extra}
+                  "execution_id": str(uuid.uuid4()), "order": order.json()}
+        update.update({k: v for k, v in extra.items() if v is not None})
         self._notify(update)
 
     # --- reads ------------------------------------------------------------------------

@@ -141,7 +141,7 @@ def handler_for(fake: FakeAlpaca) -> type[BaseHTTPRequestHandler]:
                     order = fake.book.create(client_order_id=coid or str(uuid.uuid4()), symbol=symbol,
                                              side=body["side"], qty=qty, type=kind,
                                              time_in_force=str(body.get("time_in_force")), limit_price=limit,
-                                             stop_price=stop)
+                                             stop_price=stop, status=fake.take_next_status())
                 else:
                     order = fake.book.create_bracket(client_order_id=coid or str(uuid.uuid4()), symbol=symbol,
                                                      side=body["side"], qty=qty, type=kind,
@@ -197,7 +197,7 @@ def handler_for(fake: FakeAlpaca) -> type[BaseHTTPRequestHandler]:
             order = fake.book.orders.get(order_id)
             if order is None:
                 return self._send(404, {"code": 40410000, "message": "order not found"})
-            if not fake.book.cancel(order):
+            if not fake.book.request_cancel(order):
                 return self._send(422, {"code": 42210000, "message": f"order is already in \"{order.status}\" state"})
             self._send(204)
 
@@ -215,16 +215,16 @@ def handler_for(fake: FakeAlpaca) -> type[BaseHTTPRequestHandler]:
             end = date.fromisoformat(query.get("end", start.isoformat())[:10])
             self._send(200, fake.calendar_json(start, end))
 
-        def activities(self, query: dict, body: object) -> None:
+        def activities(self, query: dict, body: object, kind: str = "FILL") -> None:
             page_size = min(int(query.get("page_size", 100)), 100)
             with fake.book.lock:
-                rows = list(fake.book.activities)
+                rows = [a for a in fake.book.activities if a["activity_type"] == kind]
             if "after" in query:
                 after = _parse_time(query["after"])
-                rows = [a for a in rows if _parse_time(a["transaction_time"]) > after]
+                rows = [a for a in rows if _activity_time(a) > after]
             if "until" in query:
                 until = _parse_time(query["until"])
-                rows = [a for a in rows if _parse_time(a["transaction_time"]) <= until]
+                rows = [a for a in rows if _activity_time(a) <= until]
             if query.get("direction", "desc") == "desc":
                 rows.reverse()
             token = query.get("page_token")
@@ -258,6 +258,7 @@ def handler_for(fake: FakeAlpaca) -> type[BaseHTTPRequestHandler]:
         ("GET", "/v2/clock"): Handler.clock,
         ("GET", "/v2/calendar"): Handler.calendar,
         ("GET", "/v2/account/activities/FILL"): Handler.activities,
+        ("GET", "/v2/account/activities/FEE"): lambda self, query, body: Handler.activities(self, query, body, "FEE"),
         ("GET", "/v2/stocks/bars"): Handler.stock_bars,
     }
     return Handler
@@ -286,6 +287,11 @@ def _exits(body: dict, *, order_class: str, kind: str, side: str, base: Decimal 
         if stop_loss is not None and sign * (base - stop_loss) < Decimal("0.01"):
             return f"stop_loss.stop_price must be {'<=' if sign > 0 else '>='} base_price {'-' if sign > 0 else '+'} 0.01"
     return {"take_profit": take_profit, "stop_loss": stop_loss, "stop_loss_limit": stop_limit}
+
+
+def _activity_time(activity: dict) -> datetime:
+    # FILL activities carry a transaction_time; the others (FEE...) a date and created_at.
+    return _parse_time(activity.get("transaction_time") or activity.get("created_at") or activity["date"])
 
 
 def _record(method: str, path: str, query: dict, body: object) -> RecordedRequest:

@@ -1,6 +1,7 @@
 """Loopback websocket servers speaking Alpaca's two streams, for the fake venue.
 
-- TradingStreamServer: JSON text frames like wss://paper-api.alpaca.markets/stream:
+- TradingStreamServer: JSON in BINARY frames like wss://paper-api.alpaca.markets/stream (Alpaca's
+  docs: "the trade_updates stream ... uses binary frames"; alpaca-py json.loads the bytes):
   {"action":"authenticate","data":{"key_id","secret_key"}} -> {"stream":"authorization",...},
   {"action":"listen","data":{"streams":["trade_updates"]}} -> {"stream":"listening",...},
   then {"stream":"trade_updates","data":{...}} pushed by the venue.
@@ -104,6 +105,7 @@ class TradingStreamServer(_LoopbackServer):
         super().__init__()
         self._authorized = authorized
         self._listening: set[ServerConnection] = set()
+        self._held: list[dict] | None = None  # updates waiting for release() while held
 
     async def session(self, connection: ServerConnection) -> None:
         async for frame in connection:
@@ -115,7 +117,7 @@ class TradingStreamServer(_LoopbackServer):
             data = message.get("data") or {}
             if action in ("authenticate", "auth"):
                 ok = self._authorized(str(data.get("key_id")), str(data.get("secret_key")))
-                await connection.send(json.dumps({"stream": "authorization", "data": {
+                await connection.send(_binary({"stream": "authorization", "data": {
                     "status": "authorized" if ok else "unauthorized", "action": "authenticate"}}))
                 if not ok:
                     await connection.close()
@@ -124,15 +126,30 @@ class TradingStreamServer(_LoopbackServer):
                 streams = list(data.get("streams") or [])
                 if "trade_updates" in streams:
                     self._listening.add(connection)
-                await connection.send(json.dumps({"stream": "listening", "data": {"streams": streams}}))
+                await connection.send(_binary({"stream": "listening", "data": {"streams": streams}}))
         self._listening.discard(connection)
 
     def listening(self) -> int:
         return len([c for c in self._listening if c in self.connections])
 
+    def hold(self) -> None:
+        """Keep trade updates back (in order) until release()."""
+        if self._held is None:
+            self._held = []
+
+    def release(self) -> int:
+        """Send what was held, in order, and stop holding; returns how many updates."""
+        held, self._held = self._held or [], None
+        for update in held:
+            self.push(update)
+        return len(held)
+
     def push(self, update: dict) -> int:
         """Send one trade update to every listening client; returns how many got it."""
-        text = json.dumps({"stream": "trade_updates", "data": update})
+        if self._held is not None:
+            self._held.append(update)
+            return 0
+        text = _binary({"stream": "trade_updates", "data": update})
 
         async def send() -> int:
             sent = 0
@@ -146,6 +163,10 @@ class TradingStreamServer(_LoopbackServer):
         if self.down:
             return 0
         return self.run(send())
+
+
+def _binary(message: dict) -> bytes:
+    return json.dumps(message).encode()  # bytes: websockets sends them as a binary frame
 
 
 def _ts(value: datetime) -> msgpack.Timestamp:

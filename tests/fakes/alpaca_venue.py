@@ -11,6 +11,13 @@ the REAL alpaca-py SDK in tests. Never reaches a real host.
         venue.delay_next(method="GET", path="/v2/stocks/bars", seconds=0.3)   # answers late
         venue.reject_next_order("insufficient buying power")   # 403, no order
         venue.drop_streams(); ...; venue.restore_streams()     # websockets down / up
+        venue.hold_cancels(); ...; venue.finish_cancel(coid)   # a DELETE leaves it pending_cancel
+        venue.hold_trade_updates(); ...; venue.release_trade_updates()   # the stream lags REST
+        venue.next_order_status("pending_review")    # the next POST's order starts so
+        venue.set_status(coid, "suspended")          # any status, told on the stream
+        venue.charge_commission(per_share="0.005")   # commission on every execution
+        venue.charge_fee("0.02", "TAF fee", symbol="AAPL", client_order_id=coid)  # a FEE activity
+        venue.bust(coid, cum_qty="1"); venue.restate(coid, cum_qty="1", price="9.99")  # trade_bust / restated
         venue.data_stream.push_bar(symbol="AAPL", ts=..., open=..., ...)
         venue.count("POST", "/v2/orders")            # every request is recorded
 
@@ -78,6 +85,7 @@ class FakeAlpaca:
         self.bars: dict[str, list[dict]] = {}
         self.bars_page_size = 10_000
         self._lock = threading.Lock()
+        self._next_statuses: list[str] = []
         self._http: ThreadingHTTPServer | None = None
 
     # --- lifecycle --------------------------------------------------------------------
@@ -132,6 +140,68 @@ class FakeAlpaca:
 
     def expire(self, client_order_id: str) -> None:
         self.book.expire(self.order(client_order_id))
+
+    def hold_cancels(self, hold: bool = True) -> None:
+        """Cancels asked over REST stay pending_cancel (the order may still fill) until
+        finish_cancel; as Alpaca, where a cancel is a request the market answers later."""
+        self.book.hold_cancels = hold
+
+    def finish_cancel(self, client_order_id: str) -> None:
+        """The venue ends a pending cancel: canceled, with whatever filled meanwhile."""
+        self.book.cancel(self.order(client_order_id))
+
+    def fill_before_cancel(self, client_order_id: str, qty: Decimal | str, price: Decimal | str) -> None:
+        """When the next DELETE of this order arrives, the venue executes `qty` first (the
+        execution was on its way), then cancels what is left."""
+        with self.book.lock:
+            self.book.fills_on_cancel[client_order_id] = (Decimal(str(qty)), Decimal(str(price)))
+
+    def hold_activities(self) -> None:
+        """New FILL activities are not listed yet (the order's filled_qty already shows them)."""
+        with self.book.lock:
+            if self.book.held_activities is None:
+                self.book.held_activities = []
+
+    def release_activities(self) -> None:
+        with self.book.lock:
+            held, self.book.held_activities = self.book.held_activities or [], None
+            self.book.activities.extend(held)
+
+    def hold_trade_updates(self) -> None:
+        """Trade updates wait (REST already shows the change) until release_trade_updates:
+        the two are separate channels at Alpaca."""
+        self.trading_stream.hold()
+
+    def release_trade_updates(self) -> int:
+        return self.trading_stream.release()
+
+    def next_order_status(self, status: str) -> None:
+        """The next order POSTed is created in `status` (pending_review, pending_new, ...)."""
+        with self._lock:
+            self._next_statuses.append(status)
+
+    def take_next_status(self) -> str:
+        with self._lock:
+            return self._next_statuses.pop(0) if self._next_statuses else "accepted"
+
+    def set_status(self, client_order_id: str, status: str, *, event: str | None = None) -> None:
+        self.book.set_status(self.order(client_order_id), status, event=event)
+
+    def charge_fee(self, amount: Decimal | str, description: str, *, symbol: str | None = None,
+                   client_order_id: str | None = None, status: str = "executed") -> dict:
+        order = None if client_order_id is None else self.order(client_order_id)
+        return self.book.charge_fee(amount=Decimal(str(amount)), description=description, symbol=symbol, order=order,
+                                    status=status)
+
+    def bust(self, client_order_id: str, *, cum_qty: Decimal | str) -> None:
+        """Bust the execution of the order that brought its filled quantity to `cum_qty`."""
+        self.book.bust(self.order(client_order_id), Decimal(str(cum_qty)))
+
+    def restate(self, client_order_id: str, *, cum_qty: Decimal | str, price: Decimal | str) -> None:
+        self.book.restate(self.order(client_order_id), Decimal(str(cum_qty)), Decimal(str(price)))
+
+    def charge_commission(self, *, per_share: Decimal | str) -> None:
+        self.book.commission_per_share = Decimal(str(per_share))
 
     def add_foreign_order(self, *, symbol: str, side: str = "buy", qty: str = "1", type: str = "limit",
                           limit_price: str | None = "1.00", client_order_id: str | None = None) -> FakeOrder:

@@ -43,9 +43,11 @@ from application.records import (
     LoginAttempt,
     LoginSession,
     User,
+    VenueCharge,
 )
 from domain.errors import StoreUnavailable
 from domain.fill import Fill
+from domain.fill_corrections import FillCorrection
 from domain.order import Order
 from domain.position import Position, RoundTrip
 from domain.stops import StopLevel
@@ -84,6 +86,9 @@ class _State:
     bot_runs: dict[tuple[str, str], BotRun] = attrs.field(factory=dict)
     snapshots: dict[tuple[str, date], DailySnapshot] = attrs.field(factory=dict)
     venue_health: dict[tuple[str, str, datetime], VenueHealthBucket] = attrs.field(factory=dict)
+    # correction_id -> (seq, account, bot, correction); charge_id -> (seq, charge)
+    fill_corrections: dict[str, tuple[int, str, str, FillCorrection]] = attrs.field(factory=dict)
+    venue_charges: dict[str, tuple[int, VenueCharge]] = attrs.field(factory=dict)
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -100,7 +105,8 @@ class _State:
             allocations=list(self.allocations), users=dict(self.users), login_sessions=dict(self.login_sessions),
             invitations=dict(self.invitations), login_attempts=list(self.login_attempts),
             settings=dict(self.settings), bot_runs=dict(self.bot_runs), snapshots=dict(self.snapshots),
-            venue_health=dict(self.venue_health),
+            venue_health=dict(self.venue_health), fill_corrections=dict(self.fill_corrections),
+            venue_charges=dict(self.venue_charges),
         )
 
 
@@ -196,6 +202,8 @@ class InMemoryUnitOfWork:
         self.bot_runs = _BotRuns(self)
         self.snapshots = _Snapshots(self)
         self.venue_health = _VenueHealth(self)
+        self.fill_corrections = _FillCorrections(self)
+        self.venue_charges = _VenueCharges(self)
 
     @property
     def read_only(self) -> bool:
@@ -392,6 +400,13 @@ class _Trades(_Repo):
         rows.sort(key=lambda r: (r[2].closed_at, r[0]))
         return [(acct, trip) for _, acct, trip in rows]
 
+    def replace(self, *, account: str, bot: str, symbol: str, trips: Sequence[RoundTrip]) -> None:
+        state = self._w
+        for key in [k for k, (_, t) in state.trades.items() if k[0] == account and k[1] == bot and t.symbol == symbol]:
+            del state.trades[key]
+        for trip in trips:
+            self.add(trip, account=account)
+
     def page(
         self, *, account: str | None = None, bots: Sequence[str] | None = None, symbol: str | None = None,
         since: datetime | None = None, until: datetime | None = None, limit: int, offset: int = 0,
@@ -400,6 +415,34 @@ class _Trades(_Repo):
                   if (bots is None or trip.bot in bots) and (since is None or trip.closed_at >= since)
                   and (until is None or trip.closed_at < until)]
         return len(chosen), chosen[offset:offset + limit]
+
+
+class _FillCorrections(_Repo):
+    def add(self, correction: FillCorrection, *, account: str, bot: str) -> bool:
+        state = self._w
+        if correction.correction_id in state.fill_corrections:
+            return False
+        state.fill_corrections[correction.correction_id] = (state.next_seq(), account, bot, correction)
+        return True
+
+    def list(self, *, account: str, bot: str | None = None) -> list[FillCorrection]:
+        rows = sorted(row for row in self._r.fill_corrections.values()
+                      if row[1] == account and (bot is None or row[2] == bot))
+        return [correction for _, _, _, correction in rows]
+
+
+class _VenueCharges(_Repo):
+    def add(self, charge: VenueCharge) -> bool:
+        state = self._w
+        if charge.charge_id in state.venue_charges:
+            return False
+        state.venue_charges[charge.charge_id] = (state.next_seq(), charge)
+        return True
+
+    def list(self, *, account: str, bot: str | None = None) -> list[VenueCharge]:
+        rows = sorted((seq, charge) for seq, charge in self._r.venue_charges.values()
+                      if charge.account == account and (bot is None or charge.bot == bot))
+        return [charge for _, charge in rows]
 
 
 class _Heartbeats(_Repo):

@@ -54,7 +54,7 @@ Store = SqliteStore | PostgresStore
 
 T0 = datetime(2024, 3, 1, 14, 30, tzinfo=timezone.utc)
 NEW_YORK = timezone(timedelta(hours=-5))  # a non-UTC zone: stored as the instant, read back in UTC
-LATEST = 7
+LATEST = 8
 RAW_SQL_ERRORS = (sqlite3.DatabaseError, psycopg.Error)
 
 
@@ -119,11 +119,11 @@ def test_both_engines_ship_the_same_migrations() -> None:
 def test_migrate_is_idempotent_and_recorded(store: Store, raw_sql) -> None:
     assert store.schema_version() == 0
     assert store.latest_version() == LATEST
-    assert store.migrate() == [1, 2, 3, 4, 5, 6, 7]
+    assert store.migrate() == list(range(1, LATEST + 1))
     assert store.migrate() == []
     assert store.schema_version() == LATEST
     assert raw_sql("SELECT version, name FROM schema_migrations ORDER BY version") == [(1, "initial"), (2, "leases"), (3, "instances"), (4, "stops"), (5, "allocations"), (6, "users"),
-                                                                                         (7, "operations")]
+                                                                                         (7, "operations"), (8, "fill_corrections")]
 
 
 def test_first_unit_of_work_migrates_an_empty_store(store: Store) -> None:
@@ -139,7 +139,7 @@ def test_stores_migrating_at_once_apply_once(store: Store, reopen_store) -> None
     # PRAGMA journal_mode = WAL with "database is locked", busy timeout or not.)
     assert [other.schema_version() for other in stores] == [0, 0, 0, 0]
     results = run_threads(4, lambda i: stores[i].migrate())
-    assert sorted(results, key=len) == [[], [], [], [1, 2, 3, 4, 5, 6, 7]]
+    assert sorted(results, key=len) == [[], [], [], list(range(1, LATEST + 1))]
     assert store.schema_version() == LATEST
 
 

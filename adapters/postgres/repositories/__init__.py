@@ -1,6 +1,7 @@
 """Postgres implementations of the repository ports, one class per port."""
 
 from adapters.postgres.repositories.allocations import PostgresAllocations
+from adapters.postgres.repositories.corrections import PostgresFillCorrections, PostgresVenueCharges
 from adapters.postgres.repositories.operations import PostgresBotRuns, PostgresSettings, PostgresSnapshots, PostgresVenueHealth
 from adapters.postgres.repositories.book import PostgresAccounts, PostgresEquity, PostgresPositions
 from adapters.postgres.repositories.instances import PostgresInstances
@@ -21,6 +22,8 @@ from adapters.postgres.repositories.records import (
 )
 
 __all__ = [
+    "PostgresFillCorrections",
+    "PostgresVenueCharges",
     "PostgresAllocations",
     "PostgresBotRuns",
     "PostgresSettings",

@@ -199,6 +199,11 @@ class PostgresTrades:
         )
         return changed == 1
 
+    def replace(self, *, account: str, bot: str, symbol: str, trips: Sequence[RoundTrip]) -> None:
+        self._db.execute("DELETE FROM trades WHERE account = %s AND bot = %s AND symbol = %s", (account, bot, symbol))
+        for trip in trips:
+            self.add(trip, account=account)
+
     def list(
         self, *, account: str | None = None, bot: str | None = None, symbol: str | None = None
     ) -> list[tuple[str, RoundTrip]]:

@@ -1,6 +1,7 @@
 """SQLite implementations of the repository ports, one class per port."""
 
 from adapters.sqlite.repositories.allocations import SqliteAllocations
+from adapters.sqlite.repositories.corrections import SqliteFillCorrections, SqliteVenueCharges
 from adapters.sqlite.repositories.operations import SqliteBotRuns, SqliteSettings, SqliteSnapshots, SqliteVenueHealth
 from adapters.sqlite.repositories.book import SqliteAccounts, SqliteEquity, SqlitePositions
 from adapters.sqlite.repositories.instances import SqliteInstances
@@ -16,6 +17,8 @@ from adapters.sqlite.repositories.orders import SqliteFills, SqliteOrders, Sqlit
 from adapters.sqlite.repositories.records import SqliteAuditLog, SqliteControl, SqliteHeartbeats, SqliteSessions
 
 __all__ = [
+    "SqliteFillCorrections",
+    "SqliteVenueCharges",
     "SqliteAllocations",
     "SqliteBotRuns",
     "SqliteSettings",

@@ -205,6 +205,11 @@ class SqliteTrades:
         )
         return changed == 1
 
+    def replace(self, *, account: str, bot: str, symbol: str, trips: Sequence[RoundTrip]) -> None:
+        self._db.execute("DELETE FROM trades WHERE account = ? AND bot = ? AND symbol = ?", (account, bot, symbol))
+        for trip in trips:
+            self.add(trip, account=account)
+
     def list(
         self, *, account: str | None = None, bot: str | None = None, symbol: str | None = None
     ) -> list[tuple[str, RoundTrip]]:
