@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for, fail
+from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for, fail, reading_container
 from entrypoints.cli.output import make_output_converter, print_json, print_table
 
 db_app = typer.Typer(help="The store: schema migrations and their status.", no_args_is_help=True)
@@ -31,7 +31,7 @@ def db_upgrade(config: ConfigOption = None, json_output: JsonOption = False) -> 
 def db_status(config: ConfigOption = None, json_output: JsonOption = False) -> None:
     """Which database is used and its schema version (without changing anything)."""
     with cli_errors():
-        store = container_for(config).store()
+        store = reading_container(config).store()
         version = store.schema_version()
         latest = store.latest_version()
     if json_output:
@@ -64,7 +64,7 @@ def audit(
     their figures, sizing arithmetic, order events, halts and resumes with who and why)."""
     since_at = _parse_since(since)
     with cli_errors():
-        store = container_for(config).store()
+        store = reading_container(config).store()
         with store.unit_of_work(read_only=True) as uow:
             entries = uow.audit.list(account=account, symbol=symbol, kind=kind, since=since_at, limit=limit)
     if json_output:
