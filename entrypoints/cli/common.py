@@ -16,6 +16,7 @@ from dependency_injector import providers
 
 from application.paper_session import ProcessInfo
 from domain.errors import ConfigurationError, QuantShiftError, StoreNotFound, StoreUnavailable
+from domain.symbols import check_symbol
 from entrypoints.container import Container, build_container, build_store
 from entrypoints.settings import Settings, load_settings
 
@@ -66,6 +67,16 @@ def reading_container(config: Path | None) -> Container:
     container = container_for(config)
     container.store.override(providers.Singleton(build_store, url=container.settings().database_url, create=False))
     return container
+
+
+def checked_symbol(value: str | None, *, option: str = "--symbol") -> str | None:
+    """A symbol typed as an option, by the one rule (domain/symbols.py)."""
+    if value is None:
+        return None
+    try:
+        return check_symbol(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"{option}: {exc}") from None
 
 
 def process_info() -> ProcessInfo:

@@ -10,7 +10,7 @@ from application.risk_report import risk_report
 from application.queries import TradeQuery, list_positions, list_trades
 from application.records import GLOBAL_SCOPE
 from application.status import bot_statuses, instance_statuses
-from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, reading_container
+from entrypoints.cli.common import ConfigOption, JsonOption, checked_symbol, cli_errors, reading_container
 from entrypoints.cli.output import make_output_converter, money, print_json, print_table
 
 AccountOption = Annotated[str | None, typer.Option("--account", help="Only this account (paper, sim-0001, ...).")]
@@ -85,6 +85,7 @@ def trades(
 ) -> None:
     """Closed round trips (flat to flat), oldest first."""
     with cli_errors():
+        symbol = checked_symbol(symbol)
         store = reading_container(config).store()
         rows = list_trades(TradeQuery(account=account, bot=bot, symbol=symbol),
                            uow_factory=lambda: store.unit_of_work(read_only=True))

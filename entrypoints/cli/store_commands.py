@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for, fail, reading_container
+from entrypoints.cli.common import ConfigOption, JsonOption, checked_symbol, cli_errors, container_for, fail, reading_container
 from entrypoints.cli.output import make_output_converter, print_json, print_table
 
 db_app = typer.Typer(help="The store: schema migrations and their status.", no_args_is_help=True)
@@ -64,6 +64,7 @@ def audit(
     their figures, sizing arithmetic, order events, halts and resumes with who and why)."""
     since_at = _parse_since(since)
     with cli_errors():
+        symbol = checked_symbol(symbol)
         store = reading_container(config).store()
         with store.unit_of_work(read_only=True) as uow:
             entries = uow.audit.list(account=account, symbol=symbol, kind=kind, since=since_at, limit=limit)

@@ -203,3 +203,20 @@ def test_messages_name_the_column_key_and_line_with_the_value_as_written(cli):
         stderr = refused(cli.invoke("backtest", "--data", f"SPY={good}", "--strategy", "ma_crossover", "--commission",
                                     commission), code=2, says=says)
         assert "Decimal(" not in stderr
+
+
+def test_symbol_options_of_reads_and_downloads_are_checked_before_anything_runs(cli):
+    cli.invoke("db", "upgrade")
+    for command in (["trades"], ["audit"]):
+        refused(cli.invoke(*command, "--symbol", "x';--"), code=2, says="--symbol: \"x';--\" is not a symbol")
+    window = ["--start", "2025-01-02", "--end", "2025-01-09"]
+    refused(cli.invoke("data", "download", "--source", "alpaca", "--symbols", "SPY,BTC-USD", *window), code=2,
+            says="--symbols: 'BTC-USD' is a crypto pair, not an equity symbol")
+    refused(cli.invoke("data", "download", "--source", "coinbase", "--symbols", "../x", *window), code=2,
+            says="--symbols: '../x' is not a symbol")
+    a_file = cli.tmp / "out.csv"
+    a_file.write_text("mine")
+    # Before any venue is asked (no keys are set here): the place to write is checked first.
+    refused(cli.invoke("data", "download", "--source", "coinbase", "--symbols", "BTC-USD", *window, "--out",
+                       str(a_file)), code=2, says="is a file, not a directory")
+    assert a_file.read_text() == "mine"

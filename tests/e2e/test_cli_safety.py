@@ -46,6 +46,14 @@ def wait_for(predicate, *, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def all_running(cli) -> bool:
+    # Until the session has made its store, `status` says there is none (it never creates one).
+    if not cli.db.exists():
+        return False
+    bots = cli.json("status")["bots"]
+    return bool(bots) and all(b["state"] == "running" for b in bots)
+
+
 def count(cli, sql: str, *params) -> int:
     try:
         return cli.query(sql, *params)[0][0]
@@ -90,8 +98,7 @@ def test_sigkill_shows_stale_within_two_heartbeats(cli):
     config = cli.config("[engine]\nheartbeat_seconds = 0.5\n" + DEFAULT_BOTS)
     bot = cli.start("paper", "--bar-seconds", "0.2", "--config", str(config))
     try:
-        wait_for(lambda: (s := cli.json("status"))["bots"] and all(b["state"] == "running" for b in s["bots"]),
-                 timeout=60, what="bots running")
+        wait_for(lambda: all_running(cli), timeout=60, what="bots running")
     finally:
         os.kill(bot.pid, signal.SIGKILL)
         bot.wait(timeout=10)
@@ -152,8 +159,7 @@ def test_a_second_process_cannot_trade_the_same_bots(cli):
     config = cli.config("[engine]\nheartbeat_seconds = 0.5\n" + DEFAULT_BOTS)
     first = cli.start("paper", "--bar-seconds", "0.2", "--config", str(config))
     try:
-        wait_for(lambda: (s := cli.json("status"))["bots"] and all(b["state"] == "running" for b in s["bots"]),
-                 timeout=60, what="bots running")
+        wait_for(lambda: all_running(cli), timeout=60, what="bots running")
         second = cli.run("paper", "--bar-seconds", "0.2", "--duration", "1", "--config", str(config), check=False)
         assert first.poll() is None, first.communicate()[1]
         # Refused by the heartbeat check or by the venue's lock, whichever it meets first.
