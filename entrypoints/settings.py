@@ -51,12 +51,23 @@ def _non_negative(_i: object, a: attrs.Attribute, value: Decimal) -> None:
         raise ValueError(f"{a.name} must be >= 0, got {value}")
 
 
+def _fraction(_i: object, a: attrs.Attribute, value: Decimal | None) -> None:
+    # Checked at load, so the file and key are named (later, the engine's objects name neither).
+    if value is not None and not 0 < value <= 1:
+        raise ValueError(f"{a.name} must be in (0, 1], got {value}")
+
+
+def _positive_or_none(_i: object, a: attrs.Attribute, value: Decimal | None) -> None:
+    if value is not None and value <= 0:
+        raise ValueError(f"{a.name} must be positive, got {value}")
+
+
 @attrs.frozen(kw_only=True)
 class EngineSettings:
     timeframe: str = attrs.field(default="15m", validator=_check_timeframe)
     market_fill: Literal["next_open", "this_close"] = "next_open"
     slippage_bps: Decimal = attrs.field(default=Decimal(1), validator=_non_negative)
-    max_volume_share: Decimal = Decimal("0.1")
+    max_volume_share: Decimal = attrs.field(default=Decimal("0.1"), validator=_fraction)
     # Simulated fees: equities per share (IBKR-like, with a per-fill minimum), crypto maker/taker
     # in basis points (Coinbase-like). Zero them to compare with engines that ignore fees.
     equity_commission_per_share: Decimal = attrs.field(default=Decimal("0.005"), validator=_non_negative)
@@ -85,11 +96,11 @@ def _check_sector_symbols(sectors: dict[str, str]) -> None:
 
 @attrs.frozen(kw_only=True)
 class RiskSettings:
-    max_order_quantity: Decimal = Decimal(1_000_000)
-    max_order_notional: Decimal = Decimal(250_000)
-    price_collar_equity: Decimal = Decimal("0.05")
-    price_collar_crypto: Decimal = Decimal("0.10")
-    max_gross_exposure: Decimal = Decimal("1.0")
+    max_order_quantity: Decimal = attrs.field(default=Decimal(1_000_000), validator=_positive)
+    max_order_notional: Decimal = attrs.field(default=Decimal(250_000), validator=_positive)
+    price_collar_equity: Decimal = attrs.field(default=Decimal("0.05"), validator=_positive)
+    price_collar_crypto: Decimal = attrs.field(default=Decimal("0.10"), validator=_positive)
+    max_gross_exposure: Decimal = attrs.field(default=Decimal("1.0"), validator=_positive)
     max_orders_per_symbol_per_minute: int = 10
     max_orders_per_bot_per_minute: int = 30
     max_data_age_minutes: int = 60
@@ -101,15 +112,15 @@ class RiskSettings:
     flatten_on_halt: bool = False  # at the limit, close every position before halting
     # A hard stop for the rest of the session (NYSE day for equities, UTC day for crypto):
     # a loss from the session's starting equity, as a fraction and/or an amount (tighter wins).
-    daily_loss_percent: Decimal | None = Decimal("0.05")
-    daily_loss_amount: Decimal | None = None
+    daily_loss_percent: Decimal | None = attrs.field(default=Decimal("0.05"), validator=_fraction)
+    daily_loss_amount: Decimal | None = attrs.field(default=None, validator=_positive_or_none)
     # Portfolio heat: the summed risk to the stops of open positions stays within this fraction
     # of equity (entries are resized down or denied). Applies to bots with stops.
-    max_heat: Decimal = Decimal("0.10")
+    max_heat: Decimal = attrs.field(default=Decimal("0.10"), validator=_fraction)
     # Correlation: an entry whose returns correlate >= correlation_threshold with holdings may
     # not push that correlated exposure past max_correlated_fraction of equity.
     correlation_threshold: float = 0.7
-    max_correlated_fraction: Decimal = Decimal("0.6")
+    max_correlated_fraction: Decimal = attrs.field(default=Decimal("0.6"), validator=_positive)
     correlation_window: int = 60
     # Sector and asset-class limits: [risk.sectors] AAPL = "tech"; [risk.sector_limits]
     # tech = 0.4 ("*" for any other sector); [risk.asset_class_limits] crypto = 0.5.
@@ -121,7 +132,7 @@ class RiskSettings:
     # day_trade_window NYSE sessions while equity is below day_trade_min_equity. Off when unset.
     day_trade_limit: int | None = None
     day_trade_window: int = 5
-    day_trade_min_equity: Decimal = Decimal(25000)
+    day_trade_min_equity: Decimal = attrs.field(default=Decimal(25000), validator=_non_negative)
 
 
 def _check_symbols(instance: BotSettings, _a: attrs.Attribute, value: tuple[str, ...]) -> None:
@@ -141,24 +152,24 @@ class BotSettings:
     capital: Decimal = attrs.field(default=Decimal(100_000), validator=_positive)
     strategy: str = "ma_crossover"  # a built-in name, or "path/to/file.py:ClassName"
     params: Mapping[str, int | float | str | bool] = attrs.field(factory=dict)
-    position_fraction: Decimal = Decimal("0.25")
+    position_fraction: Decimal = attrs.field(default=Decimal("0.25"), validator=_fraction)
     fractional: bool = False
     # Sizing: "fixed" (position_fraction of equity), "volatility" (risk_fraction of equity to a
     # stop atr_multiple ATRs away), or "kelly" (kelly_fraction of the Kelly bet from the recent
     # round trips, capped at kelly_cap, fixed fraction until kelly_min_trades trips).
     sizing: Literal["fixed", "volatility", "kelly"] = "fixed"
-    risk_fraction: Decimal = Decimal("0.01")
-    atr_multiple: Decimal = Decimal(2)
+    risk_fraction: Decimal = attrs.field(default=Decimal("0.01"), validator=_fraction)
+    atr_multiple: Decimal = attrs.field(default=Decimal(2), validator=_positive)
     atr_period: int = 14
-    kelly_fraction: Decimal = Decimal("0.5")
-    kelly_cap: Decimal = Decimal("0.25")
+    kelly_fraction: Decimal = attrs.field(default=Decimal("0.5"), validator=_fraction)
+    kelly_cap: Decimal = attrs.field(default=Decimal("0.25"), validator=_fraction)
     kelly_min_trades: int = 20
     # Stops per position, moved only in its favour: "none", "fixed" (stop_percent from entry),
     # "atr" (trailing, stop_atr_multiple ATRs), "chandelier", "sar" (Parabolic SAR).
     stop: Literal["none", "fixed", "atr", "chandelier", "sar"] = "none"
     # Left out, these take the asset class's default (STOP_DEFAULTS): crypto's are wider.
-    stop_percent: Decimal | None = None
-    stop_atr_multiple: Decimal | None = None
+    stop_percent: Decimal | None = attrs.field(default=None, validator=_positive_or_none)
+    stop_atr_multiple: Decimal | None = attrs.field(default=None, validator=_positive_or_none)
     stop_period: int = 14
     # "venue": the stop rests at the venue as a stop order where the venue takes them
     # (filled inside the bar that reaches it); "monitored": checked on each closed bar.
@@ -513,5 +524,7 @@ def _describe(message: str) -> str:
         field = re.match(r"([a-z_]+(?:\[\d+\])?): ", text)
         if field:
             return f"{key}.{field.group(1)}: {text[field.end():]}"
+        if re.match(r"[a-z_]+ must ", text):  # a field's own validator: "capital must be positive, got -5"
+            return f"{key}.{text}"
         return f"{key}: {text}"
     return message

@@ -58,6 +58,14 @@ def test_environment_chooses_the_store(tmp_path):
         (BOT.replace('["SPY"]', '"SPY"'), 'bots[0].symbols: expected a list like ["SPY"]'),
         (BOT.replace('["SPY"]', '["../etc/x"]'), "'../etc/x' is not a symbol"),
         (BOT + '[risk.sectors]\n"AAPL;" = "tech"\n', "risk.sectors: 'AAPL;' is not a symbol"),
+        # Checked at load with the file and key, not later by the engine's objects (Decimal('-3'), max_fraction).
+        ('[engine]\nmax_volume_share=-3\n' + BOT, "engine.max_volume_share must be in (0, 1], got -3"),
+        ('[risk]\nmax_heat=-3\n' + BOT, "risk.max_heat must be in (0, 1], got -3"),
+        ('[risk]\nmax_correlated_fraction=-3\n' + BOT, "risk.max_correlated_fraction must be positive, got -3"),
+        ('[risk]\ndaily_loss_percent=-3\n' + BOT, "risk.daily_loss_percent must be in (0, 1], got -3"),
+        ('[risk]\nmax_order_quantity=0\n' + BOT, "risk.max_order_quantity must be positive, got 0"),
+        (BOT + "risk_fraction=-3\n", "bots[0].risk_fraction must be in (0, 1], got -3"),  # even with sizing unused
+        (BOT + "stop_percent=-3\n", "bots[0].stop_percent must be positive, got -3"),
         # No [[bots]] in a file: refused, naming the file (the built-in bots would trade instead).
         ("", "bots.toml is empty: declare at least one bot"),
         ('[engine]\nseed=3\n', "bots.toml has no [[bots]] table"),
@@ -95,9 +103,8 @@ def test_bot_specs_and_strategy_params(tmp_path):
     (spec,) = bot_specs(settings)
     assert spec.strategy.warmup == 10 and spec.sizing.fraction == Decimal("0.5")
     assert spec.instruments["ETH-USD"].lot_size == Decimal("0.00000001")
-    bad = load(tmp_path, '[[bots]]\nname="b"\nasset_class="crypto"\nsymbols=["ETH-USD"]\nposition_fraction=1.5\n')
-    with pytest.raises(ConfigurationError, match=r"bots\[0\].position_fraction"):
-        bot_specs(bad)
+    with pytest.raises(ConfigurationError, match=r"bots.toml: bots\[0\].position_fraction must be in \(0, 1\], got 1.5"):
+        load(tmp_path, '[[bots]]\nname="b"\nasset_class="crypto"\nsymbols=["ETH-USD"]\nposition_fraction=1.5\n')
 
 
 def test_user_strategy_files(tmp_path):
@@ -135,7 +142,8 @@ def test_stops_take_their_asset_classs_defaults_crypto_wider_and_rest_at_the_ven
 
 
 @pytest.mark.parametrize(("line", "message"), [('stop_orders="sometimes"', "bots[0].stop_orders"),
-                                               ('stop="fixed"\nstop_percent=0', "bots[0] stop (fixed)")])
+                                               ('stop="fixed"\nstop_percent=0', "bots[0].stop_percent must be positive, got 0"),
+                                               ('stop="atr"\nstop_atr_multiple=0.0001\nstop_period=0', "bots[0] stop (atr)")])
 def test_bad_stop_settings_name_their_key(tmp_path, line, message):
     with pytest.raises(ConfigurationError) as error:
         bot_specs(load(tmp_path, f'[[bots]]\nname="b"\nasset_class="equity"\nsymbols=["SPY"]\n{line}\n'))
