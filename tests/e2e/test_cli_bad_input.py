@@ -173,6 +173,7 @@ def test_read_commands_never_create_a_store_at_a_mistyped_path(cli):
     for command in (["status"], ["trades"], ["positions"], ["audit"], ["risk"], ["strategies"], ["reconcile"],
                     ["db", "status"], ["status", "--json"]):
         refused(cli.invoke(*command), code=3, says=f"there is no store at {missing}")
+    refused(cli.run("status", check=False), code=3, says=f"there is no store at {missing}")  # a real process too
     assert not missing.parent.exists() and not (cli.tmp / "venue").exists()
     # Commands that record make it, as before; then the reads read it.
     assert cli.invoke("db", "upgrade").returncode == 0 and missing.exists()
