@@ -203,6 +203,8 @@ def _load_files(data: list[str], *, asset_class: str, now: datetime) -> dict[str
             symbol, path = Path(item).stem.upper(), item
         if not symbol or not path:
             raise ConfigurationError(f"--data {item!r}: expected PATH or SYMBOL=PATH")
+        if not named and not Path(path).is_file():
+            load_ohlcv(path, now=now)  # names what the path is instead (a directory, no such file)
         try:
             check_symbol(symbol, asset_class=wanted)
         except ValueError as exc:
