@@ -61,3 +61,12 @@ class MailUnavailable(TransientError):
 
 class MailRejected(RejectedError):
     """The mail server refused the message for good (SMTP 5xx, e.g. an unknown recipient)."""
+
+
+class OutputFileError(QuantShiftError):
+    """A file a command was asked to write could not be written (what was computed is shown first)."""
+
+
+class StoreNotFound(ConfigurationError):
+    """A command that only reads was pointed at a store that does not exist (a mistyped path):
+    it is named, never created."""

@@ -11,6 +11,18 @@ import attrs
 from domain.market import Bar
 
 
+# A bar may end this far after "now" (clock skew between venue and host); later, it has not happened.
+MAX_FUTURE = timedelta(seconds=5)
+
+
+def future_bar_reason(*, ts: datetime, end: datetime, now: datetime, max_future: timedelta = MAX_FUTURE) -> str | None:
+    """Why a bar from `ts` to `end` cannot be traded on at `now` (the caller's clock), or None.
+    Backtests and replays run on bar time, so they pass the wall clock to check files with."""
+    if end > now + max_future:
+        return f"bar at {ts.isoformat()} ends {end.isoformat()}, in the future (now {now.isoformat()})"
+    return None
+
+
 @attrs.frozen(kw_only=True)
 class SanityVerdict:
     ok: bool
@@ -18,7 +30,7 @@ class SanityVerdict:
 
 
 class BarSanityGate:
-    def __init__(self, *, max_future: timedelta = timedelta(seconds=5)) -> None:
+    def __init__(self, *, max_future: timedelta = MAX_FUTURE) -> None:
         self._max_future = max_future
         self._last: dict[str, datetime] = {}
 
@@ -27,7 +39,8 @@ class BarSanityGate:
         if last is not None and bar.ts <= last:
             kind = "duplicate" if bar.ts == last else "out-of-order"
             return SanityVerdict(ok=False, reason=f"{bar.symbol} {kind} bar at {bar.ts.isoformat()} (last {last.isoformat()})")
-        if bar.end > now + self._max_future:
-            return SanityVerdict(ok=False, reason=f"{bar.symbol} bar ending {bar.end.isoformat()} is in the future (now {now.isoformat()})")
+        future = future_bar_reason(ts=bar.ts, end=bar.end, now=now, max_future=self._max_future)
+        if future:
+            return SanityVerdict(ok=False, reason=f"{bar.symbol} {future}")
         self._last[bar.symbol] = bar.ts
         return SanityVerdict(ok=True)

@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from application.backtest import BacktestResult
 from domain import display
+from domain.errors import OutputFileError
 from domain.metrics import Metrics, compute_metrics, drawdown_series
 from entrypoints.cli.output import money, print_json, print_table
 
@@ -72,11 +73,11 @@ def result_json(result: BacktestResult, metrics: Metrics) -> dict[str, object]:
 
 def show_result(result: BacktestResult, *, calendar: str, json_output: bool, report: Path | None, title: str,
                 params: dict[str, object]) -> None:
+    """Printed first, then written: a report that cannot be written never loses the figures."""
     metrics = result_metrics(result, calendar=calendar)
-    if report is not None:
-        write_report(result, metrics, directory=report, title=title, params=params)
     if json_output:
         print_json(result_json(result, metrics))
+        _write_report_after_printing(result, metrics, directory=report, title=title, params=params)
         return
     console = Console()
     for line in result.risk_summary:  # before the figures: they read differently with it
@@ -106,7 +107,22 @@ def show_result(result: BacktestResult, *, calendar: str, json_output: bool, rep
         for line in result.risk_events:
             console.print(f"  {line}")
     if report is not None:
+        _write_report_after_printing(result, metrics, directory=report, title=title, params=params)
         console.print(f"report: {report / 'report.html'}")
+
+
+def _write_report_after_printing(result: BacktestResult, metrics: Metrics, *, directory: Path | None, title: str,
+                                 params: dict[str, object]) -> None:
+    if directory is None:
+        return
+    try:
+        write_report(result, metrics, directory=directory, title=title, params=params)
+    except OSError as exc:
+        raise OutputFileError(f"--report {directory}: the report was not written ({exc.strerror or exc}); "
+                              "the results are printed above") from None
+
+
+REPORT_FILES = ("report.html", "trades.csv", "fills.csv")
 
 
 def write_report(result: BacktestResult, metrics: Metrics, *, directory: Path, title: str,

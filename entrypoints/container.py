@@ -75,14 +75,15 @@ def is_postgres(url: str) -> bool:
     return urlparse(url).scheme in ("postgresql", "postgres")
 
 
-def build_store(url: str) -> SqliteStore | PostgresStore:
-    """The store named by the URL: sqlite:///path (the embedded default) or postgresql://..."""
+def build_store(url: str, *, create: bool = True) -> SqliteStore | PostgresStore:
+    """The store named by the URL: sqlite:///path (the embedded default) or postgresql://...
+    `create=False` (read commands): an SQLite file that does not exist is refused, not made."""
     url = url or default_database_url()
     if is_postgres(url):
         from adapters.postgres import PostgresStore  # psycopg loads only when Postgres is used
 
         return PostgresStore(url=url)
-    return SqliteStore(path=sqlite_path(url))
+    return SqliteStore(path=sqlite_path(url), create=create)
 
 
 def instrument_for(symbol: str, *, bot: BotSettings) -> Instrument:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
 import attrs
@@ -22,7 +22,9 @@ from cattrs.gen import make_dict_structure_fn
 from cattrs.v import format_exception
 
 from domain.errors import ConfigurationError
+from domain.instrument import AssetClass
 from domain.numbers import to_decimal
+from domain.symbols import check_symbol
 
 _TIMEFRAME = re.compile(r"^(\d+)(s|m|h|d)$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -49,12 +51,23 @@ def _non_negative(_i: object, a: attrs.Attribute, value: Decimal) -> None:
         raise ValueError(f"{a.name} must be >= 0, got {value}")
 
 
+def _fraction(_i: object, a: attrs.Attribute, value: Decimal | None) -> None:
+    # Checked at load, so the file and key are named (later, the engine's objects name neither).
+    if value is not None and not 0 < value <= 1:
+        raise ValueError(f"{a.name} must be in (0, 1], got {value}")
+
+
+def _positive_or_none(_i: object, a: attrs.Attribute, value: Decimal | None) -> None:
+    if value is not None and value <= 0:
+        raise ValueError(f"{a.name} must be positive, got {value}")
+
+
 @attrs.frozen(kw_only=True)
 class EngineSettings:
     timeframe: str = attrs.field(default="15m", validator=_check_timeframe)
     market_fill: Literal["next_open", "this_close"] = "next_open"
     slippage_bps: Decimal = attrs.field(default=Decimal(1), validator=_non_negative)
-    max_volume_share: Decimal = Decimal("0.1")
+    max_volume_share: Decimal = attrs.field(default=Decimal("0.1"), validator=_fraction)
     # Simulated fees: equities per share (IBKR-like, with a per-fill minimum), crypto maker/taker
     # in basis points (Coinbase-like). Zero them to compare with engines that ignore fees.
     equity_commission_per_share: Decimal = attrs.field(default=Decimal("0.005"), validator=_non_negative)
@@ -76,13 +89,21 @@ class EngineSettings:
         return parse_timeframe(self.timeframe)
 
 
+def _check_sector_symbols(sectors: dict[str, str]) -> None:
+    for symbol in sectors:
+        try:
+            check_symbol(symbol)
+        except ValueError as exc:
+            raise ValueError(f"sectors: {exc}") from None
+
+
 @attrs.frozen(kw_only=True)
 class RiskSettings:
-    max_order_quantity: Decimal = Decimal(1_000_000)
-    max_order_notional: Decimal = Decimal(250_000)
-    price_collar_equity: Decimal = Decimal("0.05")
-    price_collar_crypto: Decimal = Decimal("0.10")
-    max_gross_exposure: Decimal = Decimal("1.0")
+    max_order_quantity: Decimal = attrs.field(default=Decimal(1_000_000), validator=_positive)
+    max_order_notional: Decimal = attrs.field(default=Decimal(250_000), validator=_positive)
+    price_collar_equity: Decimal = attrs.field(default=Decimal("0.05"), validator=_positive)
+    price_collar_crypto: Decimal = attrs.field(default=Decimal("0.10"), validator=_positive)
+    max_gross_exposure: Decimal = attrs.field(default=Decimal("1.0"), validator=_positive)
     max_orders_per_symbol_per_minute: int = 10
     max_orders_per_bot_per_minute: int = 30
     max_data_age_minutes: int = 60
@@ -97,19 +118,19 @@ class RiskSettings:
     flatten_on_halt: bool = False  # at the limit, close every position before halting
     # A hard stop for the rest of the session (NYSE day for equities, UTC day for crypto):
     # a loss from the session's starting equity, as a fraction and/or an amount (tighter wins).
-    daily_loss_percent: Decimal | None = Decimal("0.05")
-    daily_loss_amount: Decimal | None = None
+    daily_loss_percent: Decimal | None = attrs.field(default=Decimal("0.05"), validator=_fraction)
+    daily_loss_amount: Decimal | None = attrs.field(default=None, validator=_positive_or_none)
     # Portfolio heat: the summed risk to the stops of open positions stays within this fraction
     # of equity (entries are resized down or denied). Applies to bots with stops.
-    max_heat: Decimal = Decimal("0.10")
+    max_heat: Decimal = attrs.field(default=Decimal("0.10"), validator=_fraction)
     # Correlation: an entry whose returns correlate >= correlation_threshold with holdings may
     # not push that correlated exposure past max_correlated_fraction of equity.
     correlation_threshold: float = 0.7
-    max_correlated_fraction: Decimal = Decimal("0.6")
+    max_correlated_fraction: Decimal = attrs.field(default=Decimal("0.6"), validator=_positive)
     correlation_window: int = 60
     # Sector and asset-class limits: [risk.sectors] AAPL = "tech"; [risk.sector_limits]
     # tech = 0.4 ("*" for any other sector); [risk.asset_class_limits] crypto = 0.5.
-    sectors: dict[str, str] = attrs.field(factory=dict)
+    sectors: dict[str, str] = attrs.field(factory=dict, validator=lambda _i, _a, v: _check_sector_symbols(v))
     sector_limits: dict[str, Decimal] = attrs.field(factory=dict)
     asset_class_limits: dict[str, Decimal] = attrs.field(factory=dict)
     # The optional rolling day-trade counter for equity bots on brokers that still enforce a
@@ -117,35 +138,44 @@ class RiskSettings:
     # day_trade_window NYSE sessions while equity is below day_trade_min_equity. Off when unset.
     day_trade_limit: int | None = None
     day_trade_window: int = 5
-    day_trade_min_equity: Decimal = Decimal(25000)
+    day_trade_min_equity: Decimal = attrs.field(default=Decimal(25000), validator=_non_negative)
+
+
+def _check_symbols(instance: BotSettings, _a: attrs.Attribute, value: tuple[str, ...]) -> None:
+    # attrs runs validators once every field is set, so the asset class is known here.
+    for index, symbol in enumerate(value):
+        try:
+            check_symbol(symbol, asset_class=AssetClass(instance.asset_class))
+        except ValueError as exc:
+            raise ValueError(f"symbols[{index}]: {exc} (asset_class = {instance.asset_class!r})") from None
 
 
 @attrs.frozen(kw_only=True)
 class BotSettings:
     name: str = attrs.field(validator=attrs.validators.matches_re(r"^[A-Za-z0-9_.-]{1,40}$"))
     asset_class: Literal["equity", "crypto"]
-    symbols: tuple[str, ...] = attrs.field(validator=attrs.validators.min_len(1))
+    symbols: tuple[str, ...] = attrs.field(validator=[attrs.validators.min_len(1), _check_symbols])
     capital: Decimal = attrs.field(default=Decimal(100_000), validator=_positive)
     strategy: str = "ma_crossover"  # a built-in name, or "path/to/file.py:ClassName"
     params: Mapping[str, int | float | str | bool] = attrs.field(factory=dict)
-    position_fraction: Decimal = Decimal("0.25")
+    position_fraction: Decimal = attrs.field(default=Decimal("0.25"), validator=_fraction)
     fractional: bool = False
     # Sizing: "fixed" (position_fraction of equity), "volatility" (risk_fraction of equity to a
     # stop atr_multiple ATRs away), or "kelly" (kelly_fraction of the Kelly bet from the recent
     # round trips, capped at kelly_cap, fixed fraction until kelly_min_trades trips).
     sizing: Literal["fixed", "volatility", "kelly"] = "fixed"
-    risk_fraction: Decimal = Decimal("0.01")
-    atr_multiple: Decimal = Decimal(2)
+    risk_fraction: Decimal = attrs.field(default=Decimal("0.01"), validator=_fraction)
+    atr_multiple: Decimal = attrs.field(default=Decimal(2), validator=_positive)
     atr_period: int = 14
-    kelly_fraction: Decimal = Decimal("0.5")
-    kelly_cap: Decimal = Decimal("0.25")
+    kelly_fraction: Decimal = attrs.field(default=Decimal("0.5"), validator=_fraction)
+    kelly_cap: Decimal = attrs.field(default=Decimal("0.25"), validator=_fraction)
     kelly_min_trades: int = 20
     # Stops per position, moved only in its favour: "none", "fixed" (stop_percent from entry),
     # "atr" (trailing, stop_atr_multiple ATRs), "chandelier", "sar" (Parabolic SAR).
     stop: Literal["none", "fixed", "atr", "chandelier", "sar"] = "none"
     # Left out, these take the asset class's default (STOP_DEFAULTS): crypto's are wider.
-    stop_percent: Decimal | None = None
-    stop_atr_multiple: Decimal | None = None
+    stop_percent: Decimal | None = attrs.field(default=None, validator=_positive_or_none)
+    stop_atr_multiple: Decimal | None = attrs.field(default=None, validator=_positive_or_none)
     stop_period: int = 14
     # "venue": the stop rests at the venue as a stop order where the venue takes them
     # (filled inside the bar that reaches it); "monitored": checked on each closed bar.
@@ -354,9 +384,53 @@ class Settings:
             raise ValueError("at least one bot is needed")
 
 
+# No setting is anywhere near this large (capital, limits, fees): a bigger figure is a typo
+# (1e300 for 1e3), and arithmetic on it would overflow Decimal's precision mid-session.
+LARGEST_SETTING = 10**12
+
+
+def _structure_decimal(value: object, _type: object) -> Decimal:
+    number = to_decimal(value, what="number")
+    if abs(number) > LARGEST_SETTING:
+        # TOML's 1e13 arrives as a float whose repr is 10000000000000.0: show 1E+13.
+        written = number.normalize() if isinstance(value, float) else repr(value)
+        raise ValueError(f"{written} is out of range (at most {LARGEST_SETTING:,} either way)")
+    return number
+
+
+def _structure_float(value: object, _type: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{value!r} is not a number")
+    number = float(value)
+    if number != number or abs(number) > LARGEST_SETTING:  # NaN, inf, 1e300
+        raise ValueError(f"{value!r} is out of range (a finite number, at most {LARGEST_SETTING:,} either way)")
+    return number
+
+
+def _structure_literal(value: object, type_: object) -> object:
+    allowed = get_args(type_)
+    if isinstance(value, str) and value in allowed:
+        return value
+    # Named as the user wrote it, not as a Python typing.Literal.
+    raise ValueError(f"{value!r} is not one of {', '.join(repr(a) for a in allowed)}")
+
+
+def _structure_strings(value: object, _type: object) -> tuple[str, ...]:
+    # A bare string would otherwise become its letters: symbols = "SPY" -> S, P, Y.
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f'expected a list like ["SPY"], got {value!r}')
+    for item in value:
+        if not isinstance(item, str):
+            raise ValueError(f"{item!r} is not a string")
+    return tuple(value)
+
+
 def make_settings_converter() -> cattrs.Converter:
     converter = cattrs.Converter(forbid_extra_keys=True)
-    converter.register_structure_hook(Decimal, lambda v, _: to_decimal(v, what="number"))
+    converter.register_structure_hook(Decimal, _structure_decimal)
+    converter.register_structure_hook(float, _structure_float)
+    converter.register_structure_hook_func(lambda t: get_origin(t) is Literal, _structure_literal)
+    converter.register_structure_hook_func(lambda t: t == tuple[str, ...], _structure_strings)
     converter.register_structure_hook(date, lambda v, _: v if isinstance(v, date) else date.fromisoformat(v))
     converter.register_structure_hook_func(lambda t: t == _PARAMS, _structure_params)
     for cls in (Settings, EngineSettings, RiskSettings, GoLiveSettings, BotSettings, AllocationSettings, MailSettings,
@@ -377,7 +451,10 @@ def _structure_params(value: object, _type: object) -> dict[str, int | float | s
     return dict(value)
 
 
-def load_settings(*, config_file: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings(*, config_file: Path | None, environ: Mapping[str, str] | None = None,
+                  require_bots: bool = True) -> Settings:
+    """`require_bots`: a config file must declare its [[bots]] (the built-in ones run only
+    without a file); False for the commands that run no bot (users, for instance)."""
     environ = os.environ if environ is None else environ
     raw: dict[str, object] = {}
     where = "defaults"
@@ -391,18 +468,27 @@ def load_settings(*, config_file: Path | None, environ: Mapping[str, str] | None
             raise ConfigurationError(f"config file {config_file} is not valid TOML: {exc}") from exc
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigurationError(f"config file {config_file} cannot be read: {exc}") from exc
+    has_bots = "bots" in raw
+    empty = not raw
     if environ.get("QUANTSHIFT_DATABASE_URL"):
         raw["database_url"] = environ["QUANTSHIFT_DATABASE_URL"]
     if environ.get("QUANTSHIFT_VENUE_DIR"):
         raw["venue_directory"] = environ["QUANTSHIFT_VENUE_DIR"]
     _mail_from_environment(raw, environ)
     try:
-        return make_settings_converter().structure(raw, Settings)
+        settings = make_settings_converter().structure(raw, Settings)
     except cattrs.BaseValidationError as exc:
         problems = "; ".join(_describe(message) for message in cattrs.transform_error(exc, path="config", format_exception=_format_exception))
         raise ConfigurationError(f"bad configuration in {where}: {problems}") from exc
     except (ValueError, TypeError) as exc:
         raise ConfigurationError(f"bad configuration in {where}: {exc}") from exc
+    if config_file is not None and require_bots and not has_bots:
+        # Running the built-in bots instead would trade symbols and capital the file never named.
+        what = "is empty" if empty else "has no [[bots]] table"
+        raise ConfigurationError(
+            f"config file {config_file} {what}: declare at least one bot, e.g. [[bots]] name = \"spy\" "
+            f"asset_class = \"equity\" symbols = [\"SPY\"] (the built-in bots run only without --config)")
+    return settings
 
 
 def _mail_from_environment(raw: dict[str, object], environ: Mapping[str, str]) -> None:
@@ -439,5 +525,12 @@ def _describe(message: str) -> str:
     # cattrs says "... @ config.bots[0].capital"; put the key first, as people read it.
     if " @ " in message:
         text, key = message.rsplit(" @ ", 1)
-        return f"{key.removeprefix('config.')}: {text}"
+        key = key.removeprefix("config.")
+        # A check across fields says "symbols[1]: ..." about the class: one key, bots[0].symbols[1].
+        field = re.match(r"([a-z_]+(?:\[\d+\])?): ", text)
+        if field:
+            return f"{key}.{field.group(1)}: {text[field.end():]}"
+        if re.match(r"[a-z_]+ must ", text):  # a field's own validator: "capital must be positive, got -5"
+            return f"{key}.{text}"
+        return f"{key}: {text}"
     return message

@@ -14,11 +14,10 @@ from domain.market import Bar
 
 def bar_interval(arrays: OhlcvArrays) -> timedelta:
     """The data's bar length: the most common spacing (gaps such as nights and weekends are longer)."""
-    if len(arrays) < 2:
+    step = arrays.typical_step()
+    if step is None:
         return timedelta(minutes=1)
-    steps = np.diff(arrays.timestamps.astype("int64"))
-    values, counts = np.unique(steps, return_counts=True)
-    return timedelta(microseconds=int(values[np.argmax(counts)]) // 1000)
+    return timedelta(microseconds=int(step.astype("int64")) // 1000)
 
 
 def bars_from_arrays(arrays: OhlcvArrays, *, symbol: str, interval: timedelta | None = None) -> Iterator[Bar]:

@@ -20,6 +20,7 @@ import attrs
 from domain.errors import InputFileError
 from domain.instrument import Instrument
 from domain.market import Bar
+from domain.sanity import future_bar_reason
 
 COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
 _PRICES = ("open", "high", "low", "close")
@@ -52,7 +53,7 @@ def _parse_number(name: str, text: str) -> Decimal:
     except InvalidOperation as exc:
         raise _BadRow(f"{name} is not a number: {text!r}") from exc
     if value.is_nan():
-        raise _BadRow(f"{name} is NaN")
+        raise _BadRow(f"{name} is not a number: {text!r}")
     if value.is_infinite():
         raise _BadRow(f"{name} is infinite: {text!r}")
     return value
@@ -84,12 +85,15 @@ class CsvBarFeed:
     path: Path = attrs.field(converter=Path)
     instrument: Instrument
     interval: timedelta
+    now: datetime | None = None  # the wall clock: a bar ending after it is refused (None: not checked)
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.interval, timedelta) or self.interval <= timedelta(0):
             raise ValueError(f"interval must be a positive timedelta, got {self.interval!r}")
 
     def bars(self) -> Iterator[Bar]:
+        if self.path.is_dir():
+            raise InputFileError(f"{self.path}: is a directory, not a file (give the CSV file in it)")
         try:
             handle = self.path.open(newline="", encoding="utf-8-sig")  # -sig: spreadsheets write a BOM
         except OSError as exc:
@@ -144,6 +148,10 @@ class CsvBarFeed:
                     f"timestamp {ts.isoformat()} is only {ts - previous.ts} after the previous bar, "
                     f"less than the interval {self.interval}: bars overlap (wrong interval?)"
                 )
+        if self.now is not None:
+            future = future_bar_reason(ts=ts, end=ts + self.interval, now=self.now)
+            if future:
+                raise _BadRow(future)
         try:
             return Bar(symbol=self.instrument.symbol, ts=ts, interval=self.interval, **values)
         except ValueError as exc:  # a backstop: the checks above should already have caught it

@@ -9,12 +9,14 @@ back as UTC nanoseconds.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import attrs
 import numpy as np
 
 from domain.errors import InputFileError
+from domain.sanity import MAX_FUTURE, future_bar_reason
 
 COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
 
@@ -45,8 +47,19 @@ class OhlcvArrays:
                            volume=self.volume[start:stop], source=self.source)
 
 
-def load_ohlcv(path: Path | str) -> OhlcvArrays:
+    def typical_step(self) -> np.timedelta64 | None:
+        """The most common spacing of the bars (nights and weekends are longer); None for one bar."""
+        if len(self) < 2:
+            return None
+        values, counts = np.unique(np.diff(self.timestamps), return_counts=True)
+        return values[np.argmax(counts)]
+
+
+def load_ohlcv(path: Path | str, *, now: datetime | None = None) -> OhlcvArrays:
+    """`now`: the wall clock; a bar ending after it (beyond MAX_FUTURE) is refused, as live."""
     path = Path(path)
+    if path.is_dir():
+        raise InputFileError(f"{path}: is a directory, not a file (give the .csv or .parquet file in it)")
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")
     suffix = path.suffix.lower()
@@ -69,7 +82,21 @@ def load_ohlcv(path: Path | str) -> OhlcvArrays:
         values[name] = _numbers(table.column(names[name]), name=name, path=path, first_row=first_row, where=where)
     arrays = OhlcvArrays(timestamps=timestamps, source=str(path), **values)
     _validate(arrays, path=path, first_row=first_row, where=where)
+    if now is not None:
+        _refuse_future_bars(arrays, now=now, path=path, first_row=first_row, where=where)
     return arrays
+
+
+def _refuse_future_bars(a: OhlcvArrays, *, now: datetime, path: Path, first_row: int, where: str) -> None:
+    step = a.typical_step()
+    length = timedelta(minutes=1) if step is None else timedelta(microseconds=int(step // np.timedelta64(1, "us")))
+    latest = np.datetime64((now + MAX_FUTURE - length).astimezone(timezone.utc).replace(tzinfo=None), "ns")
+    future = np.flatnonzero(a.timestamps > latest)  # the bar ends after now: it has not happened
+    if len(future):
+        i = int(future[0])
+        ts = a.timestamps[i].astype("datetime64[us]").item().replace(tzinfo=timezone.utc)
+        raise InputFileError(f"{path} {_row(i, first_row=first_row, where=where)}: {future_bar_reason(ts=ts, end=ts + length, now=now)}"
+                             + (f" (and {len(future) - 1} more rows)" if len(future) > 1 else ""))
 
 
 def _read_csv(path: Path):
@@ -78,7 +105,10 @@ def _read_csv(path: Path):
 
     try:
         # Timestamps are read as text and parsed below: pyarrow would silently accept mixed offsets.
-        return csv.read_csv(path, convert_options=csv.ConvertOptions(column_types={"timestamp": pa.string()}))
+        # Only an empty cell is missing: pyarrow's default null spellings ("NaN", "N/A", "null")
+        # would report a NaN as "empty"; read as written, they are named as not finite or not numbers.
+        return csv.read_csv(path, convert_options=csv.ConvertOptions(column_types={"timestamp": pa.string()},
+                                                                     null_values=[""]))
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputFileError(f"{path}: unreadable CSV: {exc}") from exc
 
@@ -119,8 +149,6 @@ def _timestamps(column, *, path: Path, first_row: int, where: str) -> np.ndarray
 
 
 def _parse_texts(texts: list[str], *, path: Path, first_row: int, where: str) -> np.ndarray:
-    from datetime import datetime, timezone
-
     out = np.empty(len(texts), dtype="datetime64[ns]")
     for i, text in enumerate(texts):
         cleaned = text.strip()
@@ -155,6 +183,21 @@ def _numbers(column, *, name: str, path: Path, first_row: int, where: str) -> np
     return np.asarray(column.cast(pa.float64()).to_numpy(), dtype=np.float64)
 
 
+def _as_written(path: Path, index: int, column: str, *, where: str, value: float) -> str:
+    """The cell as the file spells it ('NaN', 'inf'), for the message; read again only on failure."""
+    if where != "line":
+        return repr(float(value))
+    import csv as text_csv
+
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        rows = (row for row in text_csv.reader(handle) if any(cell.strip() for cell in row))
+        header = [cell.strip().lower() for cell in next(rows, [])]
+        for number, row in enumerate(rows):
+            if number == index and column in header and header.index(column) < len(row):
+                return repr(row[header.index(column)])
+    return repr(float(value))
+
+
 def _validate(a: OhlcvArrays, *, path: Path, first_row: int, where: str) -> None:
     def fail(mask: np.ndarray, what: str) -> None:
         bad = np.flatnonzero(mask)
@@ -167,7 +210,8 @@ def _validate(a: OhlcvArrays, *, path: Path, first_row: int, where: str) -> None
         raise InputFileError(f"{path}: no bars")
     for name in ("open", "high", "low", "close", "volume"):
         values = getattr(a, name)
-        fail(~np.isfinite(values), lambda i, n=name, v=values: f"{n} is not finite: {v[i]}")
+        fail(~np.isfinite(values), lambda i, n=name, v=values: f"{n} is not a finite number: "
+                                                                f"{_as_written(path, i, n, where=where, value=v[i])}")
     for name in ("open", "high", "low", "close"):
         values = getattr(a, name)
         fail(values <= 0, lambda i, n=name, v=values: f"{n} must be positive, got {v[i]}")

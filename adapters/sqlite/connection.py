@@ -6,10 +6,12 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 import cattrs
 
 from adapters.sqlite.errors import translate_errors
+from domain.errors import StoreNotFound
 
 log = logging.getLogger(__name__)
 
@@ -18,20 +20,29 @@ BUSY_TIMEOUT_SECONDS = 10.0
 Params = Sequence[object]
 
 
-def open_connection(path: Path, *, busy_timeout_seconds: float = BUSY_TIMEOUT_SECONDS) -> sqlite3.Connection:
+def open_connection(
+    path: Path, *, busy_timeout_seconds: float = BUSY_TIMEOUT_SECONDS, create: bool = True
+) -> sqlite3.Connection:
     """A connection in autocommit mode: the unit of work issues BEGIN/COMMIT itself.
 
     A writer waits up to `busy_timeout_seconds` for another writer's lock; past that
-    the store counts as unavailable.
+    the store counts as unavailable. `create=False` opens an existing file only (neither
+    the file nor its directory is made).
 
-    Raises StoreUnavailable when the file cannot be opened or is not a database.
+    Raises StoreUnavailable when the file cannot be opened or is not a database, and
+    StoreNotFound when `create` is False and there is no file.
     """
+    if not create and not path.exists():
+        raise StoreNotFound(f"there is no store at {path}")
     with translate_errors(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        # mode=rw: the file must exist, even if it disappears after the check above.
+        target = path if create else f"file:{quote(str(path.absolute()))}?mode=rw"
         # check_same_thread=False only so that SqliteStore.close() can close every
         # thread's connection; each connection is still used by one thread only.
         connection = sqlite3.connect(
-            path, timeout=busy_timeout_seconds, isolation_level=None, check_same_thread=False
+            target, timeout=busy_timeout_seconds, isolation_level=None, check_same_thread=False, uri=not create
         )
         try:
             connection.row_factory = sqlite3.Row

@@ -32,8 +32,12 @@ class SqliteStore:
         path: Path,
         wall_clock: Callable[[], datetime] = _utc_now,
         busy_timeout_seconds: float = BUSY_TIMEOUT_SECONDS,
+        create: bool = True,
     ) -> None:
+        """`create=False`: for commands that only read; a missing file is StoreNotFound
+        (a mistyped path), never a new empty store."""
         self._path = Path(path)
+        self._create = create
         self._busy_timeout_seconds = busy_timeout_seconds
         self._wall_clock = wall_clock
         self._converter = make_store_converter()
@@ -108,7 +112,8 @@ class SqliteStore:
     def _thread_connection(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection = open_connection(self._path, busy_timeout_seconds=self._busy_timeout_seconds)
+            connection = open_connection(self._path, busy_timeout_seconds=self._busy_timeout_seconds,
+                                         create=self._create)
             with self._connections_lock:
                 self._local.connection = connection
                 self._connections.append(connection)

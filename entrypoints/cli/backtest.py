@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
@@ -38,21 +39,24 @@ from adapters.simulated import (
 from application.backtest import BacktestResult, run_event_backtest
 from application.bot import BotSpec
 from domain.errors import ConfigurationError
+from domain.symbols import asset_class_of, check_symbol
 from domain.instrument import AssetClass, Instrument
 from domain.order import OrderSide
 from domain.risk import RiskLimits
 from domain.position_sizing import FractionalKelly, VolatilitySizing
 from domain.sizing import AllIn, FixedFraction
-from entrypoints.backtest_output import show_result
+from entrypoints.backtest_output import REPORT_FILES, show_result
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for, setup_logging
+from entrypoints.cli.output_files import ForceOption, prepare_directory
 from entrypoints.container import build_store, risk_limits
+from entrypoints.settings import LARGEST_SETTING
 from entrypoints.strategies import build_strategy
 
 def backtest(
     data: Annotated[list[str], typer.Option("--data", help="OHLCV file (.csv or .parquet: timestamp,open,high,low,close,volume), as PATH or SYMBOL=PATH; repeat for several symbols.")],
     strategy: Annotated[str | None, typer.Option("--strategy", help="A built-in strategy (quantshift strategy list) or path/to/file.py:Class. Without it, the bots of --config run.")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="A strategy parameter, k=v (repeatable).")] = None,
-    cash: Annotated[float, typer.Option("--cash", help="Starting cash.", min=1)] = 100_000.0,
+    cash: Annotated[float, typer.Option("--cash", help="Starting cash (at most 1e12).", min=1, max=LARGEST_SETTING)] = 100_000.0,
     commission: Annotated[str, typer.Option("--commission", help="none | per-share[:RATE[:MIN]] | bps:N | maker-taker:MAKER:TAKER (market orders pay the taker rate).")] = "none",
     slippage: Annotated[float, typer.Option("--slippage", help="Slippage in basis points, against the taker.", min=0, max=1000)] = 0.0,
     impact: Annotated[float, typer.Option("--impact", help="Square-root market impact coefficient K: K x sqrt(fill / bar volume) on top of --slippage (0.1 is a common start).", min=0, max=10)] = 0.0,
@@ -62,7 +66,8 @@ def backtest(
     engine: Annotated[str, typer.Option("--engine", help="auto | event | fast.")] = "auto",
     asset_class: Annotated[str, typer.Option("--asset-class", help="auto (crypto for SYMBOL-USD style pairs) | equity | crypto.")] = "auto",
     max_volume_share: Annotated[float | None, typer.Option("--max-volume-share", help="Largest share of a bar's volume an order may fill, partial fills beyond (default: no cap, as the peer engines).", min=0.0001, max=1)] = None,
-    report: Annotated[Path | None, typer.Option("--report", help="Write report.html and trades.csv into this directory.")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Write report.html, trades.csv and fills.csv into this directory.")] = None,
+    force: ForceOption = False,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -74,6 +79,8 @@ def backtest(
                              slippage=slippage, fill=fill, sizing=sizing, risk=risk, engine=engine,
                              asset_class=asset_class, max_volume_share=max_volume_share, config=config,
                              impact=impact)
+        if report is not None:  # before the run: a bad path must not cost the results
+            prepare_directory(report, option="--report", names=REPORT_FILES, force=force)
         result = run_plan(plan, show_progress=not json_output)
         show_result(result, calendar=plan.calendar, json_output=json_output,
                     report=report, title=plan.title, params=plan.params_shown)
@@ -111,8 +118,8 @@ def plan_backtest(*, data: list[str], strategy: str | None, param: list[str], ca
         raise ConfigurationError(f"--engine {engine!r}: use auto, event or fast")
     if asset_class not in ("auto", "equity", "crypto"):
         raise ConfigurationError(f"--asset-class {asset_class!r}: use auto, equity or crypto")
-    files = _load_files(data)
-    container = container_for(config)
+    container = container_for(config) if strategy is None else container_for(config, require_bots=False)
+    files = _load_files(data, asset_class=asset_class, now=container.clock().now())
     settings = container.settings()
     instruments = {symbol: _instrument(symbol, arrays, asset_class=asset_class) for symbol, arrays in files.items()}
     fill_model = MarketFill.NEXT_OPEN if fill == "next-open" else MarketFill.THIS_CLOSE
@@ -186,22 +193,32 @@ def run_plan(plan: BacktestPlan, *, show_progress: bool) -> BacktestResult:
     return result
 
 
-def _load_files(data: list[str]) -> dict[str, OhlcvArrays]:
+def _load_files(data: list[str], *, asset_class: str, now: datetime) -> dict[str, OhlcvArrays]:
     files: dict[str, OhlcvArrays] = {}
+    wanted = None if asset_class == "auto" else AssetClass(asset_class)
     for item in data:
         symbol, sep, path = item.partition("=")
+        named = bool(sep)
         if not sep:
             symbol, path = Path(item).stem.upper(), item
         if not symbol or not path:
             raise ConfigurationError(f"--data {item!r}: expected PATH or SYMBOL=PATH")
+        if not named and not Path(path).is_file():
+            load_ohlcv(path, now=now)  # names what the path is instead (a directory, no such file)
+        try:
+            check_symbol(symbol, asset_class=wanted)
+        except ValueError as exc:
+            where = "" if named else " (the symbol is the file's name; or give SYMBOL=PATH)"
+            option = "" if wanted is None else f" with --asset-class {asset_class}"
+            raise ConfigurationError(f"--data {item!r}: {exc}{option}{where}") from None
         if symbol in files:
             raise ConfigurationError(f"--data {item!r}: {symbol} is given twice")
-        files[symbol] = load_ohlcv(path)
+        files[symbol] = load_ohlcv(path, now=now)
     return files
 
 
 def _instrument(symbol: str, arrays: OhlcvArrays, *, asset_class: str) -> Instrument:
-    crypto = asset_class == "crypto" or (asset_class == "auto" and "-" in symbol)
+    crypto = asset_class == "crypto" or (asset_class == "auto" and asset_class_of(symbol) is AssetClass.CRYPTO)
     tick = Decimal(repr(arrays.price_tick()))
     if crypto:
         return Instrument(symbol=symbol, asset_class=AssetClass.CRYPTO, tick_size=tick, lot_size=Decimal("0.00000001"))
@@ -214,6 +231,11 @@ def _commission(text: str):
         numbers = [Decimal(a) for a in args]
     except ArithmeticError:
         raise ConfigurationError(f"--commission {text!r}: the figures after ':' must be numbers") from None
+    names = {"per-share": ("rate", "minimum"), "bps": ("bps",), "maker-taker": ("maker", "taker")}.get(kind, ())
+    for name, written, number in zip(names, args, numbers):
+        # Named as typed (-3), not as the fee model would print it (Decimal('-3')).
+        if not number.is_finite() or number < 0:
+            raise ConfigurationError(f"--commission {text!r}: {name} {written} must be a number >= 0")
     try:
         match kind, numbers:
             case "none", []:

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from dependency_injector import providers
 
 from application.paper_session import ProcessInfo
-from domain.errors import ConfigurationError, QuantShiftError, StoreUnavailable
-from entrypoints.container import Container, build_container
+from domain.errors import ConfigurationError, QuantShiftError, StoreNotFound, StoreUnavailable
+from domain.symbols import check_symbol
+from entrypoints.container import Container, build_container, build_store
 from entrypoints.settings import Settings, load_settings
 
 ConfigOption = Annotated[
@@ -39,6 +41,10 @@ def cli_errors() -> Iterator[None]:
     """Map our exception hierarchy to a message and an exit code, once."""
     try:
         yield
+    except StoreNotFound as exc:
+        fail(f"{exc} (QUANTSHIFT_DATABASE_URL, or database_url in the config); nothing was created there. "
+             "Check the path: a store is made by the first `quantshift paper` or by `quantshift db upgrade`",
+             code=EXIT_STORE)
     except ConfigurationError as exc:
         fail(str(exc), code=EXIT_CONFIG)
     except StoreUnavailable as exc:
@@ -49,10 +55,28 @@ def cli_errors() -> Iterator[None]:
         fail("interrupted; the session stopped cleanly", code=130)
 
 
-def container_for(config: Path | None) -> Container:
-    settings: Settings = load_settings(config_file=config)
+def container_for(config: Path | None, *, require_bots: bool = True) -> Container:
+    settings: Settings = load_settings(config_file=config, require_bots=require_bots)
     container = build_container(settings)
     return container
+
+
+def reading_container(config: Path | None) -> Container:
+    """For the commands that only read the store (status, trades, audit, db status, ...): the
+    store must exist already; a mistyped path is named, never made into a new empty store."""
+    container = container_for(config)
+    container.store.override(providers.Singleton(build_store, url=container.settings().database_url, create=False))
+    return container
+
+
+def checked_symbol(value: str | None, *, option: str = "--symbol") -> str | None:
+    """A symbol typed as an option, by the one rule (domain/symbols.py)."""
+    if value is None:
+        return None
+    try:
+        return check_symbol(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"{option}: {exc}") from None
 
 
 def process_info() -> ProcessInfo:

@@ -14,10 +14,12 @@ import typer
 
 from adapters.marketdata import SyntheticBarFeed
 from domain.errors import ConfigurationError
-from domain.instrument import crypto, equity
+from domain.instrument import AssetClass, crypto, equity
+from domain.symbols import asset_class_of, check_symbol
 from adapters.clock import SystemClock
 from domain.market import Bar
 from entrypoints.cli.common import ConfigOption, cli_errors
+from entrypoints.cli.output_files import ForceOption, prepare_directory
 from entrypoints.settings import load_settings, parse_timeframe
 from entrypoints.venues import REAL_VENUES, build_venue
 
@@ -34,6 +36,7 @@ def synthetic(
     start: Annotated[str, typer.Option("--start", help="First day, YYYY-MM-DD.")] = "2025-01-02",
     seed: Annotated[int, typer.Option("--seed", help="The same seed gives the same bars.")] = 7,
     out: Annotated[Path, typer.Option("--out", help="Directory for SYMBOL.csv files.")] = Path("."),
+    force: ForceOption = False,
 ) -> None:
     """Write seeded synthetic OHLCV bars, one CSV per symbol (timestamp,open,high,low,close,volume)."""
     with cli_errors():
@@ -42,13 +45,17 @@ def synthetic(
             first = date.fromisoformat(start)
         except ValueError:
             raise ConfigurationError(f"--start {start!r}: expected YYYY-MM-DD") from None
-        instruments = [crypto(s) if "-" in s else equity(s) for s in names]
+        instruments = [crypto(s) if asset_class_of(s) is AssetClass.CRYPTO else equity(s) for s in names]
         try:
             feed = SyntheticBarFeed(instruments=instruments, start=first, trading_days=days, interval=interval, seed=seed)
         except ValueError as exc:
             raise ConfigurationError(f"synthetic data: {exc}") from exc
-        out.mkdir(parents=True, exist_ok=True)
-        handles = {s: (out / f"{s}.csv").open("w", encoding="utf-8") for s in names}
+        prepare_directory(out, option="--out", names=[f"{s}.csv" for s in names], force=force)
+        paths = {s: out / f"{s}.csv" for s in names}
+        # Written beside and renamed at the end, as downloads are: never half a file where a
+        # backtest reads, and an overwritten file (--force) is replaced whole or not at all.
+        partials = {s: path.with_suffix(".csv.partial") for s, path in paths.items()}
+        handles = {s: partial.open("w", encoding="utf-8") for s, partial in partials.items()}
         counts = dict.fromkeys(names, 0)
         try:
             for handle in handles.values():
@@ -56,17 +63,27 @@ def synthetic(
             for bar in feed.bars():
                 handles[bar.symbol].write(_csv_row(bar))
                 counts[bar.symbol] += 1
-        finally:
-            for handle in handles.values():
+        except BaseException:
+            for s, handle in handles.items():
                 handle.close()
+                partials[s].unlink(missing_ok=True)
+            raise
+        for s, handle in handles.items():
+            handle.close()
+            partials[s].replace(paths[s])
         for name in names:
-            print(f"{out / (name + '.csv')}: {counts[name]} bars")
+            print(f"{paths[name]}: {counts[name]} bars")
 
 
-def _symbols(text: str) -> list[str]:
+def _symbols(text: str, *, asset_class: AssetClass | None = None) -> list[str]:
     names = [s.strip() for s in text.split(",") if s.strip()]
     if not names:
         raise ConfigurationError("--symbols: give at least one symbol")
+    for name in names:  # a symbol names the file it is written to: nothing else may pass
+        try:
+            check_symbol(name, asset_class=asset_class)
+        except ValueError as exc:
+            raise ConfigurationError(f"--symbols: {exc}") from None
     return names
 
 
@@ -114,6 +131,7 @@ def download(
     timeframe: Annotated[str, typer.Option("--timeframe", help="Bar length: 1m, 5m, 15m, 1h, 1d ...")] = "1d",
     sandbox: Annotated[bool, typer.Option("--sandbox", help="Coinbase: the sandbox host.")] = False,
     out: Annotated[Path, typer.Option("--out", help="Directory for SYMBOL.csv files.")] = Path("."),
+    force: ForceOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Download a venue's bars for backtests, one CSV per symbol (timestamp,open,high,low,close,volume).
@@ -123,17 +141,18 @@ def download(
     with cli_errors():
         if source not in REAL_VENUES:
             raise ConfigurationError(f"--source {source!r}: use one of {', '.join(REAL_VENUES)}")
-        names, interval = _symbols(symbols), _interval(timeframe)
+        names = _symbols(symbols, asset_class=AssetClass.EQUITY if source == "alpaca" else AssetClass.CRYPTO)
+        interval = _interval(timeframe)
         first, last = _day_or_time(start, option="--start"), _day_or_time(end, option="--end")
         if last <= first:
             raise ConfigurationError(f"--end {end} must be after --start {start}")
-        settings = load_settings(config_file=config)
+        settings = load_settings(config_file=config, require_bots=False)  # venue settings only
+        prepare_directory(out, option="--out", names=[f"{name}.csv" for name in names], force=force)
         venue = build_venue(source, settings, environ=os.environ, clock=SystemClock(), sandbox=sandbox)  # type: ignore[arg-type]
         try:
-            out.mkdir(parents=True, exist_ok=True)
             for name in names:
                 bars = venue.history.history(symbol=name, start=first, end=last, interval=interval)
-                path = out / f"{name.replace('/', '-')}.csv"
+                path = out / f"{name}.csv"
                 print(f"{path}: {_write_csv(path, bars)} bars")
         finally:
             venue.close()

@@ -23,7 +23,7 @@ from application.records import SessionRecord
 from application.risk_report import denial_line
 from application.validation_report import ValidationReport, build_validation_report
 from application.venue_health import MeasuredBroker
-from domain.errors import ConfigurationError, QuantShiftError
+from domain.errors import ConfigurationError
 from domain.golive import GoLiveCriteria
 from domain.market import Bar
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for, fail, process_info, setup_logging
@@ -123,7 +123,9 @@ def _csv_source(container: Container, data: list[str]) -> _BarSource:
     missing = sorted(set(instruments) - set(files))
     if missing:
         raise ConfigurationError(f"--data: no CSV file for {', '.join(missing)} (give one per configured symbol)")
-    feeds = [CsvBarFeed(path=files[s], instrument=instruments[s], interval=interval).bars() for s in sorted(files)]
+    now = container.clock().now()  # the replay runs on bar time; a bar after the wall clock is refused
+    feeds = [CsvBarFeed(path=files[s], instrument=instruments[s], interval=interval, now=now).bars()
+             for s in sorted(files)]
     return _BarSource(bars=merge_bars(feeds), span=None, days=None, start=None, expected=None)
 
 
@@ -190,8 +192,9 @@ def _run_accelerated(container: Container, *, source: _BarSource, seed: int | No
 
         try:
             session.run_accelerated(bars, on_bar=advance)
-        except (KeyboardInterrupt, QuantShiftError) as exc:
-            # Bad data mid-replay: what was recorded stays; the bots say they stopped, and why.
+        except (KeyboardInterrupt, Exception) as exc:
+            # Bad data mid-replay (or a defect): what was recorded stays; the bots say they
+            # stopped, and why, rather than look stale forever.
             session.stop(now=counter.last.end if counter.last else clock.now(),
                          detail=f"aborted: {exc}" if str(exc) else "interrupted")
             raise

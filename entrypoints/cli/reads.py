@@ -11,7 +11,7 @@ from application.risk_report import risk_report
 from application.queries import TradeQuery, list_positions, list_trades
 from application.records import GLOBAL_SCOPE
 from application.status import bot_statuses, instance_statuses
-from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for
+from entrypoints.cli.common import ConfigOption, JsonOption, checked_symbol, cli_errors, reading_container
 from entrypoints.cli.output import make_output_converter, money, percent, price, print_json, print_table, quantity
 
 AccountOption = Annotated[str | None, typer.Option("--account", help="Only this account (paper, sim-0001, ...; default: every account).")]
@@ -21,7 +21,7 @@ BotOption = Annotated[str | None, typer.Option("--bot", help="Only this bot.")]
 def status(config: ConfigOption = None, json_output: JsonOption = False, account: AccountOption = None) -> None:
     """Bots with their state from the heartbeat's age (running / stale / stopped / halted), positions and P&L."""
     with cli_errors():
-        container = container_for(config)
+        container = reading_container(config)
         store = container.store()
         now = container.clock().now()
         with store.unit_of_work(read_only=True) as uow:
@@ -86,7 +86,8 @@ def trades(
 ) -> None:
     """Closed round trips (flat to flat), oldest first."""
     with cli_errors():
-        store = container_for(config).store()
+        symbol = checked_symbol(symbol)
+        store = reading_container(config).store()
         rows = list_trades(TradeQuery(account=account, bot=bot, symbol=symbol),
                            uow_factory=lambda: store.unit_of_work(read_only=True))
     if json_output:
@@ -103,7 +104,7 @@ def trades(
 def positions(config: ConfigOption = None, json_output: JsonOption = False, account: AccountOption = None, bot: BotOption = None) -> None:
     """Open positions with average cost, last price and P&L."""
     with cli_errors():
-        store = container_for(config).store()
+        store = reading_container(config).store()
         rows = list_positions(account=account, bot=bot, uow_factory=lambda: store.unit_of_work(read_only=True))
     if json_output:
         print_json([make_output_converter().unstructure(row) for row in rows])
@@ -123,7 +124,7 @@ def risk(
     """Where each bot stands: trading state, drawdown from the peak against the breaker,
     this session's P&L against the daily loss limit, and exposures."""
     with cli_errors():
-        container = container_for(config)
+        container = reading_container(config)
         store = container.store()
         with store.unit_of_work(read_only=True) as uow:
             account = account or default_account(uow) or PAPER_ACCOUNT

@@ -9,7 +9,7 @@ import typer
 
 from application.reconcile import reconcile
 from domain.errors import ConfigurationError
-from entrypoints.cli.common import EXIT_ERROR, ConfigOption, JsonOption, cli_errors, container_for
+from entrypoints.cli.common import EXIT_ERROR, ConfigOption, JsonOption, cli_errors, container_for, reading_container
 from entrypoints.cli.output import print_json, print_table
 from entrypoints.cli.paper_realtime import PAPER_ACCOUNT, session_account
 from entrypoints.container import SIMULATED_VENUE, journaled_broker
@@ -30,10 +30,13 @@ def reconcile_command(
     this command needs the venue to itself, so stop the bot first.
     """
     with cli_errors():
-        container = container_for(config)
         if broker not in (SIMULATED_VENUE, *REAL_VENUES):
             raise ConfigurationError(f"--broker {broker!r}: use simulated, {' or '.join(REAL_VENUES)}")
+        # The simulated venue's history is in the store: without one there is nothing to compare
+        # (and a mistyped path must not become a new store and venue journal).
+        container = reading_container(config) if broker == SIMULATED_VENUE else container_for(config)
         if broker == SIMULATED_VENUE:
+            container.store().schema_version()  # opens the file: StoreNotFound before any journal is made
             account = account or PAPER_ACCOUNT
             venue = journaled_broker(container, account=account)
             close = venue.close

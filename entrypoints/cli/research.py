@@ -34,6 +34,7 @@ from domain.strategy_params import ParamError, bind_params, search_space
 from entrypoints.cli.backtest import BacktestPlan, parse_param, plan_backtest, run_plan
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, setup_logging
 from entrypoints.cli.output import print_json, print_table
+from entrypoints.settings import LARGEST_SETTING
 from entrypoints.strategies import declared_params
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 Data = Annotated[str, typer.Option("--data", help="One OHLCV file (.csv or .parquet), as PATH or SYMBOL=PATH.")]
 StrategyName = Annotated[str, typer.Option("--strategy", help="A built-in strategy (quantshift strategy list) or path/to/file.py:Class.")]
 Params = Annotated[list[str] | None, typer.Option("--param", help="A strategy parameter held fixed, k=v (repeatable).")]
-Cash = Annotated[float, typer.Option("--cash", help="Starting cash.", min=1)]
+Cash = Annotated[float, typer.Option("--cash", help="Starting cash (at most 1e12).", min=1, max=LARGEST_SETTING)]
 CommissionText = Annotated[str, typer.Option("--commission", help="none | per-share[:RATE[:MIN]] | bps:N | maker-taker:MAKER:TAKER.")]
 Slippage = Annotated[float, typer.Option("--slippage", help="Slippage in basis points, against the taker.", min=0, max=1000)]
 Fill = Annotated[str, typer.Option("--fill", help="next-open (decided at a close, filled at the next open) or close.")]

@@ -11,7 +11,7 @@ import typer
 from application.audit_query import KIND_FILTERS, AuditQuery, audit_page, kind_filter
 from application.records import AuditEntry
 
-from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for, fail
+from entrypoints.cli.common import ConfigOption, JsonOption, checked_symbol, cli_errors, container_for, fail, reading_container
 from entrypoints.cli.output import make_output_converter, print_json, print_table
 
 db_app = typer.Typer(help="The store: schema migrations and their status.", no_args_is_help=True)
@@ -35,7 +35,7 @@ def db_upgrade(config: ConfigOption = None, json_output: JsonOption = False) -> 
 def db_status(config: ConfigOption = None, json_output: JsonOption = False) -> None:
     """Which database is used and its schema version (without changing anything)."""
     with cli_errors():
-        store = container_for(config).store()
+        store = reading_container(config).store()
         version = store.schema_version()
         latest = store.latest_version()
     if json_output:
@@ -71,10 +71,11 @@ def audit(
     Shows the newest --limit entries (200), oldest first; --page 2 the ones before them."""
     since_at = _parse_since(since)
     with cli_errors():
+        symbol = checked_symbol(symbol)
         query = AuditQuery(account=account, symbol=symbol, kind=kind, since=since_at, limit=limit, page=page)
         if kind is not None:
             kind_filter(kind)  # an unknown kind is refused before the store is opened
-        store = container_for(config).store()
+        store = reading_container(config).store()
         with store.unit_of_work(read_only=True) as uow:
             found = audit_page(uow, query)
     entries = found.entries

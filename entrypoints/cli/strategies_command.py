@@ -8,7 +8,7 @@ import typer
 
 from application.default_account import default_account
 from application.strategy_report import strategy_report
-from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for
+from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, reading_container
 from entrypoints.cli.output import money, percent, print_json, print_table, ratio
 
 
@@ -20,7 +20,7 @@ def strategies(
     """Per strategy: weight, equity, P&L, win rate, profit factor, Sharpe, drawdown (capital
     moved by the allocator taken out), the correlation of strategy returns, switched-off strategies."""
     with cli_errors():
-        container = container_for(config)
+        container = reading_container(config)
         store = container.store()
         names = {spec.name: spec.strategy.name for spec in container.bots()}
         with store.unit_of_work(read_only=True) as uow:

@@ -48,7 +48,7 @@ def create(
             password = sys.stdin.readline().rstrip("\r\n")
         else:
             password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-        container = container_for(config)
+        container = container_for(config, require_bots=False)
         accounts = Accounts(uow_factory=container.store(), clock=container.clock(), hasher=Argon2PasswordHasher(),
                             tokens=_NoTokens(), invitations_signer=_NoTokens())  # type: ignore[arg-type]
         user = accounts.create_user(email=email, password=password, role=chosen)
@@ -73,7 +73,7 @@ def invite(
 
     with cli_errors():
         chosen = _role(role)
-        container = container_for(config)
+        container = container_for(config, require_bots=False)
         mail = container.email()
         mailer, base_url = mail.require_mailer(), mail.invitation_base_url()
         accounts = Accounts(uow_factory=container.store(), clock=container.clock(), hasher=Argon2PasswordHasher(),
@@ -106,7 +106,7 @@ def _role(role: str) -> Role:
 def list_users(config: ConfigOption = None, json_output: JsonOption = False) -> None:
     """Every user with role and state (never the password hash)."""
     with cli_errors():
-        store = container_for(config).store()
+        store = container_for(config, require_bots=False).store()
         with store.unit_of_work(read_only=True) as uow:
             users = uow.users.list()
     rows = [{"user_id": u.user_id, "email": u.email, "role": u.role.value, "verified": u.email_verified,

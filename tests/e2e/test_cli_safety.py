@@ -17,6 +17,25 @@ USER_STRATEGIES = Path(__file__).with_name("user_strategies.py")
 OPEN = "('initialized','submitted','accepted','partially_filled','pending_cancel')"
 
 
+# The built-in bots, named in the file: a config file without [[bots]] is refused.
+DEFAULT_BOTS = """
+[[bots]]
+name = "equity"
+asset_class = "equity"
+symbols = ["SPY", "AAPL"]
+params = { fast = 10, slow = 30 }
+position_fraction = 0.45
+
+[[bots]]
+name = "crypto"
+asset_class = "crypto"
+symbols = ["BTC-USD"]
+capital = 50000
+params = { fast = 24, slow = 96 }
+position_fraction = 0.5
+"""
+
+
 def wait_for(predicate, *, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -25,6 +44,14 @@ def wait_for(predicate, *, timeout: float, what: str):
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def all_running(cli) -> bool:
+    # Until the session has made its store, `status` says there is none (it never creates one).
+    if not cli.db.exists():
+        return False
+    bots = cli.json("status")["bots"]
+    return bool(bots) and all(b["state"] == "running" for b in bots)
 
 
 def count(cli, sql: str, *params) -> int:
@@ -36,7 +63,7 @@ def count(cli, sql: str, *params) -> int:
 
 def test_halt_stops_a_running_session_within_a_second_and_survives_restart(cli):
     # Partial fills keep orders open across bars, so the halt has open orders to cancel.
-    config = cli.config("[engine]\nmax_volume_share = 0.000001\ntimeframe = \"5m\"\n")
+    config = cli.config("[engine]\nmax_volume_share = 0.000001\ntimeframe = \"5m\"\n" + DEFAULT_BOTS)
     bot = cli.start("paper", "--days", "400", "--config", str(config), "--json")
     try:
         wait_for(lambda: count(cli, f"SELECT count(*) FROM orders WHERE status IN {OPEN}") >= 1,
@@ -68,11 +95,10 @@ def test_halt_stops_a_running_session_within_a_second_and_survives_restart(cli):
 
 
 def test_sigkill_shows_stale_within_two_heartbeats(cli):
-    config = cli.config("[engine]\nheartbeat_seconds = 0.5\n")
+    config = cli.config("[engine]\nheartbeat_seconds = 0.5\n" + DEFAULT_BOTS)
     bot = cli.start("paper", "--bar-seconds", "0.2", "--config", str(config))
     try:
-        wait_for(lambda: (s := cli.json("status"))["bots"] and all(b["state"] == "running" for b in s["bots"]),
-                 timeout=60, what="bots running")
+        wait_for(lambda: all_running(cli), timeout=60, what="bots running")
     finally:
         os.kill(bot.pid, signal.SIGKILL)
         bot.wait(timeout=10)
@@ -82,7 +108,7 @@ def test_sigkill_shows_stale_within_two_heartbeats(cli):
 
 
 def test_clean_stop_shows_stopped(cli):
-    config = cli.config("[engine]\nheartbeat_seconds = 0.5\n")
+    config = cli.config("[engine]\nheartbeat_seconds = 0.5\n" + DEFAULT_BOTS)
     cli.run("paper", "--bar-seconds", "0.2", "--duration", "1.5", "--config", str(config))
     assert {b["state"] for b in cli.json("status")["bots"]} == {"stopped"}
 
@@ -130,11 +156,10 @@ strategy = "{strategies}:FlipFlop"
 
 
 def test_a_second_process_cannot_trade_the_same_bots(cli):
-    config = cli.config("[engine]\nheartbeat_seconds = 0.5\n")
+    config = cli.config("[engine]\nheartbeat_seconds = 0.5\n" + DEFAULT_BOTS)
     first = cli.start("paper", "--bar-seconds", "0.2", "--config", str(config))
     try:
-        wait_for(lambda: (s := cli.json("status"))["bots"] and all(b["state"] == "running" for b in s["bots"]),
-                 timeout=60, what="bots running")
+        wait_for(lambda: all_running(cli), timeout=60, what="bots running")
         second = cli.run("paper", "--bar-seconds", "0.2", "--duration", "1", "--config", str(config), check=False)
         assert first.poll() is None, first.communicate()[1]
         # Refused by the heartbeat check or by the venue's lock, whichever it meets first.

@@ -84,7 +84,8 @@ def test_data_download_writes_alpaca_history_for_a_backtest(cli: Cli, alpaca):
                           "fast=2", "--param", "slow=3", "--json")
     assert backtest.returncode == 0 and json.loads(backtest.stdout)["bars"] == 5
     unsupported = cli.invoke("data", "download", "--source", "alpaca", "--symbols", "SPY", "--start", "2025-03-03",
-                             "--end", "2025-03-08", "--timeframe", "2d", "--out", str(out), "--config", config)
+                             "--end", "2025-03-08", "--timeframe", "2d", "--out", str(out), "--config", config,
+                             "--force")
     assert unsupported.returncode == 2 and "unsupported bar interval 2 days" in unsupported.stderr
 
 
@@ -106,6 +107,6 @@ def test_data_download_writes_coinbase_candles(cli: Cli, coinbase):
                          high="102", low="99", close="108", volume="5")
     bad = cli.invoke("data", "download", "--source", "coinbase", "--sandbox", "--symbols", "BTC-USD", "--start",
                      "2025-03-03", "--end", "2025-03-03T04:00:00+00:00", "--timeframe", "1h", "--out", str(out),
-                     "--config", config)
+                     "--config", config, "--force")  # without it, the file already there is refused
     assert bad.returncode == 4 and "candle BTC-USD ONE_HOUR at 2025-03-03T02:00:00+00:00" in bad.stderr
     assert (out / "BTC-USD.csv").read_text().splitlines()[1:] == rows

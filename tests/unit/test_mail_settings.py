@@ -49,7 +49,7 @@ def test_the_file_sets_mail_and_web_and_the_environment_wins(tmp_path):
     config.write_text('[mail]\nhost = "mail.internal"\nsender = "ops@example.com"\nsecurity = "none"\n'
                       '[web]\npublic_url = "http://qs.internal:8000"\ninvitation_path = "/join"\n'
                       'invitation_lifetime = "12h"\n')
-    settings = load_settings(config_file=config, environ={"QUANTSHIFT_SMTP_HOST": "127.0.0.1"})
+    settings = load_settings(config_file=config, require_bots=False, environ={"QUANTSHIFT_SMTP_HOST": "127.0.0.1"})
     assert (settings.mail.host, settings.mail.effective_port) == ("127.0.0.1", 25)
     assert settings.web.invitation_path == "/join" and settings.web.invitation_period == timedelta(hours=12)
 
@@ -79,7 +79,7 @@ def test_a_password_in_the_file_is_refused(tmp_path):
     config = tmp_path / "qs.toml"
     config.write_text('[mail]\nhost = "smtp.example.com"\nsender = "a@example.com"\npassword = "in-a-file"\n')
     with pytest.raises(ConfigurationError, match="mail.password: secrets come from the environment only") as refused:
-        load_settings(config_file=config, environ={})
+        load_settings(config_file=config, require_bots=False, environ={})
     assert "in-a-file" not in str(refused.value)
 
 
@@ -96,4 +96,4 @@ def test_bad_web_paths_and_lifetimes_are_refused(tmp_path):
         config = Path(tmp_path / "qs.toml")
         config.write_text(f"[web]\n{text}\n")
         with pytest.raises(ConfigurationError, match=named):
-            load_settings(config_file=config, environ={})
+            load_settings(config_file=config, require_bots=False, environ={})

@@ -9,6 +9,9 @@ from entrypoints.settings import load_settings, parse_timeframe
 from entrypoints.strategies import build_strategy
 
 
+BOT = '[[bots]]\nname="b"\nasset_class="equity"\nsymbols=["SPY"]\n'
+
+
 def load(tmp_path: Path, text: str, environ=None):
     path = tmp_path / "bots.toml"
     path.write_text(text)
@@ -43,12 +46,46 @@ def test_environment_chooses_the_store(tmp_path):
         ('[risk]\nunknown_limit=3\n', "unknown_limit"),
         ('[[bots]]\nname="a"\nasset_class="equity"\nsymbols=["SPY"]\n[[bots]]\nname="a"\nasset_class="crypto"\nsymbols=["BTC-USD"]\n', "unique"),
         ("[engine\n", "not valid TOML"),
+        # Absurd figures are refused at load (1e300 raised InvalidOperation mid-session).
+        (BOT + "capital=1e300\n", "bots[0].capital: 1E+300 is out of range"),
+        ('[risk]\nmax_order_notional=1e13\n' + BOT, "risk.max_order_notional: 1E+13 is out of range"),
+        ('[engine]\nheartbeat_seconds=nan\n' + BOT, "engine.heartbeat_seconds: nan is out of range"),
+        # Named as written, not as a Python typing.Literal.
+        (BOT.replace('"equity"', '"stock"'), "bots[0].asset_class: 'stock' is not one of 'equity', 'crypto'"),
+        # A symbol is a symbol, of the bot's asset class.
+        (BOT.replace('["SPY"]', '["spy; drop table"]'), "bots[0].symbols[0]: 'spy; drop table' is not a symbol"),
+        (BOT.replace('["SPY"]', '["SPY", "BTC-USD"]'), "bots[0].symbols[1]: 'BTC-USD' is a crypto pair, not an equity"),
+        (BOT.replace('"equity"', '"crypto"'), "bots[0].symbols[0]: 'SPY' is an equity symbol, not a crypto pair"),
+        (BOT.replace('["SPY"]', '"SPY"'), 'bots[0].symbols: expected a list like ["SPY"]'),
+        (BOT.replace('["SPY"]', '["../etc/x"]'), "'../etc/x' is not a symbol"),
+        (BOT + '[risk.sectors]\n"AAPL;" = "tech"\n', "risk.sectors: 'AAPL;' is not a symbol"),
+        # Checked at load with the file and key, not later by the engine's objects (Decimal('-3'), max_fraction).
+        ('[engine]\nmax_volume_share=-3\n' + BOT, "engine.max_volume_share must be in (0, 1], got -3"),
+        ('[risk]\nmax_heat=-3\n' + BOT, "risk.max_heat must be in (0, 1], got -3"),
+        ('[risk]\nmax_correlated_fraction=-3\n' + BOT, "risk.max_correlated_fraction must be positive, got -3"),
+        ('[risk]\ndaily_loss_percent=-3\n' + BOT, "risk.daily_loss_percent must be in (0, 1], got -3"),
+        ('[risk]\nmax_order_quantity=0\n' + BOT, "risk.max_order_quantity must be positive, got 0"),
+        (BOT + "risk_fraction=-3\n", "bots[0].risk_fraction must be in (0, 1], got -3"),  # even with sizing unused
+        (BOT + "stop_percent=-3\n", "bots[0].stop_percent must be positive, got -3"),
+        # No [[bots]] in a file: refused, naming the file (the built-in bots would trade instead).
+        ("", "bots.toml is empty: declare at least one bot"),
+        ('[engine]\nseed=3\n', "bots.toml has no [[bots]] table"),
     ],
 )
 def test_bad_values_name_their_key(tmp_path, text, message):
     with pytest.raises(ConfigurationError) as error:
         load(tmp_path, text)
     assert message in str(error.value) and "bots.toml" in str(error.value)
+
+
+def test_good_symbols_pass_and_a_file_without_bots_serves_commands_that_run_none(tmp_path):
+    text = ('[[bots]]\nname="e"\nasset_class="equity"\nsymbols=["SPY", "BRK.B", "QQQ"]\n'
+            '[[bots]]\nname="c"\nasset_class="crypto"\nsymbols=["BTC-USD", "ETH-USDC", "1INCH-USD"]\n')
+    assert [b.symbols for b in load(tmp_path, text).bots] == [("SPY", "BRK.B", "QQQ"),
+                                                               ("BTC-USD", "ETH-USDC", "1INCH-USD")]
+    path = tmp_path / "web.toml"
+    path.write_text('[web]\ninvitation_lifetime = "1h"\n')
+    assert load_settings(config_file=path, environ={}, require_bots=False).web.invitation_lifetime == "1h"
 
 
 def test_missing_config_file(tmp_path):
@@ -67,9 +104,8 @@ def test_bot_specs_and_strategy_params(tmp_path):
     (spec,) = bot_specs(settings)
     assert spec.strategy.warmup == 10 and spec.sizing.fraction == Decimal("0.5")
     assert spec.instruments["ETH-USD"].lot_size == Decimal("0.00000001")
-    bad = load(tmp_path, '[[bots]]\nname="b"\nasset_class="crypto"\nsymbols=["ETH-USD"]\nposition_fraction=1.5\n')
-    with pytest.raises(ConfigurationError, match=r"bots\[0\].position_fraction"):
-        bot_specs(bad)
+    with pytest.raises(ConfigurationError, match=r"bots.toml: bots\[0\].position_fraction must be in \(0, 1\], got 1.5"):
+        load(tmp_path, '[[bots]]\nname="b"\nasset_class="crypto"\nsymbols=["ETH-USD"]\nposition_fraction=1.5\n')
 
 
 def test_user_strategy_files(tmp_path):
@@ -107,7 +143,8 @@ def test_stops_take_their_asset_classs_defaults_crypto_wider_and_rest_at_the_ven
 
 
 @pytest.mark.parametrize(("line", "message"), [('stop_orders="sometimes"', "bots[0].stop_orders"),
-                                               ('stop="fixed"\nstop_percent=0', "bots[0] stop (fixed)")])
+                                               ('stop="fixed"\nstop_percent=0', "bots[0].stop_percent must be positive, got 0"),
+                                               ('stop="atr"\nstop_atr_multiple=0.0001\nstop_period=0', "bots[0] stop (atr)")])
 def test_bad_stop_settings_name_their_key(tmp_path, line, message):
     with pytest.raises(ConfigurationError) as error:
         bot_specs(load(tmp_path, f'[[bots]]\nname="b"\nasset_class="equity"\nsymbols=["SPY"]\n{line}\n'))
@@ -117,16 +154,16 @@ def test_bad_stop_settings_name_their_key(tmp_path, line, message):
 def test_allocation_settings_become_a_schedule_and_bad_ones_name_the_section(tmp_path):
     from entrypoints.container import allocation_schedule
 
-    assert allocation_schedule(load(tmp_path, "")) is None  # method "none": each bot keeps its capital
-    schedule = allocation_schedule(load(tmp_path, '[allocation]\nmethod="inverse_volatility"\nrebalance_every="1d"\n'))
+    assert allocation_schedule(load(tmp_path, BOT)) is None  # method "none": each bot keeps its capital
+    schedule = allocation_schedule(load(tmp_path, BOT + '[allocation]\nmethod="inverse_volatility"\nrebalance_every="1d"\n'))
     assert schedule.every.days == 1 and schedule.policy.method.value == "inverse_volatility"
     with pytest.raises(ConfigurationError, match=r"\[allocation\]: min_weight 0.7 is above max_weight 0.6"):
-        allocation_schedule(load(tmp_path, '[allocation]\nmethod="fixed"\nmin_weight=0.7\n'))
+        allocation_schedule(load(tmp_path, BOT + '[allocation]\nmethod="fixed"\nmin_weight=0.7\n'))
     with pytest.raises(ConfigurationError, match="allocation.method"):
-        load(tmp_path, '[allocation]\nmethod="magic"\n')
+        load(tmp_path, BOT + '[allocation]\nmethod="magic"\n')
 
 
 def test_on_stop_defaults_to_cancelling_entries_and_takes_the_other_two(tmp_path):
     assert load_settings(config_file=None, environ={}).engine.on_stop == "cancel_entries"
     for value in ("cancel_all", "leave"):
-        assert load(tmp_path, f'[engine]\non_stop="{value}"\n').engine.on_stop == value
+        assert load(tmp_path, BOT + f'[engine]\non_stop="{value}"\n').engine.on_stop == value
