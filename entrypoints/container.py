@@ -77,12 +77,13 @@ def is_postgres(url: str) -> bool:
 
 def build_store(url: str, *, create: bool = True) -> SqliteStore | PostgresStore:
     """The store named by the URL: sqlite:///path (the embedded default) or postgresql://...
-    `create=False` (read commands): an SQLite file that does not exist is refused, not made."""
+    `create=False` (read commands): an SQLite file that does not exist, or a Postgres schema
+    without our tables, is refused, not made."""
     url = url or default_database_url()
     if is_postgres(url):
         from adapters.postgres import PostgresStore  # psycopg loads only when Postgres is used
 
-        return PostgresStore(url=url)
+        return PostgresStore(url=url, create=create)
     return SqliteStore(path=sqlite_path(url), create=create)
 
 

@@ -24,7 +24,7 @@ from adapters.postgres.connection import prepare_session
 from adapters.postgres.converter import make_store_converter
 from adapters.postgres.errors import Scrubber, describe, translate_errors
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
-from domain.errors import ConfigurationError
+from domain.errors import ConfigurationError, StoreNotFound
 
 _MAX_IDENTIFIER = 63  # NAMEDATALEN - 1
 
@@ -65,6 +65,7 @@ class PostgresStore:
         min_size: int = 1,
         max_size: int = 5,
         connect_timeout_seconds: float = 5.0,
+        create: bool = True,
     ) -> None:
         try:
             params = conninfo_to_dict(url)
@@ -100,6 +101,7 @@ class PostgresStore:
         self._pool_lock = threading.Lock()
         self._schema_lock = threading.Lock()
         self._schema_checked = False
+        self._create = create  # False (read commands): an empty schema is StoreNotFound, never migrated
         self._local = threading.local()
 
     @property
@@ -177,6 +179,8 @@ class PostgresStore:
                 raise ConfigurationError(
                     f"Postgres store {self._location} has schema version {current}, newer than this code ({latest})"
                 )
+            if current == 0 and not self._create:
+                raise StoreNotFound(f"there is no store at {self._location}")
             if current < latest:
                 self.migrate()
             self._schema_checked = True

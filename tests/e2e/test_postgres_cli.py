@@ -45,6 +45,19 @@ def test_paper_session_on_postgres_matches_sqlite(pg_cli, tmp_path):
     assert on_sqlite == on_postgres
 
 
+def test_read_commands_never_make_a_store_in_an_empty_postgres_database(pg_cli):
+    for command in (["status"], ["trades"], ["positions"], ["audit"], ["risk"], ["strategies"]):
+        result = pg_cli.invoke(*command)
+        assert result.returncode == 3, (command, result.stdout, result.stderr)
+        assert "there is no store at postgresql://" in result.stderr and "nothing was created" in result.stderr
+        assert "Traceback" not in result.stderr
+    # db status reads the schema version without migrating: it says the store is empty.
+    assert "schema version 0, behind" in pg_cli.invoke("db", "status").stdout
+    assert pg(pg_cli, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")[0][0] == 0
+    pg_cli.run("halt", "--reason", "a write makes the store")
+    assert pg_cli.json("db", "status")["up_to_date"] is True
+
+
 def test_halt_and_resume_on_postgres(pg_cli):
     pg_cli.run("halt", "--reason", "pg drill")
     assert pg_cli.json("paper", "--days", "3")["orders"] == 0
