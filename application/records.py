@@ -224,3 +224,11 @@ class LoginAttempt:
     email: str  # as typed, lower-cased (it may name nobody)
     address: str
     succeeded: bool
+
+
+@attrs.frozen(kw_only=True)
+class LoginPairHistory:
+    """What the login throttle needs of one (email, address) pair."""
+
+    failures: int  # in the window, after the pair's latest success
+    last_failure_at: datetime | None
