@@ -29,6 +29,9 @@ MAX_JSON_DEPTH = 32  # the deepest body any endpoint takes is 2 (an object holdi
 FREE_TEXT_CONTROLS = frozenset("\t\n\r")  # allowed in body string values only
 _MAX_PROBLEMS = 5  # enough to fix a request; a body of 10,000 bad strings gets no 10,000-line answer
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# A high surrogate escape not followed by a low one, or a low one not preceded by a high one.
+_LONE_SURROGATE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])|"
+                             rb"(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 _NOT_A_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 _STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
@@ -83,6 +86,10 @@ def _body_problems(body: bytes, media_type: str) -> list[dict[str, str | None]]:
     try:
         decoded = msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
+        if _LONE_SURROGATE.search(body):  # msgspec calls it "Input data was truncated"
+            return [{"key": None, "source": "body",
+                     "message": "a string holds a lone surrogate (\\uD800-\\uDFFF without its pair); "
+                                "only printable text is accepted"}]
         return [{"key": None, "source": "body", "message": f"the body is not valid JSON ({exc})"}]
     problems = []
     for field, text, is_value in _strings(decoded, ""):

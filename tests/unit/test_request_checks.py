@@ -81,3 +81,11 @@ def test_a_body_over_the_limit_is_passed_on_unchecked():
     with client(max_body_bytes=16) as c:
         response = c.post("/echo/a", json={"reason": "long enough to pass the 16 bytes"})
     assert response.status_code == 200, response.text
+
+
+def test_a_lone_surrogate_escape_is_named_as_such_and_a_pair_is_fine():
+    with client() as c:
+        lone = c.post("/echo/a", content=b'{"reason": "x\\ud800"}', headers={"content-type": "application/json"})
+        pair = c.post("/echo/a", content=b'{"reason": "\\ud83d\\ude00"}', headers={"content-type": "application/json"})
+    assert lone.status_code == 400 and "lone surrogate" in lone.json()["detail"], lone.text
+    assert pair.status_code == 200 and pair.json()["reason"] == "\U0001f600"
