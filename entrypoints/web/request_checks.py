@@ -76,7 +76,8 @@ def _strings(value: object, path: str) -> Iterator[tuple[str, str, bool]]:
 def _body_problems(body: bytes, media_type: str) -> list[dict[str, str | None]]:
     if media_type == "application/x-www-form-urlencoded":
         pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-        found = ((name, forbidden_character(name) or forbidden_character(value, free_text=True)) for name, value in pairs)
+        found = ((name, forbidden_character(name) or forbidden_character(value, free_text=True))
+                 for name, value in pairs)
         return [_problem(name, "body", code) for name, code in found if code][:_MAX_PROBLEMS]
     if media_type != "application/json" or not body.strip():
         return []  # other media types are refused later (415) or carry no text of ours
