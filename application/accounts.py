@@ -4,8 +4,10 @@ A login is a row in login_sessions plus a short-lived JWT naming it (claim `sid`
 is honoured only while its session is live, so logout, "log out everywhere" and the
 session cap take effect at once, token lifetime notwithstanding. At most MAX_SESSIONS live
 sessions per user: a new login revokes the oldest (atomically in the store, under
-concurrent logins too). Failed logins are throttled per account and per address, and
-every failure says the same thing to the caller, so nobody learns which emails exist.
+concurrent logins too), and a login whose session a racing login revoked before its token
+was handed out answers LoginRaced instead of a dead token. Failed logins slow down per
+(account, address) pair (domain.access.LoginThrottle), and every failure says the same
+thing to the caller, so nobody learns which emails exist.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ MAX_SESSIONS = 3
 SESSION_LIFETIME = timedelta(hours=12)  # a login lasts this long; its tokens are re-issued within it
 INVITATION_LIFETIME = timedelta(days=3)
 GENERIC_FAILURE = "invalid email or password"
+RACED_LOGIN = (f"other logins of this user, at the same moment, took its {MAX_SESSIONS} sessions "
+               f"(at most {MAX_SESSIONS} live sessions per user); log in again")
 
 
 class PermissionDenied(AuthenticationError):
@@ -47,6 +51,11 @@ class LoginThrottled(AuthenticationError):
     def __init__(self, message: str, *, retry_after_seconds: int) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class LoginRaced(AuthenticationError):
+    """The password was right, but concurrent logins of the same user opened more than
+    MAX_SESSIONS sessions and this one's was revoked before its token was handed out."""
 
 
 @attrs.frozen(kw_only=True)
@@ -106,32 +115,39 @@ class Accounts:
             typed = normalise_email(email)
         except ValueError:
             raise AuthenticationError(GENERIC_FAILURE) from None
-        window = now - self.throttle.window
+        # Admission and count in one transaction, under the pair's lock: of N concurrent
+        # attempts exactly those the throttle allows are evaluated. The attempt counts as
+        # failed from here on; only a verified password turns it into a success.
         with self.uow_factory() as uow:
-            decision = self.throttle.decide(
-                failures_for_email=uow.login_attempts.failures_since(since=window, email=typed),
-                failures_for_address=uow.login_attempts.failures_since(since=window, address=address))
+            uow.login_attempts.lock_pair(email=typed, address=address)
+            history = uow.login_attempts.pair_history(email=typed, address=address, since=now - self.throttle.window)
+            decision = self.throttle.decide(failures=history.failures, last_attempt_at=history.last_failure_at, now=now)
+            if not decision.allowed:
+                raise LoginThrottled(f"too many failed logins; try again in {decision.retry_after_seconds} s",
+                                     retry_after_seconds=decision.retry_after_seconds)
+            attempt_id = uow.login_attempts.begin(LoginAttempt(ts=now, email=typed, address=address, succeeded=False))
             user = uow.users.by_email(typed)
-        if not decision.allowed:
-            raise LoginThrottled(f"too many failed logins; try again in {decision.retry_after_seconds} s",
-                                 retry_after_seconds=decision.retry_after_seconds)
+            uow.commit()
         # Verify even for an unknown email, so the time taken does not tell who has an account.
         ok = self.hasher.verify(password, user.password_hash if user else _DUMMY_HASH.get(self.hasher))
-        ok = ok and user is not None and not user.disabled and user.email_verified
+        if not ok or user is None or user.disabled or not user.email_verified:
+            raise AuthenticationError(GENERIC_FAILURE)
         with self.uow_factory() as uow:
-            uow.login_attempts.add(LoginAttempt(ts=now, email=typed, address=address, succeeded=ok))
-            if not ok or user is None:
-                uow.commit()
-                raise AuthenticationError(GENERIC_FAILURE)
+            uow.login_attempts.succeed(attempt_id)
             session = LoginSession(session_id="s-" + secrets.token_hex(12), user_id=user.user_id, created_at=now,
                                    expires_at=now + SESSION_LIFETIME, address=address, user_agent=user_agent[:200])
             revoked = uow.login_sessions.open(session, max_live=MAX_SESSIONS, now=now)
             if self.hasher.needs_rehash(user.password_hash):
                 uow.users.save(attrs.evolve(user, password_hash=self.hasher.hash(password)))
             uow.commit()
-        return LoginResult(token=self.tokens.issue(user_id=user.user_id, session_id=session.session_id,
-                                                   role=user.role, now=now),
-                           session=session, revoked=tuple(revoked))
+        token = self.tokens.issue(user_id=user.user_id, session_id=session.session_id, role=user.role, now=now)
+        # A racing login of the same user may have committed after ours and revoked this
+        # session for the cap: handing its token out would give a token dead on arrival.
+        with self.uow_factory() as uow:
+            stored = uow.login_sessions.get(session.session_id)
+        if stored is None or not stored.live(self.clock.now()):
+            raise LoginRaced(RACED_LOGIN)
+        return LoginResult(token=token, session=session, revoked=tuple(revoked))
 
     def authenticate(self, token: str) -> Principal:
         """The principal a bearer token speaks for; AuthenticationError unless its session is live."""

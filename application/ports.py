@@ -16,6 +16,7 @@ from application.records import (
     AllocationRecord,
     Invitation,
     LoginAttempt,
+    LoginPairHistory,
     LoginSession,
     User,
     AuditEntry,
@@ -462,6 +463,25 @@ class LoginAttemptRepository(Protocol):
 
     def failures_since(self, *, since: datetime, email: str | None = None, address: str | None = None) -> int:
         """Failed attempts at or after `since` for this email and/or address."""
+        ...
+
+    def lock_pair(self, *, email: str, address: str) -> None:
+        """Hold this (email, address) pair until the unit of work ends: concurrent logins of
+        one pair are counted and admitted one after the other, never on a stale count."""
+        ...
+
+    def pair_history(self, *, email: str, address: str, since: datetime) -> LoginPairHistory:
+        """The pair's failures at or after `since` and after its latest success, and when
+        the latest of them was."""
+        ...
+
+    def begin(self, attempt: LoginAttempt) -> int:
+        """Add an attempt that counts as failed until `succeed(id)`: an attempt whose outcome
+        is never written (a crash, a slow verify) counts against the pair. Returns its id."""
+        ...
+
+    def succeed(self, attempt_id: int) -> None:
+        """Mark a begun attempt succeeded."""
         ...
 
 

@@ -245,3 +245,11 @@ class VenueCharge:
     account: str = ""  # set when recorded
     bot: str = ""
     fill_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class LoginPairHistory:
+    """What the login throttle needs of one (email, address) pair."""
+
+    failures: int  # in the window, after the pair's latest success
+    last_failure_at: datetime | None

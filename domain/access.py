@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import MappingProxyType
 
 import attrs
@@ -62,40 +62,49 @@ class ThrottleDecision:
 
 @attrs.frozen(kw_only=True)
 class LoginThrottle:
-    """At most `max_failures_per_email` failed logins for one account and
-    `max_failures_per_address` from one client address within `window`.
+    """Failed logins slow down; they never lock anyone out. Counted per (account, client
+    address) pair, so a guesser elsewhere neither refuses the right password from the
+    operator's address nor, behind one proxy address, other people's logins.
 
-    Per account stops guessing one password; per address stops one client spraying many
-    accounts (which the per-account limit never sees). The caller counts the failures in
-    the last `window`; the policy only compares."""
+    The first `free_failures` failures of a pair cost nothing; after that each attempt waits
+    `first_delay`, doubling with every further failure up to `max_delay`, counted from the
+    pair's last attempt. A success for the pair, or `window` without failures, starts over.
+    At the default 60 s ceiling a guesser gets at most ~1,440 tries a day per pair (against
+    argon2id and 12+ character passwords), while the owner waits a minute at worst."""
 
-    max_failures_per_email: int = attrs.field(default=5, validator=attrs.validators.ge(1))
-    max_failures_per_address: int = attrs.field(default=20, validator=attrs.validators.ge(1))
+    free_failures: int = attrs.field(default=5, validator=attrs.validators.ge(1))
+    first_delay: timedelta = attrs.field(default=timedelta(seconds=1), validator=attrs.validators.gt(timedelta(0)))
+    max_delay: timedelta = attrs.field(default=timedelta(seconds=60))
     window: timedelta = attrs.field(default=timedelta(minutes=15), validator=attrs.validators.gt(timedelta(0)))
 
-    @property
-    def window_seconds(self) -> int:
-        # Rounded up: a Retry-After that is too short only invites another refused attempt.
-        return math.ceil(self.window.total_seconds())
+    @max_delay.validator
+    def _max_delay_covers_first(self, _: attrs.Attribute, value: timedelta) -> None:
+        if value < self.first_delay:
+            raise ValueError("max_delay must be at least first_delay")
 
-    def decide(self, failures_for_email: int, failures_for_address: int) -> ThrottleDecision:
-        if failures_for_email < 0 or failures_for_address < 0:
+    def delay_after(self, failures: int) -> timedelta:
+        """The wait before the next attempt of a pair with `failures` recent failures."""
+        if failures < 0:
             raise ValueError("failure counts cannot be negative")
-        # Counts carry no timestamps, so the wait is the whole window: an upper bound that
-        # is never too short (the oldest failure leaves the window by then at the latest).
-        if failures_for_email >= self.max_failures_per_email:
-            return ThrottleDecision(
-                allowed=False,
-                retry_after_seconds=self.window_seconds,
-                reason=f"{failures_for_email} failures for this account in {self.window_seconds}s",
-            )
-        if failures_for_address >= self.max_failures_per_address:
-            return ThrottleDecision(
-                allowed=False,
-                retry_after_seconds=self.window_seconds,
-                reason=f"{failures_for_address} failures from this address in {self.window_seconds}s",
-            )
-        return ThrottleDecision(allowed=True, retry_after_seconds=0, reason="")
+        extra = failures - self.free_failures
+        if extra < 0:
+            return timedelta(0)
+        # min() on the exponent first: 2**extra of a long attack must not grow without bound.
+        return min(self.first_delay * 2 ** min(extra, 32), self.max_delay)
+
+    def decide(self, *, failures: int, last_attempt_at: datetime | None, now: datetime) -> ThrottleDecision:
+        """Whether a pair with `failures` recent failures, the last attempt at `last_attempt_at`,
+        may try again at `now`."""
+        delay = self.delay_after(failures)
+        if delay <= timedelta(0) or last_attempt_at is None:
+            return ThrottleDecision(allowed=True, retry_after_seconds=0, reason="")
+        wait = last_attempt_at + delay - now
+        if wait <= timedelta(0):
+            return ThrottleDecision(allowed=True, retry_after_seconds=0, reason="")
+        # Rounded up: a Retry-After that is too short only invites another refused attempt.
+        return ThrottleDecision(allowed=False, retry_after_seconds=max(1, math.ceil(wait.total_seconds())),
+                                reason=f"{failures} failures for this account from this address; "
+                                       f"next attempt in {delay.total_seconds():g} s")
 
 
 # --- passwords -------------------------------------------------------------------------------

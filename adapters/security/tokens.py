@@ -16,6 +16,9 @@ ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("exp", "iat", "nbf", "iss", "aud", "sub", "sid", "role")
 DEFAULT_LIFETIME = timedelta(minutes=15)  # short: the login session behind it is the long-lived part
 DEFAULT_LEEWAY = timedelta(seconds=10)  # clock skew between the processes of one deployment, no more
+# NumericDates a datetime can hold (1970 to the end of year 9999): a signed token with a time
+# outside, or a JSON 1e400 that reads as infinity, is no time of ours, not an overflow.
+LATEST_TIME = 253_402_300_799
 
 
 class JwtTokenService:
@@ -60,7 +63,7 @@ class JwtTokenService:
         for claim in ("iat", "nbf", "exp"):
             value = payload[claim]
             # bool is an int in Python, and a JSON `true` is no time.
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= LATEST_TIME:
                 raise AuthenticationError(f"claim {claim} is not a time")
             times[claim] = float(value)
         at = _utc(now).timestamp()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -42,6 +43,7 @@ from entrypoints.web.dashboard.router import build_dashboard
 from entrypoints.web.errors import EXCEPTION_HANDLERS
 from entrypoints.web.metrics import HttpMetrics, StoreCollector, metrics
 from entrypoints.web.metrics_venues import VenueHealthCollector
+from entrypoints.web.request_checks import check_request_text
 from entrypoints.web.security import BEARER_SCHEME, add_security_headers, require_json, require_principal
 from entrypoints.web.deps import BotCatalog, Store
 
@@ -120,7 +122,8 @@ def create_app(
         },
         state=_state(accounts=accounts, trust_proxy=trust_proxy, registry=registry),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[http_metrics.middleware],
+        # The text checks run after routing (path parameters known) and before guards and handlers.
+        middleware=[http_metrics.middleware, partial(check_request_text, max_body_bytes=MAX_BODY_BYTES)],
         before_send=[add_security_headers, http_metrics.before_send],
         request_max_body_size=MAX_BODY_BYTES,
         template_config=dashboard.template_config,

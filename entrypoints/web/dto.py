@@ -29,6 +29,12 @@ class LoginRequest(Strict):
 class ReasonRequest(Strict):
     reason: Reason
 
+    def __post_init__(self) -> None:
+        # Checked here, in the API's words: the use cases refuse a blank reason too, but they
+        # say it for the CLI ("--reason TEXT"). "field: message" is how errors.py names the field.
+        if not self.reason.strip():
+            raise ValueError("reason: must hold some text, not only spaces")
+
 
 class ResumeRequest(Strict):
     """POST /api/v1/resume: lifts the global halt; a bot's own halt or breaker only when named

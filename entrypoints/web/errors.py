@@ -7,13 +7,14 @@ someone with more rights (403), retry later (503). A real 500 says nothing about
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
-from application.accounts import LoginThrottled, PermissionDenied
+from application.accounts import LoginRaced, LoginThrottled, PermissionDenied
 from domain.errors import AuthenticationError, ConfigurationError, MailRejected, MailUnavailable, StoreUnavailable
 from entrypoints.mail_setup import EmailNotConfigured
 from entrypoints.web.dto import FieldProblem, ProblemResponse
@@ -27,10 +28,11 @@ _WHEN = {
     401: "No live session: the bearer token is missing, invalid, expired or revoked (at login: wrong credentials)",
     403: "The caller's role may not do this",
     404: "No such resource (a bot in that account, a strategy, an invitation)",
-    409: "The resource is not in a state that allows this (e.g. an invitation accepted or revoked already)",
+    409: ("The resource is not in a state that allows this (e.g. an invitation accepted or revoked already; "
+          "at login: concurrent logins of the same user took all its sessions, log in again)"),
     413: "The request body is larger than the API accepts",
     415: "The request body is not application/json",
-    429: "Too many failed logins; Retry-After says when to try again",
+    429: "Too many failed logins from this address for this account; Retry-After says when to try again",
     502: "The mail server did not take the message; `detail` has its answer",
     503: ("The store is unavailable (Retry-After says when to try again), or e-mail is not configured "
           "(`detail` says what to set)"),
@@ -65,14 +67,42 @@ def _http_error(request: Request, exc: HTTPException) -> Response[ProblemRespons
     errors = None
     if isinstance(exc, ValidationException):
         status = 400  # invalid input is the client's to fix; 422 is not used by this API
-        errors = [FieldProblem(field=None if item.get("key") is None else str(item["key"]),
-                               source=None if item.get("source") is None else str(item["source"]),
-                               message=str(item.get("message", "")))
-                  for item in (exc.extra or []) if isinstance(item, dict)] or None
+        errors = [_field_problem(item) for item in (exc.extra or []) if isinstance(item, dict)] or None
     detail = exc.detail
     if errors:
-        detail = f"{exc.detail}: " + "; ".join(e.message for e in errors)
+        detail = f"{exc.detail}: " + "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in errors)
     return problem(status, detail, errors=errors, headers=exc.headers)
+
+
+# msgspec's words for a body-level problem, as Litestar passes them on under the handler's
+# argument name ("data"): said of the field they name, in words without msgspec's markup.
+_MISSING = re.compile(r"Object missing required field `(?P<field>[^`]*)`")
+_UNKNOWN = re.compile(r"Object contains unknown field `(?P<field>[^`]*)`")
+_NAMED = re.compile(r"(?P<field>[a-z_]+): (?P<message>.+)")
+_BODY_ARGUMENT = "data"  # Litestar's name for the request body in a handler's signature
+
+
+def _field_problem(item: dict) -> FieldProblem:
+    """One entry of a 400's `errors`, in the API's terms: the field as the client names it, the
+    source as a plain word (Litestar hands over its ParamType enum), no Python repr. A body
+    that is missing altogether reaches here as Litestar's KeyError text "'data'"."""
+    field = None if item.get("key") is None else str(item["key"])
+    source = item.get("source")
+    source = None if source is None else str(getattr(source, "value", source))
+    message = str(item.get("message", ""))
+    if field == _BODY_ARGUMENT and source == "body":
+        field = None  # the body as a whole
+        if message == repr(_BODY_ARGUMENT):
+            message = "a JSON body is required"
+        elif found := _MISSING.fullmatch(message):
+            field, message = found["field"], "is required"
+        elif found := _UNKNOWN.fullmatch(message):
+            field, message = found["field"], "is not a field of this request (unknown fields are refused)"
+        elif message.startswith("Expected `object`"):
+            message = "the body must be a JSON object"
+        elif found := _NAMED.fullmatch(message):  # a request type's own check (dto.ReasonRequest)
+            field, message = found["field"], found["message"]
+    return FieldProblem(field=field, source=source, message=message.replace("`", ""))
 
 
 def _configuration(_: Request, exc: ConfigurationError) -> Response[ProblemResponse]:
@@ -85,6 +115,10 @@ def _authentication(_: Request, exc: AuthenticationError) -> Response[ProblemRes
 
 def _permission(_: Request, exc: PermissionDenied) -> Response[ProblemResponse]:
     return problem(403, str(exc))
+
+
+def _raced(_: Request, exc: LoginRaced) -> Response[ProblemResponse]:
+    return problem(409, str(exc))
 
 
 def _throttled(_: Request, exc: LoginThrottled) -> Response[ProblemResponse]:
@@ -117,6 +151,7 @@ EXCEPTION_HANDLERS = {
     AuthenticationError: _authentication,
     PermissionDenied: _permission,
     LoginThrottled: _throttled,
+    LoginRaced: _raced,
     EmailNotConfigured: _email_not_configured,
     MailUnavailable: _mail,
     MailRejected: _mail,

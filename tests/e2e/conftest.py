@@ -105,3 +105,36 @@ def fresh_postgres_database(prefix: str) -> Iterator[str]:
     finally:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def engine_server(request, tmp_path_factory):
+    """One `quantshift serve` per store engine, shared by the API's fuzz and bad-input tests
+    (a server with its paper session costs seconds of CPU): an admin logged in, a mail server
+    that takes everything (else the mail routes only ever answer 503), a short paper session
+    behind it."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Sink
+
+    from tests.e2e.test_api_server import USERS, Server, free_port
+
+    tmp = tmp_path_factory.mktemp(f"api_{request.param}")
+    with contextlib.ExitStack() as stack:
+        url = (f"sqlite:///{tmp / 'qs.db'}" if request.param == "sqlite"
+               else stack.enter_context(fresh_postgres_database("qs_api_shared")))
+        smtp = Controller(Sink(), hostname="127.0.0.1", port=free_port(), ready_timeout=5)
+        smtp.start()
+        stack.callback(smtp.stop)
+        srv = Server(tmp, url)
+        srv.engine = request.param
+        srv.env.update({"QUANTSHIFT_SMTP_HOST": "127.0.0.1", "QUANTSHIFT_SMTP_PORT": str(smtp.port),
+                        "QUANTSHIFT_SMTP_FROM": "QuantShift <alerts@quantshift.test>",
+                        "QUANTSHIFT_SMTP_SECURITY": "none", "QUANTSHIFT_SMTP_TIMEOUT": "5",
+                        "QUANTSHIFT_PUBLIC_URL": srv.base})
+        stack.callback(srv.stop)
+        srv.prepare({"admin": USERS["admin"]})
+        srv.start()
+        response = srv.login(USERS["admin"])
+        assert response.status_code == 200, response.text
+        srv.tokens["admin"] = response.json()["token"]
+        yield srv

@@ -296,12 +296,15 @@ def test_viewers_and_operators_get_403_and_strangers_401(server, method, path, b
 
 
 def test_a_throttled_login_is_429_with_retry_after(server):
-    # An address of its own: the per-email limit (5 in 15 minutes) must not lock the others out.
+    # An email of its own. Per (account, address): the sixth attempt of the pair waits (1 s,
+    # doubling to at most 60 s), the same account from another address does not.
     answers = [server.login("ghost@example.com", "guess number one").status_code for _ in range(6)]
     assert answers == [401] * 5 + [429]
-    throttled = assert_problem(server.login("ghost@example.com", "guess number one"), 429)
-    assert throttled["detail"] == "too many failed logins; try again in 900 s"
-    assert int(server.login("ghost@example.com", PASSWORD).headers["retry-after"]) == 900
+    throttled = server.login("ghost@example.com", "guess number one")
+    if throttled.status_code == 429:  # else the short wait was over already (a slow machine)
+        assert re.fullmatch(r"too many failed logins; try again in \d+ s", assert_problem(throttled, 429)["detail"])
+        assert 1 <= int(throttled.headers["retry-after"]) <= 60
+    assert_problem(server.login("ghost@example.com", "guess number one", address="127.0.0.2"), 401)
 
 
 # --- expiry, no SMTP, Postgres ------------------------------------------------------------------

@@ -41,6 +41,7 @@ from application.records import (
     InstanceBeat,
     Invitation,
     LoginAttempt,
+    LoginPairHistory,
     LoginSession,
     User,
     VenueCharge,
@@ -785,3 +786,25 @@ class _LoginAttempts(_Repo):
             if not a.succeeded and a.ts >= since
             and (email is None or a.email == email) and (address is None or a.address == address)
         )
+
+    def lock_pair(self, *, email: str, address: str) -> None:
+        # Nothing to take: one unit of work at a time per store (a second one raises).
+        return None
+
+    def pair_history(self, *, email: str, address: str, since: datetime) -> LoginPairHistory:
+        pair = [a for a in self._r.login_attempts if a.email == email and a.address == address]
+        latest_success = max((i for i, a in enumerate(pair) if a.succeeded), default=-1)
+        failed = [a.ts for a in pair[latest_success + 1:] if not a.succeeded and a.ts >= since]
+        return LoginPairHistory(failures=len(failed), last_failure_at=max(failed, default=None))
+
+    def begin(self, attempt: LoginAttempt) -> int:
+        # The id is the position in the list: attempts are never deleted.
+        state = self._w
+        state.login_attempts.append(attrs.evolve(attempt, succeeded=False))
+        return len(state.login_attempts)
+
+    def succeed(self, attempt_id: int) -> None:
+        state = self._w
+        if not 1 <= attempt_id <= len(state.login_attempts):
+            raise LookupError(f"no login attempt {attempt_id}")
+        state.login_attempts[attempt_id - 1] = attrs.evolve(state.login_attempts[attempt_id - 1], succeeded=True)

@@ -60,7 +60,13 @@ def new_postgres_store(url: str, schema: str, **options: object) -> PostgresStor
 
 @pytest.fixture(params=ENGINES)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
+    yield from engine_store(request.param, request=request, tmp_path=tmp_path)
+
+
+def engine_store(engine: str, *, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh store of `engine`, closed (and its schema dropped) afterwards: the body of the
+    `store` fixture, for fixtures that choose the engines themselves."""
+    if engine == "sqlite":
         sqlite_store = SqliteStore(path=tmp_path / "store.db")
         yield sqlite_store
         sqlite_store.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -53,48 +53,47 @@ def test_an_unknown_role_or_action_is_an_error_not_a_quiet_answer(role, action):
 # --- throttle --------------------------------------------------------------------------------
 
 
-def test_throttle_defaults():
+def test_throttle_defaults_slow_down_and_never_lock_out():
     throttle = LoginThrottle()
-    assert (throttle.max_failures_per_email, throttle.max_failures_per_address, throttle.window) == (
-        5,
-        20,
-        timedelta(minutes=15),
-    )
-    assert throttle.decide(4, 19) == ThrottleDecision(allowed=True, retry_after_seconds=0, reason="")
-    blocked = throttle.decide(5, 0)
-    assert not blocked.allowed and blocked.retry_after_seconds == 900 and "account" in blocked.reason
-    blocked = throttle.decide(0, 20)
-    assert not blocked.allowed and blocked.retry_after_seconds == 900 and "address" in blocked.reason
+    assert (throttle.free_failures, throttle.first_delay, throttle.max_delay, throttle.window) == (
+        5, timedelta(seconds=1), timedelta(seconds=60), timedelta(minutes=15))
+    assert [throttle.delay_after(n).total_seconds() for n in range(4, 14)] == [0, 1, 2, 4, 8, 16, 32, 60, 60, 60]
+    assert throttle.delay_after(10**6) == timedelta(seconds=60)
+    last = datetime(2025, 1, 1, tzinfo=UTC)
+    assert throttle.decide(failures=4, last_attempt_at=last, now=last) == ThrottleDecision(
+        allowed=True, retry_after_seconds=0, reason="")
+    refused = throttle.decide(failures=7, last_attempt_at=last, now=last + timedelta(seconds=1.5))
+    assert not refused.allowed and refused.retry_after_seconds == 3 and "address" in refused.reason
+    assert throttle.decide(failures=7, last_attempt_at=last, now=last + timedelta(seconds=4)).allowed
 
 
 @given(
-    per_email=st.integers(min_value=1, max_value=50),
-    per_address=st.integers(min_value=1, max_value=200),
-    window=st.integers(min_value=1, max_value=86_400),
-    email_failures=st.integers(min_value=0, max_value=300),
-    address_failures=st.integers(min_value=0, max_value=300),
+    free=st.integers(min_value=1, max_value=50),
+    first=st.integers(min_value=1, max_value=60),
+    ceiling=st.integers(min_value=60, max_value=3600),
+    failures=st.integers(min_value=0, max_value=10_000),
+    elapsed=st.floats(min_value=0, max_value=7200),
 )
-def test_throttle_never_allows_past_a_limit_and_always_allows_below_both(
-    per_email, per_address, window, email_failures, address_failures
-):
-    throttle = LoginThrottle(max_failures_per_email=per_email, max_failures_per_address=per_address,
-                             window=timedelta(seconds=window))
-    decision = throttle.decide(email_failures, address_failures)
-    below = email_failures < per_email and address_failures < per_address
-    assert decision.allowed is below
-    if decision.allowed:
-        assert decision.retry_after_seconds == 0
-    else:
-        assert 0 < decision.retry_after_seconds <= window and decision.reason
+def test_throttle_waits_at_most_the_ceiling_and_only_past_the_free_failures(free, first, ceiling, failures, elapsed):
+    throttle = LoginThrottle(free_failures=free, first_delay=timedelta(seconds=first),
+                             max_delay=timedelta(seconds=ceiling))
+    last = datetime(2025, 1, 1, tzinfo=UTC)
+    decision = throttle.decide(failures=failures, last_attempt_at=last, now=last + timedelta(seconds=elapsed))
+    if failures < free or elapsed >= ceiling:
+        assert decision.allowed and decision.retry_after_seconds == 0
+    if not decision.allowed:
+        assert 0 < decision.retry_after_seconds <= ceiling and decision.reason
 
 
 def test_throttle_refuses_nonsense():
     with pytest.raises(ValueError):
-        LoginThrottle(max_failures_per_email=0)
+        LoginThrottle(free_failures=0)
     with pytest.raises(ValueError):
         LoginThrottle(window=timedelta(0))
     with pytest.raises(ValueError):
-        LoginThrottle().decide(-1, 0)
+        LoginThrottle(first_delay=timedelta(seconds=10), max_delay=timedelta(seconds=5))
+    with pytest.raises(ValueError):
+        LoginThrottle().delay_after(-1)
 
 
 # --- passwords -------------------------------------------------------------------------------

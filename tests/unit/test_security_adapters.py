@@ -179,6 +179,23 @@ def test_a_correctly_signed_token_with_wrong_or_missing_claims_is_refused(tokens
         tokens.verify(token, now=NOW)
 
 
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+@pytest.mark.parametrize("value", [10**20, -(10**20), 10**400, -1, 253_402_300_800])
+def test_a_correctly_signed_token_with_a_time_no_datetime_holds_is_refused_not_an_overflow(tokens, claim, value):
+    """Seen: a huge `exp` or `iat` made verify raise OverflowError (a 500 at the API)."""
+    token = hs256_by_hand({"alg": "HS256", "typ": "JWT"}, claims(**{claim: value}))
+    with pytest.raises(AuthenticationError, match=f"{claim} is not a time"):
+        tokens.verify(token, now=NOW)
+
+
+def test_a_json_number_that_reads_as_infinity_is_no_time(tokens):
+    payload = json.dumps(claims(), separators=(",", ":")).replace('"exp":' + str(claims()["exp"]), '"exp":1e400')
+    signing_input = f"{b64json({'alg': 'HS256', 'typ': 'JWT'})}.{b64(payload.encode())}"
+    token = f"{signing_input}.{b64(hmac.new(SECRET, signing_input.encode(), hashlib.sha256).digest())}"
+    with pytest.raises(AuthenticationError, match="exp is not a time"):
+        tokens.verify(token, now=NOW)
+
+
 def test_a_tampered_payload_is_refused(tokens):
     header, _, signature = tokens.issue(user_id="u-1", session_id="s-1", role=Role.VIEWER, now=NOW).split(".")
     forged = f"{header}.{b64json(claims(role='admin'))}.{signature}"

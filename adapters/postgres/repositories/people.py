@@ -6,7 +6,7 @@ from datetime import datetime
 
 from adapters.postgres.connection import Row, Statements, where
 from adapters.postgres.converter import checked_datetime, optional_datetime, optional_utc, utc
-from application.records import Invitation, LoginAttempt, LoginSession, Role, User
+from application.records import Invitation, LoginAttempt, LoginPairHistory, LoginSession, Role, User
 
 SESSION_LIMIT_REASON = "session limit: oldest revoked"
 
@@ -180,6 +180,37 @@ class PostgresLoginAttempts:
         row = self._db.one(f"SELECT COUNT(*) AS n FROM login_attempts{clause}", params)
         assert row is not None
         return row["n"]
+
+    def lock_pair(self, *, email: str, address: str) -> None:
+        # READ COMMITTED lets two transactions count the same failures and both insert (10 of
+        # 100 concurrent wrong logins were evaluated against a limit of 5). A transaction-scoped
+        # advisory lock on the pair serialises them; it ends with the unit of work. A hash
+        # collision of two pairs only makes them wait for each other, never miscount.
+        self._db.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"login\n{email}\n{address}",))
+
+    def pair_history(self, *, email: str, address: str, since: datetime) -> LoginPairHistory:
+        # After the pair's latest success by id: under the pair lock ids grow in insert order.
+        row = self._db.one(
+            "SELECT COUNT(*) AS n, MAX(ts) AS last FROM login_attempts"
+            " WHERE email = %s AND address = %s AND NOT succeeded AND ts >= %s AND id > COALESCE("
+            "(SELECT MAX(id) FROM login_attempts WHERE email = %s AND address = %s AND succeeded), 0)",
+            (email, address, checked_datetime(since), email, address),
+        )
+        assert row is not None
+        return LoginPairHistory(failures=row["n"], last_failure_at=optional_utc(row["last"]))
+
+    def begin(self, attempt: LoginAttempt) -> int:
+        a = attempt
+        row = self._db.one(
+            "INSERT INTO login_attempts (ts, email, address, succeeded) VALUES (%s, %s, %s, false) RETURNING id",
+            (checked_datetime(a.ts), a.email, a.address),
+        )
+        assert row is not None
+        return row["id"]
+
+    def succeed(self, attempt_id: int) -> None:
+        if self._db.execute("UPDATE login_attempts SET succeeded = true WHERE id = %s", (attempt_id,)) != 1:
+            raise LookupError(f"no login attempt {attempt_id}")
 
 
 def _user_from(row: Row) -> User:

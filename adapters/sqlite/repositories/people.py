@@ -12,7 +12,7 @@ from adapters.sqlite.converter import (
     text_to_datetime,
     text_to_optional_datetime,
 )
-from application.records import Invitation, LoginAttempt, LoginSession, Role, User
+from application.records import Invitation, LoginAttempt, LoginPairHistory, LoginSession, Role, User
 
 SESSION_LIMIT_REASON = "session limit: oldest revoked"
 
@@ -179,6 +179,35 @@ class SqliteLoginAttempts:
         row = self._db.one(f"SELECT COUNT(*) AS n FROM login_attempts{clause}", params)
         assert row is not None
         return row["n"]
+
+    def lock_pair(self, *, email: str, address: str) -> None:
+        # Nothing to take: a writing unit of work holds SQLite's one write lock from BEGIN
+        # IMMEDIATE, so no other login interleaves between the count and the insert.
+        return None
+
+    def pair_history(self, *, email: str, address: str, since: datetime) -> LoginPairHistory:
+        # After the pair's latest success by id (ids grow in insert order; ts may tie).
+        row = self._db.one(
+            "SELECT COUNT(*) AS n, MAX(ts) AS last FROM login_attempts"
+            " WHERE email = ? AND address = ? AND succeeded = 0 AND ts >= ? AND id > COALESCE("
+            "(SELECT MAX(id) FROM login_attempts WHERE email = ? AND address = ? AND succeeded = 1), 0)",
+            (email, address, datetime_to_text(since), email, address),
+        )
+        assert row is not None
+        return LoginPairHistory(failures=row["n"], last_failure_at=text_to_optional_datetime(row["last"]))
+
+    def begin(self, attempt: LoginAttempt) -> int:
+        a = attempt
+        row = self._db.one(
+            "INSERT INTO login_attempts (ts, email, address, succeeded) VALUES (?, ?, ?, 0) RETURNING id",
+            (datetime_to_text(a.ts), a.email, a.address),
+        )
+        assert row is not None
+        return row["id"]
+
+    def succeed(self, attempt_id: int) -> None:
+        if self._db.execute("UPDATE login_attempts SET succeeded = 1 WHERE id = ?", (attempt_id,)) != 1:
+            raise LookupError(f"no login attempt {attempt_id}")
 
 
 def _user_from(row: sqlite3.Row) -> User:

@@ -115,7 +115,7 @@ class InvitationsController(Controller):
         return [_invitation(i, clock=clock) for i in invitations]
 
     @post("/{invitation_id:str}/revoke", opt=_INVITATIONS, sync_to_thread=True, status_code=200,
-          responses=problem_responses(401, 403, 404, 409, 415, 503))
+          responses=problem_responses(400, 401, 403, 404, 409, 415, 503))
     def revoke(self, invitation_id: str, principal: Principal, accounts: AccountsDep,
                clock: ClockDep) -> InvitationResponse:
         """Withdraw a pending invitation: its link stops working at once. 409 once accepted

@@ -19,29 +19,31 @@ class AuthController(Controller):
     dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
 
     @post("/login", opt={"public": True}, security=[], sync_to_thread=True, status_code=200,
-          responses=problem_responses(400, 401, 413, 415, 429, 503))
+          responses=problem_responses(400, 401, 409, 413, 415, 429, 503))
     def login(self, data: LoginRequest, request: Request, accounts: AccountsDep,
               token_lifetime: int) -> TokenResponse:
         """Exchange email and password for a bearer token. Wrong password and unknown email
-        answer alike; repeated failures are throttled (429 with Retry-After)."""
+        answer alike; repeated failures from one address for one account slow down (429 with
+        Retry-After). A token returned is live: a login whose session concurrent logins of the
+        same user revoked first answers 409."""
         # A throttled login raises LoginThrottled: errors.py answers 429 with its Retry-After.
         result = accounts.login(email=data.email, password=data.password, address=client_address(request),
                                 user_agent=request.headers.get("user-agent", ""))
         return TokenResponse(token=result.token, token_type="bearer", expires_in=token_lifetime,
                              session_id=result.session.session_id, revoked_sessions=list(result.revoked))
 
-    @post("/refresh", sync_to_thread=True, status_code=200, responses=problem_responses(401, 415, 503))
+    @post("/refresh", sync_to_thread=True, status_code=200, responses=problem_responses(400, 401, 415, 503))
     def refresh(self, principal: Principal, accounts: AccountsDep, token_lifetime: int) -> TokenResponse:
         """A fresh short-lived token for the same (live) session."""
         return TokenResponse(token=accounts.refresh(principal), token_type="bearer", expires_in=token_lifetime,
                              session_id=principal.session_id, revoked_sessions=[])
 
-    @post("/logout", sync_to_thread=True, status_code=204, responses=problem_responses(401, 415, 503))
+    @post("/logout", sync_to_thread=True, status_code=204, responses=problem_responses(400, 401, 415, 503))
     def logout(self, principal: Principal, accounts: AccountsDep) -> None:
         """End this session: its tokens stop working at once."""
         accounts.logout(principal)
 
-    @post("/logout-all", sync_to_thread=True, status_code=200, responses=problem_responses(401, 415, 503))
+    @post("/logout-all", sync_to_thread=True, status_code=200, responses=problem_responses(400, 401, 415, 503))
     def logout_all(self, principal: Principal, accounts: AccountsDep) -> LogoutAllResponse:
         """End every session of this user, this one included."""
         return LogoutAllResponse(revoked_sessions=accounts.logout_everywhere(principal))

@@ -71,9 +71,10 @@ class LoginController(Controller):
                 user_agent=request.headers.get("user-agent", "")))
         except AuthenticationError as exc:
             throttled = str(exc).startswith(_THROTTLED)
+            wait = getattr(exc, "retry_after_seconds", None)  # LoginThrottled's own wait
             return _login_page(request, dashboard, next_path=safe_next(data.next), email=data.email, error=str(exc),
                                status_code=429 if throttled else 401,
-                               headers={"Retry-After": str(accounts.throttle.window_seconds)} if throttled else None)
+                               headers={"Retry-After": str(wait)} if throttled and wait else None)
         response = Redirect(safe_next(data.next), status_code=303)
         for cookie in session_cookies(result.token, csrf=new_csrf_token(), secure=is_https(request, dashboard)):
             response.set_cookie(cookie)
