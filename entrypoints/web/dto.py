@@ -36,11 +36,11 @@ class ReasonRequest(Strict):
             raise ValueError("reason: must hold some text, not only spaces")
 
 
-class ResumeRequest(Strict):
+class ResumeRequest(ReasonRequest):
     """POST /api/v1/resume: lifts the global halt; a bot's own halt or breaker only when named
-    (`account`: every bot of it; `all`: every bot of every account), as `quantshift resume`."""
+    (`account`: every bot of it; `all`: every bot of every account), as `quantshift resume`.
+    The reason is checked as every other reason (ReasonRequest)."""
 
-    reason: Reason
     account: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
     all_accounts: bool = msgspec.field(default=False, name="all")
 

@@ -118,10 +118,13 @@ def test_an_exit_still_goes_out_when_the_bot_turned_reducing_meanwhile(store, re
 # --- Postgres: the slow intent transaction of the report, and the guard itself -------------
 
 
+# These run on Postgres only (its locks are what they test): chosen, not skipped.
+postgres_only = pytest.mark.parametrize("store", ["postgres"], indirect=True)
+
+
 @pytest.fixture
 def pg(store: Store) -> PostgresStore:
-    if not isinstance(store, PostgresStore):
-        pytest.skip("Postgres locks")
+    assert isinstance(store, PostgresStore)
     return store
 
 
@@ -152,6 +155,7 @@ def _wait_for_lock_wait(pg: PostgresStore, *, timeout: float = 10.0) -> None:
     raise AssertionError("the store's connection never waited on a lock")
 
 
+@postgres_only
 def test_postgres_an_intent_slowed_by_a_share_lock_on_orders_is_not_sent_after_the_halt(pg, reopen_store, blocker):
     """The report's reproduction: SHARE on `orders` from another connection while `halt` runs."""
     halted = threading.Event()
@@ -202,6 +206,7 @@ def _release_in_progress(store: PostgresStore, *, commit: bool) -> tuple[threadi
     return go, thread
 
 
+@postgres_only
 def test_postgres_a_release_in_progress_holds_a_halt_until_it_commits(pg, reopen_store):
     other = reopen_store()
     go, releasing = _release_in_progress(pg, commit=True)
@@ -222,6 +227,7 @@ def test_postgres_a_release_in_progress_holds_a_halt_until_it_commits(pg, reopen
     halting.join(5)
 
 
+@postgres_only
 def test_postgres_a_guarded_read_waits_for_a_halt_in_progress_and_sees_it(pg, reopen_store):
     other = reopen_store()
     written, seen = threading.Event(), []
@@ -243,6 +249,7 @@ def test_postgres_a_guarded_read_waits_for_a_halt_in_progress_and_sees_it(pg, re
     assert seen == [TradingState.HALTED]
 
 
+@postgres_only
 def test_postgres_a_stuck_release_delays_a_halt_by_at_most_a_second(pg, reopen_store):
     other = reopen_store()
     go, releasing = _release_in_progress(pg, commit=False)
