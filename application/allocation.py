@@ -1,6 +1,6 @@
 """Rebalancing the capital of an account's strategy sleeves (its bots) on a schedule.
 
-The decision is the domain's (domain/allocation.py); this use case feeds it each sleeve's
+The decision is the domain's (domain/analytics/allocation.py); this use case feeds it each sleeve's
 daily returns with capital transfers taken out, then moves cash between the sleeves'
 ledgers in one transaction, with an allocation record per sleeve (weight, equity,
 transfer, the figures) and an audit entry. Only free cash moves: a sleeve whose capital
@@ -19,9 +19,9 @@ from application.bot_state import BotState
 from application.loss_limits import capital_moved
 from application.ports import AlertLevel, Notifier, UnitOfWork, UnitOfWorkFactory
 from application.records import AllocationRecord, AuditEntry, AuditKind, EquityPoint
-from domain.allocation import AllocationDecision, AllocationPolicy, SleeveHistory, annualised_sharpe
+from domain.analytics.allocation import AllocationDecision, AllocationPolicy, SleeveHistory, annualised_sharpe
+from domain.analytics.performance import drawdown_of_returns, flow_adjusted_daily_returns, profit_factor, win_rate
 from domain.numbers import ZERO
-from domain.performance import drawdown_of_returns, flow_adjusted_daily_returns, profit_factor, win_rate
 
 _CENT = Decimal("0.01")
 

@@ -19,7 +19,7 @@ from application.ports import UnitOfWork, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind
 from domain import display
 from domain.errors import IllegalTransition
-from domain.events import (
+from domain.orders.events import (
     BrokerEvent,
     FillCorrected,
     OrderAccepted,
@@ -28,8 +28,8 @@ from domain.events import (
     OrderFilled,
     OrderRejected,
 )
-from domain.order import Order, OrderStatus
-from domain.portfolio import Portfolio
+from domain.accounting.portfolio import Portfolio
+from domain.orders.order import Order, OrderStatus
 
 log = logging.getLogger(__name__)
 

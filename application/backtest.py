@@ -24,11 +24,11 @@ from application.paper_session import PaperSession, ProcessInfo, SessionSettings
 from application.ports import BarListener, Broker, Clock, Notifier, UnitOfWork, UnitOfWorkFactory
 from application.records import AuditKind, bot_scope
 from application.risk_report import denial_line, denials_by_check
-from domain.market import Bar
+from domain.accounting.market import Bar
+from domain.accounting.position import Direction
 from domain.numbers import ZERO
-from domain.order import OrderStatus
-from domain.position import Direction
-from domain.trading_state import TradingState
+from domain.orders.order import OrderStatus
+from domain.risk.trading_state import TradingState
 
 
 @attrs.frozen(kw_only=True)

@@ -8,15 +8,15 @@ from decimal import Decimal
 
 import attrs
 
-from domain.circuit_breakers import DailyLossLimit, DrawdownBreaker, crypto_session_key
-from domain.day_trades import DayTradeRule
-from domain.instrument import Instrument
-from domain.risk import RiskLimits
-from domain.exposure_limits import CorrelationLimit, SectorLimits
-from domain.portfolio_heat import PortfolioHeat
-from domain.position_sizing import FractionalKelly, VolatilitySizing
-from domain.sizing import AllIn, FixedFraction
-from domain.stops import StopPolicy
+from domain.accounting.instrument import Instrument
+from domain.risk.circuit_breakers import DailyLossLimit, DrawdownBreaker, crypto_session_key
+from domain.risk.day_trades import DayTradeRule
+from domain.risk.exposure_limits import CorrelationLimit, SectorLimits
+from domain.risk.portfolio_heat import PortfolioHeat
+from domain.risk.position_sizing import FractionalKelly, VolatilitySizing
+from domain.risk.risk import RiskLimits
+from domain.risk.sizing import AllIn, FixedFraction
+from domain.risk.stops import StopPolicy
 from domain.strategy import Strategy
 
 Sizing = FixedFraction | VolatilitySizing | FractionalKelly | AllIn

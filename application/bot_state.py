@@ -11,13 +11,13 @@ import attrs
 from application.bot import BotSpec
 from application.capital_flows import stored_watermark
 from application.ports import UnitOfWork
-from domain.circuit_breakers import EquityWatermark
-from domain.portfolio import Portfolio
-from domain.position import RoundTrip
-from domain.position_sizing import FractionalKelly
-from domain.stops import StopLevel
-from domain.trading_state import TradingState
-from domain.sanity import BarSanityGate
+from domain.accounting.portfolio import Portfolio
+from domain.accounting.position import RoundTrip
+from domain.risk.circuit_breakers import EquityWatermark
+from domain.risk.position_sizing import FractionalKelly
+from domain.risk.sanity import BarSanityGate
+from domain.risk.stops import StopLevel
+from domain.risk.trading_state import TradingState
 from domain.strategy import BarWindow, Signal
 
 _KELLY_HISTORY = 100  # round trips the Kelly sizer learns from

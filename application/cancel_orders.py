@@ -9,7 +9,7 @@ from application.event_inbox import EventInbox
 from application.ports import Broker, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind
 from domain.errors import TransientError
-from domain.order import Order, OrderStatus
+from domain.orders.order import Order, OrderStatus
 
 
 FLATTEN = "flatten"  # the strategy name of the exits a breaker sends when it halts a bot

@@ -8,8 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from application.ports import UnitOfWork
-from domain.circuit_breakers import EquityWatermark, flow_adjusted_watermark
 from domain.numbers import ZERO
+from domain.risk.circuit_breakers import EquityWatermark, flow_adjusted_watermark
 
 
 def stored_watermark(uow: UnitOfWork, *, account: str, bot: str, initial_cash: Decimal,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from application.ports import UnitOfWork
 from application.records import GLOBAL_SCOPE, ControlState, bot_scope
-from domain.trading_state import TradingState
+from domain.risk.trading_state import TradingState
 
 _SEVERITY = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
 

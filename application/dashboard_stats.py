@@ -26,12 +26,12 @@ from application.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from application.records import BotAccount
 from application.risk_report import risk_report
 from application.status import BotLiveness, bot_statuses
-from domain.circuit_breakers import crypto_session_key
+from domain.accounting.portfolio import Exposure, Portfolio
+from domain.accounting.position import RoundTrip
+from domain.analytics.performance import win_rate
 from domain.numbers import ZERO
-from domain.performance import win_rate
-from domain.portfolio import Exposure, Portfolio
-from domain.portfolio_heat import portfolio_heat
-from domain.position import RoundTrip
+from domain.risk.circuit_breakers import crypto_session_key
+from domain.risk.portfolio_heat import portfolio_heat
 
 SCOPE_ALL = "all"
 SERIES_DAYS = 7

@@ -9,7 +9,7 @@ import attrs
 
 from application.apply_broker_events import EventOutcome, apply_broker_events
 from application.ports import UnitOfWorkFactory
-from domain.events import BrokerEvent
+from domain.orders.events import BrokerEvent
 
 
 @attrs.define

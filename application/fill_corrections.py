@@ -2,7 +2,7 @@
 
 A correction never edits the fill as it was told: it is recorded beside it (once, by the
 venue's id), and what the fill changed is rebuilt from the effective fills of that bot's
-symbol (domain/fill_corrections.py): the position, its round trips, the order's filled
+symbol (domain/orders/fill_corrections.py): the position, its round trips, the order's filled
 quantity and average price, and the cash by the difference. Each is audited as critical
 and returned as an alert: a bust changes P&L someone may have acted on.
 """
@@ -17,11 +17,11 @@ import attrs
 
 from application.ports import UnitOfWork, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind, VenueCharge
-from domain.events import FillCorrected
-from domain.fill import Fill
-from domain.fill_corrections import FillCorrection, cash_effect, effective_fills, order_totals, replay
 from domain.numbers import ZERO
-from domain.order import Order
+from domain.orders.events import FillCorrected
+from domain.orders.fill import Fill
+from domain.orders.fill_corrections import FillCorrection, cash_effect, effective_fills, order_totals, replay
+from domain.orders.order import Order
 
 
 def apply_fill_correction(uow: UnitOfWork, event: FillCorrected) -> tuple[str, str, str]:

@@ -13,7 +13,7 @@ import attrs
 from application.ports import AlertLevel, Clock, Notifier, UnitOfWorkFactory
 from application.records import GLOBAL_SCOPE, AuditEntry, AuditKind, ControlState
 from domain.errors import ConfigurationError
-from domain.trading_state import TradingState
+from domain.risk.trading_state import TradingState
 
 
 @attrs.frozen(kw_only=True)

@@ -14,8 +14,8 @@ from application.apply_broker_events import apply_broker_events
 from application.ports import Broker, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind, VenueOrderState
 from domain.errors import TransientError
-from domain.events import BrokerEvent, OrderAccepted, OrderCancelled, OrderExpired, OrderRejected
-from domain.order import Order, OrderStatus
+from domain.orders.events import BrokerEvent, OrderAccepted, OrderCancelled, OrderExpired, OrderRejected
+from domain.orders.order import Order, OrderStatus
 
 
 def resolve_open_orders_at_start(

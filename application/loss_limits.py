@@ -14,9 +14,9 @@ from application.capital_flows import moved_since
 from application.order_intent import PlannedIntent
 from application.ports import UnitOfWork
 from application.records import EquityPoint
-from domain.circuit_breakers import BreakerDecision, DailyLossDecision
-from domain.intent import OrderIntent
-from domain.order import OrderSide, OrderType
+from domain.orders.intent import OrderIntent
+from domain.orders.order import OrderSide, OrderType
+from domain.risk.circuit_breakers import BreakerDecision, DailyLossDecision
 from domain.strategy import Signal, Target
 
 

@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Protocol
 
 from application.venue_ports import MarketClock, VenueAccount
+from domain.accounting.instrument import AssetClass
 from domain.errors import QuantShiftError
-from domain.instrument import AssetClass
 
 log = logging.getLogger(__name__)
 

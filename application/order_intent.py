@@ -7,14 +7,14 @@ from decimal import Decimal
 import attrs
 
 from application.bot_state import BotState
-from domain.instrument import Instrument
-from domain.intent import OrderIntent
-from domain.position_sizing import FractionalKelly, VolatilitySizing
-from domain.sizing import AllIn, SizingResult
-from domain.volatility import atr
-from domain.market import Bar
+from domain.accounting.instrument import Instrument
+from domain.accounting.market import Bar
 from domain.numbers import ZERO
-from domain.order import OrderSide, OrderType
+from domain.orders.intent import OrderIntent
+from domain.orders.order import OrderSide, OrderType
+from domain.risk.position_sizing import FractionalKelly, VolatilitySizing
+from domain.risk.sizing import AllIn, SizingResult
+from domain.risk.volatility import atr
 from domain.strategy import Signal, Target
 
 

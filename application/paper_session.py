@@ -20,14 +20,14 @@ import attrs
 from application.allocation import AllocationSchedule, CapitalAllocator
 from application.bot import BotSpec
 from application.bot_state import BotState, load_bot_state
-from application.market_hours import MarketHours
-from application.venue_monitors import VenueMonitor
 from application.cancel_orders import cancel_open_orders
 from application.control import effective_control
 from application.event_inbox import EventInbox
 from application.halt import set_trading_state
 from application.lease import LeaseGuard
 from application.liveness import instance_role, refuse_if_running_elsewhere, write_beats
+from application.market_hours import MarketHours
+from application.venue_monitors import VenueMonitor
 from application.loss_limits import (
     DAILY_LOSS_MESSAGE,
     DRAWDOWN_ACTOR,
@@ -65,9 +65,9 @@ from application.records import (
 from application.session_end import OnStop, SessionEnd, end_session
 from application.trading_cycle import TradingCycle
 from application.venue_health import HealthRecorder
+from domain.accounting.market import Bar
 from domain.errors import InvalidMarketData, StoreUnavailable, TransientError
-from domain.market import Bar
-from domain.trading_state import TradingState
+from domain.risk.trading_state import TradingState
 
 log = logging.getLogger(__name__)
 

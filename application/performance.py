@@ -1,6 +1,6 @@
 """Performance of a bot, and of a strategy (every bot of an account that runs it), from the store:
-the metrics of docs/metrics.md (domain/metrics.py) on the equity curve and the round trips,
-and the equity and drawdown curves thinned for a chart (domain/downsample.py).
+the metrics of docs/metrics.md (domain/analytics/metrics.py) on the equity curve and the round trips,
+and the equity and drawdown curves thinned for a chart (domain/analytics/downsample.py).
 
 The curve starts with the capital the bots were given, one bar before their first mark, so
 returns and drawdowns count from the money put in (as the paper session's validation report
@@ -25,9 +25,9 @@ from application.bot import BotSpec
 from application.ports import UnitOfWork
 from application.records import BotAccount, EquityPoint
 from application.strategy_report import strategy_report
-from domain.downsample import downsample_indices
-from domain.instrument import AssetClass
-from domain.metrics import Calendar, Metrics, compute_metrics, drawdown_series
+from domain.accounting.instrument import AssetClass
+from domain.analytics.downsample import downsample_indices
+from domain.analytics.metrics import Calendar, Metrics, compute_metrics, drawdown_series
 from domain.numbers import ZERO
 
 DEFAULT_POINTS = 500

@@ -32,14 +32,14 @@ from application.records import (
 )
 from application.operations_ports import BotRunRepository, SnapshotRepository, VenueHealthRepository
 from application.settings_ports import SettingsRepository
-from domain.events import BrokerEvent
-from domain.fill import Fill
-from domain.fill_corrections import FillCorrection
-from domain.instrument import AssetClass
-from domain.market import Bar
-from domain.order import Order
-from domain.position import Position, RoundTrip
-from domain.stops import StopLevel
+from domain.accounting.instrument import AssetClass
+from domain.accounting.market import Bar
+from domain.accounting.position import Position, RoundTrip
+from domain.orders.events import BrokerEvent
+from domain.orders.fill import Fill
+from domain.orders.fill_corrections import FillCorrection
+from domain.orders.order import Order
+from domain.risk.stops import StopLevel
 
 
 class Clock(Protocol):

@@ -12,15 +12,15 @@ import attrs
 
 from application.bot_state import BotState
 from application.order_intent import PlannedIntent
-from domain.day_trades import day_trades
-from domain.fill import Fill
-from domain.intent import OrderIntent
-from domain.market import Bar
-from domain.order import OrderSide, OrderType
-from domain.portfolio_heat import HeatVerdict
-from domain.position import Direction
-from domain.risk import CheckResult
-from domain.stops import StopLevel, stop_hit
+from domain.accounting.market import Bar
+from domain.accounting.position import Direction
+from domain.orders.fill import Fill
+from domain.orders.intent import OrderIntent
+from domain.orders.order import OrderSide, OrderType
+from domain.risk.day_trades import day_trades
+from domain.risk.portfolio_heat import HeatVerdict
+from domain.risk.risk import CheckResult
+from domain.risk.stops import StopLevel, stop_hit
 from domain.strategy import Signal, Target
 
 

@@ -2,7 +2,7 @@
 
 A resting stop fills inside the bar that reaches it, at the venue's price, even while
 the bot is slow or down; a stop monitored bar by bar can only exit at market after the
-bar has closed. The level is the same either way (domain/stops.py, moved only in the
+bar has closed. The level is the same either way (domain/risk/stops.py, moved only in the
 position's favour); this module decides what the venue must hold for it:
 
 - one protective stop per open position, for the whole quantity, at the current level;
@@ -30,9 +30,9 @@ import attrs
 
 from application.bot_state import BotState
 from application.order_intent import PlannedIntent
-from domain.intent import OrderIntent
-from domain.market import Bar
-from domain.order import Order, OrderSide, OrderStatus, OrderType
+from domain.accounting.market import Bar
+from domain.orders.intent import OrderIntent
+from domain.orders.order import Order, OrderSide, OrderStatus, OrderType
 from domain.strategy import Signal, Target
 
 PROTECTIVE = "protective_stop"  # the strategy name of resting stop orders (".2", ".3" when re-placed on one bar)

@@ -9,7 +9,7 @@ from decimal import Decimal
 import attrs
 
 from application.ports import UnitOfWorkFactory
-from domain.position import RoundTrip
+from domain.accounting.position import RoundTrip
 
 
 @attrs.frozen(kw_only=True)

@@ -24,10 +24,10 @@ from application.apply_broker_events import apply_broker_events
 from application.fill_corrections import record_venue_charges
 from application.ports import Broker, ChargeSource, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind, VenueOrderState
-from domain.events import BrokerEvent, OrderAccepted, OrderCancelled, OrderExpired, OrderFilled, OrderRejected
-from domain.fill import Fill
 from domain.numbers import ZERO
-from domain.order import Order, OrderStatus
+from domain.orders.events import BrokerEvent, OrderAccepted, OrderCancelled, OrderExpired, OrderFilled, OrderRejected
+from domain.orders.fill import Fill
+from domain.orders.order import Order, OrderStatus
 
 _SENT = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_CANCEL)
 _UNACKED = (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED)

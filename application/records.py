@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import attrs
 
-from domain.order import OrderStatus
-from domain.trading_state import TradingState
+from domain.orders.order import OrderStatus
+from domain.risk.trading_state import TradingState
 
 GLOBAL_SCOPE = "*"  # a halt of this scope stops every bot of every account
 

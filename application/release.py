@@ -25,8 +25,8 @@ from application.lease import LeaseGuard
 from application.operations_ports import DesiredState
 from application.ports import UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind
-from domain.order import Order, OrderStatus
-from domain.trading_state import TradingState
+from domain.orders.order import Order, OrderStatus
+from domain.risk.trading_state import TradingState
 
 
 @attrs.frozen(kw_only=True)

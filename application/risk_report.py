@@ -9,15 +9,15 @@ from decimal import Decimal
 import attrs
 
 from application.bot import BotSpec
-from application.control import effective_control
 from application.capital_flows import moved_since, stored_watermark
+from application.control import effective_control
 from application.loss_limits import session_start_point
 from application.ports import UnitOfWork
+from domain.accounting.portfolio import Exposure, Portfolio
 from domain.numbers import ZERO
-from domain.order import Order, OrderStatus
-from domain.portfolio import Exposure, Portfolio
-from domain.portfolio_heat import portfolio_heat
-from domain.trading_state import TradingState
+from domain.orders.order import Order, OrderStatus
+from domain.risk.portfolio_heat import portfolio_heat
+from domain.risk.trading_state import TradingState
 
 
 @attrs.frozen(kw_only=True)

@@ -32,7 +32,7 @@ from application.ports import Broker, UnitOfWorkFactory
 from application.protective_stops import is_protective
 from application.stopped_bots import opens_risk
 from application.trading_cycle import TradingCycle
-from domain.order import Order, OrderStatus
+from domain.orders.order import Order, OrderStatus
 
 
 class OnStop(enum.Enum):

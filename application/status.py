@@ -14,7 +14,7 @@ from application.operations_ports import BotRun, DesiredState
 from application.ports import UnitOfWork
 from application.records import BotRunState, ControlState, Heartbeat, InstanceBeat, InstanceRole
 from domain.numbers import ZERO
-from domain.trading_state import TradingState
+from domain.risk.trading_state import TradingState
 
 
 class BotLiveness(enum.Enum):

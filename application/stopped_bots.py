@@ -24,7 +24,7 @@ from application.event_inbox import EventInbox
 from application.operations_ports import BotRun
 from application.ports import Broker, UnitOfWork, UnitOfWorkFactory
 from application.protective_stops import is_protective
-from domain.order import Order
+from domain.orders.order import Order
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from application.allocation import SleeveFigures, sleeve_figures
 from application.default_account import default_account
 from application.ports import UnitOfWork
 from application.records import AuditKind
-from domain.allocation import correlation
+from domain.analytics.allocation import correlation
+from domain.analytics.performance import flow_adjusted_daily_returns
 from domain.numbers import ZERO
-from domain.performance import flow_adjusted_daily_returns
 
 _MIN_COMMON_DAYS = 5  # fewer common daily returns than this say nothing about correlation
 

@@ -23,19 +23,19 @@ from application.control import effective_state
 from application.event_inbox import EventInbox
 from application.halt import set_trading_state
 from application.lease import LeaseGuard, NotLeader
-from application.order_intent import PlannedIntent, plan_intent
 from application.market_hours import MarketHours
+from application.order_intent import PlannedIntent, plan_intent
+from application.ports import AlertLevel, Broker, FaultInjector, NoFaults, Notifier, UnitOfWork, UnitOfWorkFactory
 from application.position_risk import day_trade_check, exposure_checks, heat_check, move_stop, stop_exit
 from application.protective_stops import is_protective, plan_resting_stop
-from application.ports import AlertLevel, Broker, FaultInjector, NoFaults, Notifier, UnitOfWork, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind, ControlState, bot_scope
 from application.release import Withheld, release
+from domain.accounting.market import Bar
 from domain.errors import TransientError
-from domain.market import Bar
-from domain.order import Order, OrderStatus
-from domain.risk import Approved, Denied, RiskContext, RiskDecision, RiskEngine
+from domain.orders.order import Order, OrderStatus
+from domain.risk.risk import Approved, Denied, RiskContext, RiskDecision, RiskEngine
+from domain.risk.trading_state import TradingState
 from domain.strategy import Signal
-from domain.trading_state import TradingState
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ import attrs
 from application.ports import UnitOfWork
 from application.records import EquityPoint
 from application.risk_report import denials_by_check
-from domain.golive import Criterion, GoLiveCriteria
+from domain.analytics.golive import Criterion, GoLiveCriteria
+from domain.analytics.performance import max_drawdown, profit_factor, sharpe_ratio, win_rate
 from domain.numbers import ZERO
-from domain.order import OrderStatus
-from domain.performance import max_drawdown, profit_factor, sharpe_ratio, win_rate
+from domain.orders.order import OrderStatus
 
 
 @attrs.frozen(kw_only=True)

@@ -26,12 +26,12 @@ from typing import TypeVar
 from application.operations_ports import HISTOGRAM_SIZE, LATENCY_BOUNDS_MS, VenueHealthBucket
 from application.ports import Broker, Clock, LiveMarketData, UnitOfWork
 from application.records import VenueOrderState
+from domain.accounting.instrument import AssetClass
+from domain.accounting.market import Bar
 from domain.errors import AuthenticationError, ConfigurationError, RejectedError, TransientError
-from domain.events import BrokerEvent
-from domain.fill import Fill
-from domain.instrument import AssetClass
-from domain.market import Bar
-from domain.order import Order
+from domain.orders.events import BrokerEvent
+from domain.orders.fill import Fill
+from domain.orders.order import Order
 
 RETENTION = timedelta(days=7)  # the history is for dashboards, not an audit
 PRUNE_EVERY = timedelta(hours=1)

@@ -14,9 +14,9 @@ from typing import Protocol
 
 import attrs
 
+from domain.accounting.instrument import AssetClass
+from domain.accounting.market import Bar, Quote
 from domain.errors import RejectedError
-from domain.instrument import AssetClass
-from domain.market import Bar, Quote
 
 
 @attrs.frozen(kw_only=True)

@@ -25,10 +25,10 @@ from adapters.sqlite import SqliteStore
 from application.bot import BotSpec
 from application.bot_state import load_bot_state
 from application.trading_cycle import CycleResult, TradingCycle
-from domain.instrument import crypto
-from domain.market import Bar
-from domain.risk import RiskLimits
-from domain.sizing import FixedFraction
+from domain.accounting.instrument import crypto
+from domain.accounting.market import Bar
+from domain.risk.risk import RiskLimits
+from domain.risk.sizing import FixedFraction
 from domain.strategy import Signal, Target
 
 T0 = datetime(2025, 1, 6, tzinfo=timezone.utc)

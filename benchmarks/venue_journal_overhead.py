@@ -24,8 +24,8 @@ from dependency_injector import providers
 
 from adapters.marketdata import SyntheticBarFeed
 from adapters.simulated import SimulatedBrokerConfig, VenueJournal, build_simulated_broker
-from domain.instrument import crypto, equity
-from domain.order import Order, OrderSide, OrderType
+from domain.accounting.instrument import crypto, equity
+from domain.orders.order import Order, OrderSide, OrderType
 
 INSTRUMENTS = {"SPY": equity("SPY"), "AAPL": equity("AAPL"), "BTC-USD": crypto("BTC-USD")}
 

@@ -14,7 +14,7 @@ from typing import Protocol
 import attrs
 import numpy as np
 
-from domain.market import Bar
+from domain.accounting.market import Bar
 
 
 class Target(enum.Enum):

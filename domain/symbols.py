@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from domain.instrument import AssetClass
+from domain.accounting.instrument import AssetClass
 
 _EQUITY = re.compile(r"[A-Z][A-Z0-9]{0,9}(?:\.[A-Z0-9]{1,3})?")  # SPY, AAPL, BRK.B
 _CRYPTO = re.compile(r"[A-Z0-9]{2,10}-[A-Z0-9]{2,10}")  # BTC-USD, ETH-USDC, 1INCH-USD

@@ -21,8 +21,8 @@ from adapters.marketdata.ohlcv_arrays import OhlcvArrays
 from adapters.simulated import MakerTaker, MarketFill, NoCommission, PerNotional, PerShare, SimulatedBrokerConfig
 from application.backtest import BacktestResult, FillRow, TradeRow
 from application.bot import BotSpec
-from domain.instrument import Instrument
-from domain.sizing import AllIn, FixedFraction
+from domain.accounting.instrument import Instrument
+from domain.risk.sizing import AllIn, FixedFraction
 
 
 def fast_backtest_eligible(*, bots: Sequence[BotSpec], broker_config: SimulatedBrokerConfig, risk_on: bool,

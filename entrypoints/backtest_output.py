@@ -13,8 +13,8 @@ from rich.markup import escape
 
 from application.backtest import BacktestResult
 from domain import display
+from domain.analytics.metrics import Metrics, compute_metrics, drawdown_series
 from domain.errors import OutputFileError
-from domain.metrics import Metrics, compute_metrics, drawdown_series
 from entrypoints.cli.output import money, print_json, print_table
 
 

@@ -27,23 +27,23 @@ from adapters.simulated import (
     SimulatedBrokerConfig,
     build_simulated_broker,
 )
+from adapters.marketdata.calendar import nyse_recent_session_keys, nyse_session_key
 from adapters.simulated.journal import VenueJournal
 from adapters.sqlite import SqliteStore
 from application.allocation import AllocationSchedule
 from application.bot import BotSpec, Sizing
 from application.venue_health import HealthRecorder
-from adapters.marketdata.calendar import nyse_recent_session_keys, nyse_session_key
-from domain.allocation import AllocationMethod, AllocationPolicy
-from domain.circuit_breakers import DailyLossLimit, DrawdownBreaker, crypto_session_key
-from domain.day_trades import DayTradeRule
+from domain.accounting.instrument import AssetClass, Instrument, crypto, equity
+from domain.analytics.allocation import AllocationMethod, AllocationPolicy
 from domain.errors import ConfigurationError
-from domain.instrument import AssetClass, Instrument, crypto, equity
-from domain.risk import RiskLimits
-from domain.exposure_limits import CorrelationLimit, SectorLimits
-from domain.portfolio_heat import PortfolioHeat
-from domain.position_sizing import FractionalKelly, VolatilitySizing
-from domain.sizing import FixedFraction
-from domain.stops import ChandelierExit, FixedPercentStop, ParabolicSar, StopPolicy, TrailingAtrStop
+from domain.risk.circuit_breakers import DailyLossLimit, DrawdownBreaker, crypto_session_key
+from domain.risk.day_trades import DayTradeRule
+from domain.risk.exposure_limits import CorrelationLimit, SectorLimits
+from domain.risk.portfolio_heat import PortfolioHeat
+from domain.risk.position_sizing import FractionalKelly, VolatilitySizing
+from domain.risk.risk import RiskLimits
+from domain.risk.sizing import FixedFraction
+from domain.risk.stops import ChandelierExit, FixedPercentStop, ParabolicSar, StopPolicy, TrailingAtrStop
 from entrypoints.mail_setup import EmailFeatures, build_alert_settings, build_mailer, build_notifier
 from entrypoints.settings import BotSettings, Settings, parse_timeframe
 from entrypoints.strategies import build_strategy

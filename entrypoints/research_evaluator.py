@@ -31,8 +31,8 @@ import numpy as np
 
 from application.backtest import BacktestResult, TradeRow
 from application.research.ports import EvaluationResult, Evaluator, Params, metrics_mapping
+from domain.analytics.metrics import Metrics
 from domain.errors import ConfigurationError
-from domain.metrics import Metrics
 from domain.strategy import BarWindow, Signal, Strategy
 from entrypoints.backtest_engines import fast_backtest_eligible, run_fast_backtest
 from entrypoints.backtest_output import result_metrics

@@ -21,8 +21,8 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn
 from cattrs.v import format_exception
 
+from domain.accounting.instrument import AssetClass
 from domain.errors import ConfigurationError
-from domain.instrument import AssetClass
 from domain.numbers import to_decimal
 from domain.symbols import check_symbol
 

@@ -16,8 +16,8 @@ from adapters.alpaca.http import ReadPolicy
 from adapters.alpaca.mapping import is_crypto_symbol
 from adapters.alpaca.schemas import Payload, payload_list
 from application.venue_ports import AccountSnapshot, MarketClock, TradingDay, VenueInstrument, VenuePermissions
+from domain.accounting.instrument import AssetClass
 from domain.errors import ConfigurationError
-from domain.instrument import AssetClass
 
 NEW_YORK = ZoneInfo("America/New_York")  # the calendar's times are the exchange's wall clock
 _CENT = Decimal("0.01")

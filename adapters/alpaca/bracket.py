@@ -15,8 +15,8 @@ import attrs
 from adapters.alpaca.errors import VENUE
 from adapters.alpaca.mapping import VenueOrder, is_crypto_symbol, order_request, sub_penny, wire_price
 from domain.errors import ConfigurationError
-from domain.events import BrokerEvent
-from domain.order import Order, OrderSide, OrderType
+from domain.orders.events import BrokerEvent
+from domain.orders.order import Order, OrderSide, OrderType
 
 _STOP_TYPES = frozenset({"stop", "stop_limit"})
 

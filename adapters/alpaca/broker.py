@@ -23,23 +23,23 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.requests import GetOrdersRequest
 
+from adapters.alpaca.activities import read_activities, read_executions
+from adapters.alpaca.bracket import BracketSubmission, bracket_request, leg_ids
+from adapters.alpaca.corrections import CORRECTION_EVENTS, charges_of_fee_activity, correction_of_update
 from adapters.alpaca.errors import VENUE, MalformedResponse, RateLimited, VenueRefused, is_duplicate_client_order_id
 from adapters.alpaca.http import ReadPolicy, call
 from adapters.alpaca.ledger import EventLedger
-from adapters.alpaca.activities import read_activities, read_executions
-from adapters.alpaca.corrections import CORRECTION_EVENTS, charges_of_fee_activity, correction_of_update
-from adapters.alpaca.bracket import BracketSubmission, bracket_request, leg_ids
 from adapters.alpaca.mapping import Execution, VenueOrder, execution_from_trade_update, order_request, parse_order
 from adapters.alpaca.schemas import Payload, payload_list
 from adapters.alpaca.stream_runner import ResyncingTradingStream, StreamThread
 from application.ports import Clock
 from application.records import VenueCharge, VenueOrderState
+from domain.accounting.instrument import AssetClass
 from domain.errors import TransientError, VenueUnavailable
-from domain.events import BrokerEvent, OrderCancelled, OrderExpired, OrderRejected
-from domain.fill import Fill
-from domain.instrument import AssetClass
 from domain.numbers import ZERO
-from domain.order import Order, OrderStatus
+from domain.orders.events import BrokerEvent, OrderCancelled, OrderExpired, OrderRejected
+from domain.orders.fill import Fill
+from domain.orders.order import Order, OrderStatus
 
 log = logging.getLogger(__name__)
 

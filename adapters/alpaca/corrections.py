@@ -18,7 +18,7 @@ from adapters.alpaca.ledger import EventLedger
 from adapters.alpaca.mapping import VenueOrder
 from adapters.alpaca.schemas import Payload
 from application.records import VenueCharge
-from domain.events import FillCorrected
+from domain.orders.events import FillCorrected
 
 CORRECTION_EVENTS = ("trade_bust", "restated")
 

@@ -17,9 +17,9 @@ from adapters.alpaca.errors import VENUE, MalformedResponse
 from adapters.alpaca.http import ReadPolicy
 from adapters.alpaca.schemas import Payload
 from application.ports import Clock
+from domain.accounting.market import Bar
 from domain.errors import ConfigurationError, InvalidMarketData
-from domain.market import Bar
-from domain.sanity import BarSanityGate
+from domain.risk.sanity import BarSanityGate
 
 log = logging.getLogger(__name__)
 

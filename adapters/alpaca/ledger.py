@@ -21,9 +21,9 @@ from decimal import Decimal
 
 import attrs
 
-from domain.events import BrokerEvent, OrderAccepted, OrderCancelled, OrderExpired, OrderFilled, OrderRejected
-from domain.fill import Fill
 from domain.numbers import ZERO
+from domain.orders.events import BrokerEvent, OrderAccepted, OrderCancelled, OrderExpired, OrderFilled, OrderRejected
+from domain.orders.fill import Fill
 
 Terminal = OrderCancelled | OrderExpired | OrderRejected
 

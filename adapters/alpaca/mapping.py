@@ -11,9 +11,9 @@ import attrs
 from adapters.alpaca.errors import VENUE, MalformedResponse
 from adapters.alpaca.schemas import Payload, fill_id_for
 from application.records import VenueOrderState
-from domain.fill import Fill
 from domain.numbers import ZERO
-from domain.order import Order, OrderSide, OrderStatus, OrderType
+from domain.orders.fill import Fill
+from domain.orders.order import Order, OrderSide, OrderStatus, OrderType
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from adapters.alpaca.errors import VENUE
 from adapters.alpaca.history import AlpacaHistory
 from adapters.alpaca.stream_runner import ReconnectingDataStream, StreamThread
 from application.ports import Clock
+from domain.accounting.market import Bar, Quote
 from domain.errors import ConfigurationError, QuantShiftError
-from domain.market import Bar, Quote
 
 log = logging.getLogger(__name__)
 

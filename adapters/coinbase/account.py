@@ -11,7 +11,7 @@ from adapters.coinbase.mapping import QUOTE_CURRENCIES, dec, field, items, text,
 from adapters.coinbase.products import ProductCatalog
 from application.ports import Clock
 from application.venue_ports import AccountSnapshot, MarketClock, TradingDay, VenueInstrument, VenuePermissions
-from domain.instrument import AssetClass
+from domain.accounting.instrument import AssetClass
 from domain.numbers import ZERO
 
 PAGE = 250

@@ -14,7 +14,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from adapters.coinbase.history import GRANULARITY, CoinbaseHistory
-from domain.market import Bar
+from domain.accounting.market import Bar
 from domain.numbers import ZERO
 
 log = logging.getLogger(__name__)

@@ -22,10 +22,10 @@ from adapters.coinbase.user_updates import UserUpdates
 from adapters.coinbase.venue_reads import VenueReads, order_state
 from application.ports import Clock
 from application.records import VenueOrderState
-from domain.events import BrokerEvent
-from domain.fill import Fill
-from domain.instrument import AssetClass
-from domain.order import Order
+from domain.accounting.instrument import AssetClass
+from domain.orders.events import BrokerEvent
+from domain.orders.fill import Fill
+from domain.orders.order import Order
 
 
 class CoinbaseBroker:

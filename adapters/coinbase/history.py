@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from adapters.coinbase.http import VENUE, CoinbaseRest, VenueHttpError
 from adapters.coinbase.mapping import dec, items, product_id, ts
+from domain.accounting.market import Bar
 from domain.errors import ConfigurationError, InvalidMarketData
-from domain.market import Bar
 
 MAX_CANDLES = 350
 

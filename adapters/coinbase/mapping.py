@@ -12,9 +12,9 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 
 from adapters.coinbase.http import VENUE, MalformedResponse
-from domain.fill import Fill
 from domain.numbers import ZERO
-from domain.order import OrderSide, OrderStatus
+from domain.orders.fill import Fill
+from domain.orders.order import OrderSide, OrderStatus
 
 log = logging.getLogger(__name__)
 QUOTE_CURRENCIES = ("USD", "USDC", "USDT", "EUR", "GBP")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from adapters.coinbase.products import Product
-from domain.order import Order, OrderSide, OrderType
+from domain.orders.order import Order, OrderSide, OrderType
 
 
 class NotSendable(Exception):

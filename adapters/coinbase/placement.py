@@ -30,8 +30,8 @@ from adapters.coinbase.venue_reads import VenueReads
 from application.ports import Clock
 from application.request_governor import Priority
 from domain.errors import ConfigurationError, TransientError, VenueUnavailable
-from domain.events import BrokerEvent, OrderRejected
-from domain.order import Order, OrderType
+from domain.orders.events import BrokerEvent, OrderRejected
+from domain.orders.order import Order, OrderType
 
 log = logging.getLogger(__name__)
 

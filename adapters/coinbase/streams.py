@@ -44,8 +44,8 @@ from adapters.coinbase.http import MalformedResponse
 from adapters.coinbase.mapping import dec, items, product_id, text, ts
 from adapters.coinbase.socket import SupervisedSocket
 from application.ports import Clock
+from domain.accounting.market import Bar, Quote
 from domain.errors import ConfigurationError, TransientError
-from domain.market import Bar, Quote
 from domain.numbers import ZERO
 
 log = logging.getLogger(__name__)

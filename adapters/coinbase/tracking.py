@@ -30,10 +30,10 @@ import attrs
 
 from adapters.coinbase.mapping import dec, fill_id, side, status, text, ts
 from domain.errors import TransientError
-from domain.events import BrokerEvent, OrderAccepted, OrderCancelled, OrderExpired, OrderFilled, OrderRejected
-from domain.fill import Fill
 from domain.numbers import ZERO
-from domain.order import OrderSide, OrderStatus
+from domain.orders.events import BrokerEvent, OrderAccepted, OrderCancelled, OrderExpired, OrderFilled, OrderRejected
+from domain.orders.fill import Fill
+from domain.orders.order import OrderSide, OrderStatus
 
 log = logging.getLogger(__name__)
 PRICE_PLACES = Decimal("1E-12")

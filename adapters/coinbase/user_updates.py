@@ -30,7 +30,7 @@ from adapters.coinbase.tracking import update_from_rest, update_from_ws
 from adapters.coinbase.venue_reads import VenueReads, iso
 from application.ports import Clock
 from domain.errors import TransientError
-from domain.events import BrokerEvent
+from domain.orders.events import BrokerEvent
 
 log = logging.getLogger(__name__)
 

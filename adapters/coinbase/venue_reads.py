@@ -34,7 +34,7 @@ from adapters.coinbase.mapping import (
 from adapters.coinbase.session import BrokerSession
 from application.records import VenueOrderState
 from domain.errors import VenueUnavailable
-from domain.fill import Fill
+from domain.orders.fill import Fill
 
 PAGE = 250
 LISTING_PAGES = 1000  # 250,000 rows: a whole listing (orders, fills, accounts), however long

@@ -31,7 +31,7 @@ One order per decision. E = cash + position * px (the equity marked at the fill 
     (after 8 steps, bisect: the cost is monotone in q, so the answer is the same, just found
     in O(log q)).
   - sizing 1, fixed fraction: q = floor(fraction * E / px / lot) lots, fees on top (as
-    domain.sizing.FixedFraction, with the fill price); nothing when E <= 0.
+    domain.risk.sizing.FixedFraction, with the fill price); nothing when E <= 0.
   A new leg of 0 leaves only the close (or no order at all).
 - Cash after the order: E - side * (q * px) - fee (the close at px is already in E); a short's
   proceeds add to cash. Position after: side * q.

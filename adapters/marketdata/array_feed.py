@@ -9,7 +9,7 @@ from decimal import Decimal
 import numpy as np
 
 from adapters.marketdata.ohlcv_arrays import OhlcvArrays
-from domain.market import Bar
+from domain.accounting.market import Bar
 
 
 def bar_interval(arrays: OhlcvArrays) -> timedelta:

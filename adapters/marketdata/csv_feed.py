@@ -17,10 +17,10 @@ from pathlib import Path
 
 import attrs
 
+from domain.accounting.instrument import Instrument
+from domain.accounting.market import Bar
 from domain.errors import InputFileError
-from domain.instrument import Instrument
-from domain.market import Bar
-from domain.sanity import future_bar_reason
+from domain.risk.sanity import future_bar_reason
 
 COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
 _PRICES = ("open", "high", "low", "close")

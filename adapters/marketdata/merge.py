@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Iterator
 
-from domain.market import Bar
+from domain.accounting.market import Bar
 
 
 def merge_bars(streams: Iterable[Iterable[Bar]]) -> Iterator[Bar]:

@@ -16,7 +16,7 @@ import attrs
 import numpy as np
 
 from domain.errors import InputFileError
-from domain.sanity import MAX_FUTURE, future_bar_reason
+from domain.risk.sanity import MAX_FUTURE, future_bar_reason
 
 COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
 

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 from adapters.marketdata.calendar import is_nyse_open
 from adapters.marketdata.synthetic import SyntheticPriceProcess
 from application.ports import Clock
-from domain.instrument import Instrument
-from domain.market import Bar
+from domain.accounting.instrument import Instrument
+from domain.accounting.market import Bar
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MAX_CATCH_UP = 1000  # after a long pause, replay at most this many missed bars per symbol

@@ -24,8 +24,8 @@ import attrs
 import numpy as np
 
 from adapters.marketdata.calendar import Session, nyse_sessions
-from domain.instrument import AssetClass, Instrument
-from domain.market import Bar
+from domain.accounting.instrument import AssetClass, Instrument
+from domain.accounting.market import Bar
 
 
 class Regime(enum.StrEnum):

@@ -2,7 +2,7 @@
 and the trade list as trades.csv.
 
 The report can be mailed, archived or opened offline years later and still look the same; that
-is why nothing in it is fetched. The figures are computed by domain.metrics; this module only lays
+is why nothing in it is fetched. The figures are computed by domain.analytics.metrics; this module only lays
 them out.
 """
 
@@ -22,7 +22,7 @@ import numpy as np
 
 from adapters.reports.svg import line_chart, x_ticks
 from domain import display
-from domain.metrics import as_datetime64, monthly_returns
+from domain.analytics.metrics import as_datetime64, monthly_returns
 
 TRADE_COLUMNS = ("symbol", "entry_time", "exit_time", "side", "quantity", "entry_price", "exit_price", "pnl", "return")
 TRADES_SHOWN = 500  # rows in the HTML; trades.csv has them all

@@ -13,11 +13,11 @@ from adapters.simulated.fill_model import FillModel, MarketFill
 from adapters.simulated.journal import VenueJournal
 from adapters.simulated.matching import MatchingEngine
 from application.records import VenueOrderState
-from domain.events import BrokerEvent
-from domain.fill import Fill
-from domain.instrument import AssetClass, Instrument
-from domain.market import Bar
-from domain.order import Order
+from domain.accounting.instrument import AssetClass, Instrument
+from domain.accounting.market import Bar
+from domain.orders.events import BrokerEvent
+from domain.orders.fill import Fill
+from domain.orders.order import Order
 
 
 def _equity_commission() -> CommissionModel:

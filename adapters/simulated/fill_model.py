@@ -7,8 +7,8 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import attrs
 
-from domain.instrument import Instrument
-from domain.order import OrderSide
+from domain.accounting.instrument import Instrument
+from domain.orders.order import OrderSide
 
 _BPS = Decimal(10_000)
 

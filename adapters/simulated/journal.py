@@ -27,10 +27,10 @@ from types import TracebackType
 from typing import Self
 
 from adapters.simulated.state import LastBar, VenueChange, VenueOrder, VenueSnapshot
+from domain.accounting.market import Bar
 from domain.errors import ConfigurationError, VenueUnavailable
-from domain.fill import Fill
-from domain.market import Bar
-from domain.order import OrderSide, OrderStatus, OrderType
+from domain.orders.fill import Fill
+from domain.orders.order import OrderSide, OrderStatus, OrderType
 
 SCHEMA_VERSION = "1"
 _MICROSECOND = timedelta(microseconds=1)

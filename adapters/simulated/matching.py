@@ -26,13 +26,13 @@ from adapters.simulated.fees import CommissionModel
 from adapters.simulated.fill_model import FillModel, MarketFill
 from adapters.simulated.state import LastBar, Rejection, VenueChange, VenueOrder, VenueSnapshot
 from application.records import VenueOrderState
+from domain.accounting.instrument import AssetClass, Instrument
+from domain.accounting.market import Bar
 from domain.errors import InvalidMarketData
-from domain.events import BrokerEvent, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected
-from domain.fill import Fill
-from domain.instrument import AssetClass, Instrument
-from domain.market import Bar
 from domain.numbers import ZERO
-from domain.order import Order, OrderSide, OrderStatus, OrderType
+from domain.orders.events import BrokerEvent, OrderAccepted, OrderCancelled, OrderFilled, OrderRejected
+from domain.orders.fill import Fill
+from domain.orders.order import Order, OrderSide, OrderStatus, OrderType
 
 
 class VenueRecorder(Protocol):

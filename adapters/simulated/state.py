@@ -14,10 +14,10 @@ from decimal import Decimal
 import attrs
 
 from application.records import VenueOrderState
-from domain.fill import Fill
-from domain.market import Bar
+from domain.accounting.market import Bar
 from domain.numbers import ZERO
-from domain.order import Order, OrderSide, OrderStatus, OrderType
+from domain.orders.fill import Fill
+from domain.orders.order import Order, OrderSide, OrderStatus, OrderType
 
 
 @attrs.define(kw_only=True)

@@ -15,7 +15,7 @@ import attrs
 import numpy as np
 
 from application.research.ports import Direction, EvaluationResult
-from domain.metrics import compute_metrics
+from domain.analytics.metrics import compute_metrics
 
 WORST = 1e12  # far below (or above) any real figure, and still finite
 # A curve that never fell would divide by zero; a 0.1% floor ranks it as very good, not infinite.

@@ -15,7 +15,7 @@ from typing import Protocol
 import attrs
 import numpy as np
 
-from domain.metrics import Metrics as MetricFigures
+from domain.analytics.metrics import Metrics as MetricFigures
 from domain.strategy_params import SearchDimension
 
 Params = Mapping[str, object]
@@ -57,7 +57,7 @@ class EvaluationResult:
 
 
 def metrics_mapping(metrics: MetricFigures) -> dict[str, float | None]:
-    """domain.metrics' figures as the plain mapping EvaluationResult.metrics holds."""
+    """domain.analytics.metrics' figures as the plain mapping EvaluationResult.metrics holds."""
     out: dict[str, float | None] = {}
     for field in attrs.fields(MetricFigures):
         value = getattr(metrics, field.name)

@@ -27,7 +27,7 @@ from application.research.ports import (
     ParamSpace,
     metrics_mapping,
 )
-from domain.metrics import Calendar, compute_metrics
+from domain.analytics.metrics import Calendar, compute_metrics
 
 Window = tuple[slice, slice]  # (train, test), both with step None
 
@@ -188,9 +188,9 @@ def run_walk_forward(
     """Optimise on each train window, evaluate the chosen parameters on its test window, stitch.
 
     `objective` is a named Objective (its direction is respected) or any function of an
-    evaluation where higher is better. The stitched metrics are domain.metrics' figures;
+    evaluation where higher is better. The stitched metrics are domain.analytics.metrics' figures;
     `periods_per_year` (or else `calendar`, "equity" or "crypto", with the bar times)
-    annualises them as domain.metrics.compute_metrics does.
+    annualises them as domain.analytics.metrics.compute_metrics does.
     """
     _check_windows(windows)
     rank = objective.higher_is_better if isinstance(objective, Objective) else objective

@@ -38,13 +38,13 @@ from adapters.simulated import (
 )
 from application.backtest import BacktestResult, run_event_backtest
 from application.bot import BotSpec
+from domain.accounting.instrument import AssetClass, Instrument
 from domain.errors import ConfigurationError
+from domain.orders.order import OrderSide
+from domain.risk.position_sizing import FractionalKelly, VolatilitySizing
+from domain.risk.risk import RiskLimits
+from domain.risk.sizing import AllIn, FixedFraction
 from domain.symbols import asset_class_of, check_symbol
-from domain.instrument import AssetClass, Instrument
-from domain.order import OrderSide
-from domain.risk import RiskLimits
-from domain.position_sizing import FractionalKelly, VolatilitySizing
-from domain.sizing import AllIn, FixedFraction
 from entrypoints.backtest_output import REPORT_FILES, show_result
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for, setup_logging
 from entrypoints.cli.output_files import ForceOption, prepare_directory

@@ -12,12 +12,12 @@ from typing import Annotated
 
 import typer
 
-from adapters.marketdata import SyntheticBarFeed
-from domain.errors import ConfigurationError
-from domain.instrument import AssetClass, crypto, equity
-from domain.symbols import asset_class_of, check_symbol
 from adapters.clock import SystemClock
-from domain.market import Bar
+from adapters.marketdata import SyntheticBarFeed
+from domain.accounting.instrument import AssetClass, crypto, equity
+from domain.accounting.market import Bar
+from domain.errors import ConfigurationError
+from domain.symbols import asset_class_of, check_symbol
 from entrypoints.cli.common import ConfigOption, cli_errors
 from entrypoints.cli.output_files import ForceOption, prepare_directory
 from entrypoints.settings import load_settings, parse_timeframe

@@ -18,14 +18,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from adapters.marketdata import CsvBarFeed, SyntheticBarFeed
 from adapters.marketdata.merge import merge_bars
 from application.paper_session import PaperSession, SessionSettings
-from application.session_end import OnStop
 from application.records import SessionRecord
 from application.risk_report import denial_line
+from application.session_end import OnStop
 from application.validation_report import ValidationReport, build_validation_report
 from application.venue_health import MeasuredBroker
+from domain.accounting.market import Bar
+from domain.analytics.golive import GoLiveCriteria
 from domain.errors import ConfigurationError
-from domain.golive import GoLiveCriteria
-from domain.market import Bar
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for, fail, process_info, setup_logging
 from entrypoints.cli.output import money, percent, print_json, print_table, ratio
 from entrypoints.cli.paper_progress import DayProgress

@@ -13,7 +13,7 @@ from typing import TextIO
 
 from application.bot_state import BotState
 from domain import display
-from domain.market import Bar
+from domain.accounting.market import Bar
 
 # The cycle's results a day's line counts (CycleResult values), by what a person calls them.
 _SENT = ("submitted", "unknown_outcome")

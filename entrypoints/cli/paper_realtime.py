@@ -22,16 +22,16 @@ import attrs
 from adapters.marketdata.realtime import RealtimeSyntheticFeed
 from application.bot import BotSpec
 from application.lease import LeaseGuard
+from application.market_hours import MarketHours, VenueMarketHours
 from application.paper_session import PaperSession, SessionSettings
-from application.session_end import OnStop
 from application.ports import BarListener, Broker, LiveMarketData
 from application.records import InstanceBeat, InstanceRole, SessionRecord
+from application.session_end import OnStop
 from application.standby import wait_for_leadership
 from application.venue_health import MeasuredBroker, MeasuredMarketData
-from application.market_hours import MarketHours, VenueMarketHours
 from application.venue_monitors import AccountMonitor, FundingMonitor, VenueMonitor
+from domain.accounting.instrument import AssetClass
 from domain.errors import ConfigurationError
-from domain.instrument import AssetClass
 from entrypoints.cli.common import process_info
 from entrypoints.container import SIMULATED_VENUE, Container, is_postgres, journaled_broker
 from entrypoints.faults import faults_from_environment

@@ -28,8 +28,8 @@ from application.research.walk_forward import (
     run_walk_forward,
     walk_forward_windows,
 )
+from domain.analytics.monte_carlo import Percentiles, Resampling, simulate_trades
 from domain.errors import ConfigurationError
-from domain.monte_carlo import Percentiles, Resampling, simulate_trades
 from domain.strategy_params import ParamError, bind_params, search_space
 from entrypoints.cli.backtest import BacktestPlan, parse_param, plan_backtest, run_plan
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, setup_logging

@@ -31,8 +31,8 @@ from adapters.log_notifier import LoggingNotifier
 from adapters.postgres import PostgresStore
 from adapters.simulated import MarketFill, SimulatedBrokerConfig, build_simulated_broker
 from application.paper_session import PaperSession, ProcessInfo, SessionSettings
+from domain.accounting.instrument import crypto
 from domain.errors import StoreUnavailable
-from domain.instrument import crypto
 from domain.strategy import Target
 from tests.e2e.conftest import QUANTSHIFT
 from tests.e2e.tcp_proxy import TcpProxy

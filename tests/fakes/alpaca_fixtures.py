@@ -14,8 +14,8 @@ from decimal import Decimal
 import pytest
 
 from adapters.alpaca import AlpacaVenue, build_alpaca_venue
-from domain.events import BrokerEvent
-from domain.order import Order, OrderSide, OrderType
+from domain.orders.events import BrokerEvent
+from domain.orders.order import Order, OrderSide, OrderType
 from tests.fakes.alpaca_venue import FakeAlpaca
 
 

@@ -11,10 +11,10 @@ import attrs
 from application.bot import BotSpec
 from application.bot_state import BotState, load_bot_state
 from application.ports import UnitOfWorkFactory
-from domain.instrument import Instrument, equity
-from domain.market import Bar
-from domain.risk import RiskLimits
-from domain.sizing import FixedFraction
+from domain.accounting.instrument import Instrument, equity
+from domain.accounting.market import Bar
+from domain.risk.risk import RiskLimits
+from domain.risk.sizing import FixedFraction
 from domain.strategy import BarWindow, Signal, Strategy, Target
 
 T0 = datetime(2025, 1, 2, 15, 0, tzinfo=timezone.utc)

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 
 from adapters.coinbase import CoinbaseVenue, build_coinbase_venue
-from domain.events import BrokerEvent
-from domain.order import Order, OrderSide, OrderType
+from domain.orders.events import BrokerEvent
+from domain.orders.order import Order, OrderSide, OrderType
 from tests.fakes.clock import FixedClock
 from tests.fakes.coinbase_venue import FakeCoinbase
 

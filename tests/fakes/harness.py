@@ -11,7 +11,7 @@ from application.bot_state import BotState
 from application.paper_session import PaperSession, ProcessInfo, SessionSettings
 from application.records import AuditEntry, AuditKind, ControlState
 from application.trading_cycle import TradingCycle
-from domain.order import Order
+from domain.orders.order import Order
 from tests.fakes.builders import ACCOUNT, T0, load
 from tests.fakes.clock import FixedClock
 from tests.fakes.memory_store import InMemoryStore

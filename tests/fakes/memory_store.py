@@ -46,12 +46,12 @@ from application.records import (
     User,
     VenueCharge,
 )
+from domain.accounting.position import Position, RoundTrip
 from domain.errors import StoreUnavailable
-from domain.fill import Fill
-from domain.fill_corrections import FillCorrection
-from domain.order import Order
-from domain.position import Position, RoundTrip
-from domain.stops import StopLevel
+from domain.orders.fill import Fill
+from domain.orders.fill_corrections import FillCorrection
+from domain.orders.order import Order
+from domain.risk.stops import StopLevel
 
 _SIMULATION_ACCOUNT = re.compile(r"^sim-(\d+)$")
 

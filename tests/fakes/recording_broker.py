@@ -24,12 +24,12 @@ import attrs
 
 from application.ports import Clock
 from application.records import VenueOrderState
+from domain.accounting.instrument import AssetClass
 from domain.errors import VenueUnavailable
-from domain.events import BrokerEvent, OrderAccepted, OrderCancelled, OrderFilled
-from domain.fill import Fill
-from domain.instrument import AssetClass
 from domain.numbers import ZERO
-from domain.order import Order, OrderStatus
+from domain.orders.events import BrokerEvent, OrderAccepted, OrderCancelled, OrderFilled
+from domain.orders.fill import Fill
+from domain.orders.order import Order, OrderStatus
 
 
 @attrs.define

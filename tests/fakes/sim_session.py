@@ -11,7 +11,7 @@ from adapters.simulated import MarketFill, NoCommission, SimulatedBroker, Simula
 from application.allocation import AllocationSchedule
 from application.bot import BotSpec
 from application.paper_session import PaperSession, ProcessInfo, SessionSettings
-from domain.instrument import Instrument
+from domain.accounting.instrument import Instrument
 from tests.fakes.builders import ACCOUNT
 from tests.fakes.harness import Harness
 

@@ -17,8 +17,8 @@ from application.venue_ports import (
     VenueInstrument,
     VenuePermissions,
 )
+from domain.accounting.instrument import AssetClass
 from domain.errors import ConfigurationError, VenueUnavailable
-from domain.instrument import AssetClass
 
 
 def snapshot(**changes) -> AccountSnapshot:

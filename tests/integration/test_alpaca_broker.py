@@ -12,10 +12,10 @@ from alpaca.common.exceptions import APIError
 
 from adapters.alpaca import build_alpaca_venue
 from application.request_governor import RateLimit, RequestGovernor
+from domain.accounting.instrument import AssetClass
 from domain.errors import ConfigurationError, VenueUnavailable
-from domain.events import OrderAccepted, OrderCancelled, OrderExpired, OrderFilled, OrderRejected
-from domain.instrument import AssetClass
-from domain.order import OrderSide, OrderStatus, OrderType
+from domain.orders.events import OrderAccepted, OrderCancelled, OrderExpired, OrderFilled, OrderRejected
+from domain.orders.order import OrderSide, OrderStatus, OrderType
 from tests.fakes.alpaca_fixtures import FAST, WallClock, alpaca, fake_alpaca, order, poll_until  # noqa: F401
 
 ORDERS = "/v2/orders"

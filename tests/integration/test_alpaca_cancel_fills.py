@@ -15,8 +15,8 @@ from decimal import Decimal
 from application.apply_broker_events import apply_broker_events
 from application.cancel_orders import cancel_open_orders
 from application.reconcile import reconcile
-from domain.events import OrderAccepted, OrderCancelled, OrderFilled
-from domain.order import OrderStatus, OrderType
+from domain.orders.events import OrderAccepted, OrderCancelled, OrderFilled
+from domain.orders.order import OrderStatus, OrderType
 from tests.fakes.alpaca_fixtures import alpaca, fake_alpaca, order, poll_until  # noqa: F401
 
 D = Decimal

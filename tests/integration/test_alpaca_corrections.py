@@ -13,8 +13,8 @@ import pytest
 from adapters.alpaca import build_alpaca_venue
 from application.apply_broker_events import apply_broker_events
 from application.reconcile import reconcile
-from domain.events import FillCorrected, OrderFilled
-from domain.order import OrderSide
+from domain.orders.events import FillCorrected, OrderFilled
+from domain.orders.order import OrderSide
 from tests.fakes.alpaca_fixtures import FAST, WallClock, alpaca, fake_alpaca, order, poll_until  # noqa: F401
 
 D = Decimal

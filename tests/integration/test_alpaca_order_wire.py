@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from websockets.sync.client import connect
 
-from domain.events import OrderFilled
-from domain.order import OrderSide, OrderType
+from domain.orders.events import OrderFilled
+from domain.orders.order import OrderSide, OrderType
 from tests.fakes.alpaca_fixtures import alpaca, fake_alpaca, order, poll_until  # noqa: F401
 
 ORDERS = "/v2/orders"

@@ -14,7 +14,7 @@ from adapters.alpaca.mapping import ALPACA_STATUSES
 from adapters.sqlite import SqliteStore
 from application.apply_broker_events import apply_broker_events
 from application.reconcile import reconcile
-from domain.order import OrderStatus, OrderType
+from domain.orders.order import OrderStatus, OrderType
 from tests.fakes.alpaca_fixtures import alpaca, fake_alpaca, order, poll_until, wait_until  # noqa: F401
 
 S = OrderStatus

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 
+from domain.accounting.market import Bar
 from domain.errors import ConfigurationError
-from domain.events import OrderFilled
-from domain.market import Bar
-from domain.order import OrderType
+from domain.orders.events import OrderFilled
+from domain.orders.order import OrderType
 from tests.fakes.alpaca_fixtures import alpaca, fake_alpaca, order, poll_until, wait_until  # noqa: F401
 
 T0 = datetime(2024, 3, 5, 14, 30, tzinfo=timezone.utc)

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from domain.accounting.instrument import AssetClass
 from domain.errors import VenueUnavailable
-from domain.events import OrderAccepted, OrderCancelled, OrderFilled, OrderRejected
-from domain.instrument import AssetClass
-from domain.order import OrderSide, OrderStatus, OrderType
+from domain.orders.events import OrderAccepted, OrderCancelled, OrderFilled, OrderRejected
+from domain.orders.order import OrderSide, OrderStatus, OrderType
 from tests.fakes.coinbase_fixtures import clock, connect, fake, order, poll_until, venue, wait_for  # noqa: F401
 
 

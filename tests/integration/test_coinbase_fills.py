@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from domain.events import OrderFilled
-from domain.order import OrderType
+from domain.orders.events import OrderFilled
+from domain.orders.order import OrderType
 from tests.fakes.coinbase_fixtures import clock, connect, fake, order, poll_until, venue, wait_for  # noqa: F401
 
 D = Decimal

@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import pytest
 
-from domain.events import OrderFilled
-from domain.order import OrderType
+from domain.orders.events import OrderFilled
+from domain.orders.order import OrderType
 from tests.fakes.coinbase_fixtures import clock, connect, fake, order, poll_until, wait_for  # noqa: F401
 from tests.fakes.coinbase_venue import FakeCoinbase
 

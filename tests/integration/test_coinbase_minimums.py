@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from domain.events import OrderAccepted, OrderRejected
-from domain.order import OrderSide, OrderType
+from domain.orders.events import OrderAccepted, OrderRejected
+from domain.orders.order import OrderSide, OrderType
 from tests.fakes.coinbase_fixtures import clock, connect, fake, order, venue, wait_for  # noqa: F401
 
 

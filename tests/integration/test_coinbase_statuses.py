@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 import requests
 
-from domain.events import OrderAccepted, OrderCancelled, OrderExpired, OrderRejected
-from domain.order import OrderStatus, OrderType
+from domain.orders.events import OrderAccepted, OrderCancelled, OrderExpired, OrderRejected
+from domain.orders.order import OrderStatus, OrderType
 from tests.fakes.coinbase_book import LIVE
 from tests.fakes.coinbase_fixtures import clock, connect, fake, order, poll_until, venue  # noqa: F401
 

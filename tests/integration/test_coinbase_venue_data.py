@@ -11,8 +11,8 @@ import pytest
 from adapters.coinbase import build_coinbase_venue
 from application.request_governor import Priority, RateLimit, RequestGovernor
 from application.venue_ports import FundingUnsupported
+from domain.accounting.instrument import AssetClass
 from domain.errors import ConfigurationError
-from domain.instrument import AssetClass
 from tests.fakes.coinbase_fixtures import NOW, clock, connect, fake, wait_for  # noqa: F401
 from tests.fakes.coinbase_keys import make_key
 

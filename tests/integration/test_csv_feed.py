@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from adapters.marketdata import CsvBarFeed
+from domain.accounting.instrument import crypto, equity
 from domain.errors import ConfigurationError, InputFileError
-from domain.instrument import crypto, equity
 
 UTC = timezone.utc
 MINUTE = timedelta(minutes=1)

@@ -26,9 +26,9 @@ from application.control import effective_state
 from application.halt import HaltCommand, halt
 from application.records import GLOBAL_SCOPE, AuditKind, ControlState
 from application.trading_cycle import CycleResult, TradingCycle
-from domain.order import Order, OrderStatus
+from domain.orders.order import Order, OrderStatus
+from domain.risk.trading_state import TradingState
 from domain.strategy import Target
-from domain.trading_state import TradingState
 from tests.fakes.builders import ACCOUNT, T0, ScriptedStrategy, always, bar, load, spec
 from tests.fakes.clock import FixedClock
 from tests.fakes.faults import RunAt

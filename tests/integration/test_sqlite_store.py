@@ -22,9 +22,9 @@ from adapters.sqlite import SqliteStore
 from adapters.sqlite.connection import open_connection
 from application.records import AuditEntry, AuditKind, ControlState
 from domain.errors import StoreUnavailable
-from domain.fill import Fill
-from domain.order import Order, OrderSide, OrderType
-from domain.trading_state import TradingState
+from domain.orders.fill import Fill
+from domain.orders.order import Order, OrderSide, OrderType
+from domain.risk.trading_state import TradingState
 
 T0 = datetime(2024, 3, 1, 14, 30, tzinfo=timezone.utc)
 NEW_YORK = timezone(timedelta(hours=-5))  # a non-UTC zone: stored as UTC text
@@ -246,7 +246,7 @@ def test_another_process_sees_commits_and_its_halt_is_seen_here(store: SqliteSto
         from pathlib import Path
         from adapters.sqlite import SqliteStore
         from application.records import ControlState
-        from domain.trading_state import TradingState
+        from domain.risk.trading_state import TradingState
         store = SqliteStore(path=Path({str(store.path)!r}))
         with store.unit_of_work(read_only=True) as uow:
             print(uow.fills.count(account="acc"))

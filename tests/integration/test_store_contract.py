@@ -44,11 +44,11 @@ from application.records import (
     SessionRecord,
     User,
 )
+from domain.accounting.position import Direction, OpenTrip, Position, RoundTrip
 from domain.errors import ConfigurationError, StoreUnavailable
-from domain.fill import Fill
-from domain.order import Order, OrderSide, OrderStatus, OrderType
-from domain.position import Direction, OpenTrip, Position, RoundTrip
-from domain.trading_state import TradingState
+from domain.orders.fill import Fill
+from domain.orders.order import Order, OrderSide, OrderStatus, OrderType
+from domain.risk.trading_state import TradingState
 
 Store = SqliteStore | PostgresStore
 
@@ -886,7 +886,7 @@ def test_instances_are_upserted_and_listed(store):
 
 
 def test_stops_round_trip_upsert_and_delete(store):
-    from domain.stops import SarState, StopLevel
+    from domain.risk.stops import SarState, StopLevel
 
     when = datetime(2025, 1, 2, 15, tzinfo=timezone.utc)
     sar = SarState(sar=Decimal("8.4704"), extreme=Decimal("12.5"), af=Decimal("0.04"), bar_ts=when)

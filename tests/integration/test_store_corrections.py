@@ -11,7 +11,7 @@ import attrs
 import pytest
 
 from application.records import VenueCharge
-from domain.fill_corrections import FillCorrection
+from domain.orders.fill_corrections import FillCorrection
 from tests.fakes.memory_store import InMemoryStore
 from tests.integration.test_store_contract import T0, NEW_YORK, make_trip
 

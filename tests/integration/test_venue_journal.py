@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 
 from adapters.simulated import MarketFill, SimulatedBroker, SimulatedBrokerConfig, VenueJournal, build_simulated_broker
+from domain.accounting.instrument import crypto, equity
+from domain.accounting.market import Bar
 from domain.errors import ConfigurationError, InvalidMarketData, TransientError, VenueUnavailable
-from domain.events import BrokerEvent, OrderFilled
-from domain.instrument import crypto, equity
-from domain.market import Bar
-from domain.order import Order, OrderSide, OrderType
+from domain.orders.events import BrokerEvent, OrderFilled
+from domain.orders.order import Order, OrderSide, OrderType
 
 ROOT = Path(__file__).resolve().parents[2]
 D = Decimal

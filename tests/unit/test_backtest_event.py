@@ -11,10 +11,10 @@ import pytest
 
 from adapters.simulated import MarketFill, NoCommission, SimulatedBrokerConfig, build_simulated_broker
 from application.backtest import run_event_backtest
-from domain.instrument import Instrument, AssetClass
-from domain.market import Bar
-from domain.risk import RiskLimits
-from domain.sizing import AllIn
+from domain.accounting.instrument import Instrument, AssetClass
+from domain.accounting.market import Bar
+from domain.risk.risk import RiskLimits
+from domain.risk.sizing import AllIn
 from domain.strategy import Target
 from tests.fakes.builders import ScriptedStrategy, spec
 from tests.fakes.clock import FixedClock
@@ -81,7 +81,7 @@ def test_the_risk_engine_runs_in_a_backtest_and_its_denials_are_counted():
 
 
 def test_a_backtest_shows_what_the_drawdown_breaker_would_have_done():
-    from domain.circuit_breakers import DrawdownBreaker
+    from domain.risk.circuit_breakers import DrawdownBreaker
 
     store = InMemoryStore()
     broker = build_simulated_broker(
@@ -103,7 +103,7 @@ def test_a_backtest_shows_what_the_drawdown_breaker_would_have_done():
 
 
 def _breaker_backtest(prices, *, reducing_ends: str):
-    from domain.circuit_breakers import DrawdownBreaker
+    from domain.risk.circuit_breakers import DrawdownBreaker
 
     store = InMemoryStore()
     broker = build_simulated_broker(

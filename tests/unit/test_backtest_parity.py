@@ -25,9 +25,9 @@ from adapters.simulated import (
 )
 from application.backtest import run_event_backtest
 from application.bot import BotSpec
-from domain.instrument import AssetClass, Instrument
-from domain.risk import RiskLimits
-from domain.sizing import AllIn, FixedFraction
+from domain.accounting.instrument import AssetClass, Instrument
+from domain.risk.risk import RiskLimits
+from domain.risk.sizing import AllIn, FixedFraction
 from domain.strategies.ma_crossover import MovingAverageCrossover
 from entrypoints.backtest_engines import fast_backtest_eligible, run_fast_backtest
 from tests.fakes.clock import FixedClock

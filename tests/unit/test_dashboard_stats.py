@@ -22,11 +22,11 @@ from application.dashboard_stats import (
 from application.operations_ports import DailySnapshot
 from application.records import BotRunState, EquityPoint, Heartbeat
 from application.risk_report import risk_report
-from domain.circuit_breakers import crypto_session_key
-from domain.instrument import crypto
-from domain.portfolio_heat import PortfolioHeat
-from domain.position import Direction, Position, RoundTrip
-from domain.stops import FixedPercentStop, StopLevel
+from domain.accounting.instrument import crypto
+from domain.accounting.position import Direction, Position, RoundTrip
+from domain.risk.circuit_breakers import crypto_session_key
+from domain.risk.portfolio_heat import PortfolioHeat
+from domain.risk.stops import FixedPercentStop, StopLevel
 from domain.strategy import Target
 from tests.fakes.builders import always, spec
 from tests.fakes.clock import FixedClock

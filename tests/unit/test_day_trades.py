@@ -9,12 +9,12 @@ from decimal import Decimal
 import attrs
 
 from adapters.marketdata.calendar import nyse_recent_session_keys
-from domain.circuit_breakers import crypto_session_key
-from domain.day_trades import DayTradeRule, day_trades
-from domain.fill import Fill
-from domain.instrument import crypto
-from domain.market import Bar
-from domain.order import OrderSide, OrderStatus
+from domain.accounting.instrument import crypto
+from domain.accounting.market import Bar
+from domain.orders.fill import Fill
+from domain.orders.order import OrderSide, OrderStatus
+from domain.risk.circuit_breakers import crypto_session_key
+from domain.risk.day_trades import DayTradeRule, day_trades
 from domain.strategy import Target
 from tests.fakes.builders import ScriptedStrategy, spec
 from tests.fakes.harness import Harness

@@ -7,10 +7,10 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.fill import Fill
-from domain.order import OrderSide
-from domain.portfolio import Portfolio
-from domain.position import Direction, Position
+from domain.accounting.portfolio import Portfolio
+from domain.accounting.position import Direction, Position
+from domain.orders.fill import Fill
+from domain.orders.order import OrderSide
 
 T0 = datetime(2025, 1, 2, tzinfo=timezone.utc)
 

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.allocation import AllocationMethod, AllocationPolicy, SleeveHistory, annualised_sharpe
-from domain.performance import drawdown_of_returns, flow_adjusted_daily_returns
+from domain.analytics.allocation import AllocationMethod, AllocationPolicy, SleeveHistory, annualised_sharpe
+from domain.analytics.performance import drawdown_of_returns, flow_adjusted_daily_returns
 
 NOW = datetime(2025, 6, 2, 21, 0, tzinfo=timezone.utc)
 

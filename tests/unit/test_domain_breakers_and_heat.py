@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.circuit_breakers import (DailyLossLimit, DrawdownBreaker, EquityWatermark,
+from domain.risk.circuit_breakers import (DailyLossLimit, DrawdownBreaker, EquityWatermark,
                                      crypto_session_key)
-from domain.portfolio_heat import HeatVerdict, PortfolioHeat, portfolio_heat, position_risk
-from domain.trading_state import TradingState
+from domain.risk.portfolio_heat import HeatVerdict, PortfolioHeat, portfolio_heat, position_risk
+from domain.risk.trading_state import TradingState
 
 ACTIVE, REDUCING, HALTED = TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED
 SEVERITY = {ACTIVE: 0, REDUCING: 1, HALTED: 2}

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.exposure_limits import CorrelationLimit, SectorLimits, rolling_correlation
-from domain.instrument import AssetClass
+from domain.accounting.instrument import AssetClass
+from domain.risk.exposure_limits import CorrelationLimit, SectorLimits, rolling_correlation
 
 EQ, CR = AssetClass.EQUITY, AssetClass.CRYPTO
 

@@ -4,10 +4,10 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from domain.instrument import crypto, equity
-from domain.market import Bar, Quote
-from domain.sanity import BarSanityGate
-from domain.sizing import FixedFraction
+from domain.accounting.instrument import crypto, equity
+from domain.accounting.market import Bar, Quote
+from domain.risk.sanity import BarSanityGate
+from domain.risk.sizing import FixedFraction
 from domain.strategies.ma_crossover import MovingAverageCrossover
 from domain.strategy import BarWindow, Target
 

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from domain.instrument import AssetClass, crypto, equity
+from domain.accounting.instrument import AssetClass, crypto, equity
 from domain.numbers import round_to_increment
-from domain.sanity import future_bar_reason
+from domain.risk.sanity import future_bar_reason
 from domain.symbols import asset_class_of, check_symbol
 
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from domain.errors import IllegalTransition
-from domain.order import Order, OrderSide, OrderStatus, OrderType, can_transition, client_order_id_for
+from domain.orders.order import Order, OrderSide, OrderStatus, OrderType, can_transition, client_order_id_for
 
 T0 = datetime(2025, 1, 2, 15, 0, tzinfo=timezone.utc)
 

@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.instrument import crypto, equity
-from domain.position import Direction, RoundTrip
-from domain.position_sizing import FractionalKelly, VolatilitySizing
-from domain.sizing import FixedFraction
-from domain.volatility import atr, true_range
+from domain.accounting.instrument import crypto, equity
+from domain.accounting.position import Direction, RoundTrip
+from domain.risk.position_sizing import FractionalKelly, VolatilitySizing
+from domain.risk.sizing import FixedFraction
+from domain.risk.volatility import atr, true_range
 
 T0 = datetime(2025, 1, 2, tzinfo=timezone.utc)
 SPY = equity("SPY")

@@ -5,11 +5,11 @@ import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.instrument import crypto, equity
-from domain.intent import OrderIntent
-from domain.order import OrderSide, OrderType
-from domain.risk import Approved, Denied, RiskContext, RiskEngine, RiskLimits
-from domain.trading_state import TradingState
+from domain.accounting.instrument import crypto, equity
+from domain.orders.intent import OrderIntent
+from domain.orders.order import OrderSide, OrderType
+from domain.risk.risk import Approved, Denied, RiskContext, RiskEngine, RiskLimits
+from domain.risk.trading_state import TradingState
 
 NOW = datetime(2025, 1, 2, 15, 0, tzinfo=timezone.utc)
 
@@ -105,7 +105,7 @@ def test_limits_validate():
 
 
 def test_buying_power_counts_a_flips_closing_leg_before_the_new_one():
-    from domain.risk import BuyingPower
+    from domain.risk.risk import BuyingPower
 
     # Long 100 at 100 with 0 cash: selling 200 closes 100 (10,000 in) and shorts 100 against it.
     flip = intent(side=OrderSide.SELL, quantity=Decimal(200))

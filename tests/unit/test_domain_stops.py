@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.instrument import AssetClass, Instrument, equity
-from domain.market import Bar
-from domain.position import Direction
-from domain.stops import (
+from domain.accounting.instrument import AssetClass, Instrument, equity
+from domain.accounting.market import Bar
+from domain.accounting.position import Direction
+from domain.risk.stops import (
     ChandelierExit,
     FixedPercentStop,
     ParabolicSar,

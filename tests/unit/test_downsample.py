@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.downsample import MIN_POINTS, downsample_indices
+from domain.analytics.downsample import MIN_POINTS, downsample_indices
 
 curves = st.lists(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False), min_size=1, max_size=3_000)
 

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from application.apply_broker_events import apply_broker_events
 from application.fill_corrections import record_venue_charges
 from application.records import AuditKind, VenueCharge
-from domain.events import FillCorrected, OrderFilled
-from domain.fill import Fill
-from domain.fill_corrections import effective_fills, replay
-from domain.order import Order, OrderSide, OrderStatus, OrderType
+from domain.orders.events import FillCorrected, OrderFilled
+from domain.orders.fill import Fill
+from domain.orders.fill_corrections import effective_fills, replay
+from domain.orders.order import Order, OrderSide, OrderStatus, OrderType
 from tests.fakes.builders import ACCOUNT, T0
 from tests.fakes.memory_store import InMemoryStore
 

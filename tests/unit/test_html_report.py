@@ -18,7 +18,7 @@ import pytest
 
 from adapters.reports.html_report import write_html_report, write_trade_list
 from adapters.reports.svg import downsample
-from domain.metrics import compute_metrics, drawdown_series
+from domain.analytics.metrics import compute_metrics, drawdown_series
 
 VOID = {"meta", "br", "hr", "img", "input", "link", "col", "wbr", "area", "base", "source"}
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.market import Bar
+from domain.accounting.market import Bar
 from domain.strategies.ma_crossover import FLAT, KEEP, LONG, SHORT, MovingAverageCrossover
 from domain.strategy import BarWindow, Target
 from tests.fakes.builders import T0

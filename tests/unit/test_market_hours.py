@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from application.market_hours import VenueMarketHours
 from application.trading_cycle import CycleResult
 from application.venue_ports import MarketClock
-from domain.instrument import AssetClass
+from domain.accounting.instrument import AssetClass
 from domain.strategy import Target
 from tests.fakes.builders import always, bar, load, spec
 from tests.fakes.harness import Harness

@@ -2,7 +2,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from adapters.marketdata.merge import merge_bars
-from domain.market import Bar
+from domain.accounting.market import Bar
 
 T0 = datetime(2025, 1, 2, 14, 30, tzinfo=timezone.utc)
 

@@ -1,7 +1,7 @@
 from datetime import datetime, timedelta, timezone
 
 from adapters.marketdata.realtime import RealtimeSyntheticFeed
-from domain.instrument import crypto, equity
+from domain.accounting.instrument import crypto, equity
 
 
 class StepClock:

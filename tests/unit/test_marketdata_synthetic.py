@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.marketdata import Regime, SyntheticBarFeed, SyntheticPriceProcess, is_nyse_open, nyse_sessions
-from domain.instrument import Instrument, crypto, equity
-from domain.market import Bar
+from domain.accounting.instrument import Instrument, crypto, equity
+from domain.accounting.market import Bar
 
 UTC = timezone.utc
 MINUTE = timedelta(minutes=1)
@@ -83,7 +83,7 @@ def test_bars_do_not_depend_on_pythons_randomised_hash() -> None:
     code = (
         "from datetime import datetime, timedelta, timezone\n"
         "from adapters.marketdata import SyntheticPriceProcess\n"
-        "from domain.instrument import crypto\n"
+        "from domain.accounting.instrument import crypto\n"
         "p = SyntheticPriceProcess(instrument=crypto('ETH-USD'), seed=3)\n"
         "t = datetime(2025, 1, 6, tzinfo=timezone.utc)\n"
         "m = timedelta(minutes=1)\n"

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.metrics import (
+from domain.analytics.metrics import (
     bar_returns,
     compute_metrics,
     drawdown_series,

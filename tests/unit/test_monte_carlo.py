@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from domain.monte_carlo import MonteCarloResult, Resampling, simulate_trades
+from domain.analytics.monte_carlo import MonteCarloResult, Resampling, simulate_trades
 
 PNLS = np.array([120.0, -80.0, 45.0, -200.0, 310.0, -60.0, 15.0, 90.0, -140.0, 75.0] * 5)
 

@@ -1,4 +1,4 @@
-"""Performance per bot and per strategy from the in-memory store: the metrics are domain/metrics.py's
+"""Performance per bot and per strategy from the in-memory store: the metrics are domain/analytics/metrics.py's
 on the curve that starts with the capital, bots of one strategy add up, capital moved by the
 allocator is neither gain nor drawdown, and thinned curves keep their ends and extremes."""
 
@@ -13,10 +13,10 @@ import pytest
 
 from application.performance import bot_performance, strategy_performance, strategy_performances
 from application.records import AllocationRecord, EquityPoint
-from domain.instrument import crypto
-from domain.metrics import compute_metrics
-from domain.performance import max_drawdown, profit_factor, win_rate
-from domain.position import Direction, RoundTrip
+from domain.accounting.instrument import crypto
+from domain.accounting.position import Direction, RoundTrip
+from domain.analytics.metrics import compute_metrics
+from domain.analytics.performance import max_drawdown, profit_factor, win_rate
 from domain.strategy import Target
 from tests.fakes.builders import always, spec
 from tests.fakes.memory_store import InMemoryStore

@@ -17,12 +17,12 @@ from application.paper_session import PaperSession
 from application.protective_stops import is_protective
 from application.records import AuditKind
 from application.trading_cycle import CycleResult
-from domain.circuit_breakers import DailyLossLimit, crypto_session_key
-from domain.instrument import crypto
-from domain.market import Bar
-from domain.order import OrderSide, OrderStatus, OrderType
-from domain.risk import RiskLimits
-from domain.stops import FixedPercentStop, TrailingAtrStop
+from domain.accounting.instrument import crypto
+from domain.accounting.market import Bar
+from domain.orders.order import OrderSide, OrderStatus, OrderType
+from domain.risk.circuit_breakers import DailyLossLimit, crypto_session_key
+from domain.risk.risk import RiskLimits
+from domain.risk.stops import FixedPercentStop, TrailingAtrStop
 from domain.strategy import Target
 from tests.fakes.builders import ScriptedStrategy, always, spec
 from tests.fakes.harness import Harness

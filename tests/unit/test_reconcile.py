@@ -13,10 +13,10 @@ from adapters.simulated import NoCommission, SimulatedBrokerConfig, VenueJournal
 from application.apply_broker_events import apply_broker_events
 from application.reconcile import ReconciliationReport, reconcile
 from application.records import AuditKind
-from domain.instrument import equity
-from domain.order import Order, OrderSide, OrderStatus, OrderType
-from domain.position import Position
-from domain.market import Bar
+from domain.accounting.instrument import equity
+from domain.accounting.market import Bar
+from domain.accounting.position import Position
+from domain.orders.order import Order, OrderSide, OrderStatus, OrderType
 from tests.fakes.builders import ACCOUNT, T0
 from tests.fakes.harness import Harness
 

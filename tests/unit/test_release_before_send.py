@@ -11,7 +11,7 @@ from datetime import timedelta
 from application.bot_runs import StopBotCommand, stop_bot
 from application.lease import LeaseGuard
 from application.trading_cycle import CycleResult, TradingCycle
-from domain.order import OrderStatus
+from domain.orders.order import OrderStatus
 from domain.strategy import Target
 from tests.fakes.builders import ACCOUNT, T0, always, bar, spec
 from tests.fakes.clock import FixedClock

@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from adapters.simulated import MarketFill, NoCommission, SimulatedBrokerConfig, build_simulated_broker
 from application.halt import HaltCommand, halt
 from application.paper_session import PaperSession, ProcessInfo, SessionSettings
-from domain.instrument import equity
-from domain.market import Bar
-from domain.portfolio_heat import PortfolioHeat, portfolio_heat
-from domain.risk import RiskLimits
-from domain.stops import FixedPercentStop
+from domain.accounting.instrument import equity
+from domain.accounting.market import Bar
+from domain.risk.portfolio_heat import PortfolioHeat, portfolio_heat
+from domain.risk.risk import RiskLimits
+from domain.risk.stops import FixedPercentStop
 from domain.strategy import Target
 from tests.fakes.builders import ACCOUNT, T0, ScriptedStrategy, spec
 from tests.fakes.harness import Harness

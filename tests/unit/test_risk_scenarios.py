@@ -12,12 +12,12 @@ import attrs
 from adapters.simulated import MarketFill, NoCommission, SimulatedBrokerConfig, build_simulated_broker
 from application.paper_session import PaperSession, ProcessInfo, SessionSettings
 from application.records import bot_scope
-from domain.circuit_breakers import DailyLossLimit, DrawdownBreaker, crypto_session_key
-from domain.instrument import crypto
-from domain.market import Bar
-from domain.order import OrderStatus
+from domain.accounting.instrument import crypto
+from domain.accounting.market import Bar
+from domain.orders.order import OrderStatus
+from domain.risk.circuit_breakers import DailyLossLimit, DrawdownBreaker, crypto_session_key
+from domain.risk.trading_state import TradingState
 from domain.strategy import Target
-from domain.trading_state import TradingState
 from tests.fakes.builders import ACCOUNT, ScriptedStrategy, always, spec
 from tests.fakes.harness import Harness
 from tests.fakes.sim_session import crypto_sim_session
@@ -98,7 +98,7 @@ def test_the_daily_loss_limit_stops_new_risk_for_the_rest_of_the_session_and_rea
 
 
 def test_a_stop_follows_the_price_up_never_down_and_exits_when_the_crash_reaches_it():
-    from domain.stops import FixedPercentStop
+    from domain.risk.stops import FixedPercentStop
 
     h = Harness()
     bot_spec = attrs.evolve(spec("btc", strategy=always(Target.LONG), instruments={"BTC-USD": BTC}, fraction="0.5",
@@ -118,8 +118,8 @@ def test_a_stop_follows_the_price_up_never_down_and_exits_when_the_crash_reaches
 
 
 def test_portfolio_heat_resizes_an_entry_to_the_risk_left_to_the_stops():
-    from domain.portfolio_heat import PortfolioHeat
-    from domain.stops import FixedPercentStop
+    from domain.risk.portfolio_heat import PortfolioHeat
+    from domain.risk.stops import FixedPercentStop
 
     h = Harness()
     bot_spec = attrs.evolve(spec("btc", strategy=always(Target.LONG), instruments={"BTC-USD": BTC}, fraction="1",
@@ -136,8 +136,8 @@ def test_portfolio_heat_resizes_an_entry_to_the_risk_left_to_the_stops():
 
 
 def test_an_entry_correlated_with_a_holding_is_denied_with_the_correlation_in_the_reason():
-    from domain.exposure_limits import CorrelationLimit
-    from domain.instrument import equity
+    from domain.accounting.instrument import equity
+    from domain.risk.exposure_limits import CorrelationLimit
 
     h = Harness()
     # Two symbols moving in lockstep; the strategy goes long both, half the account each.
@@ -170,7 +170,7 @@ def test_an_entry_correlated_with_a_holding_is_denied_with_the_correlation_in_th
 
 
 def test_a_restarted_bot_resumes_its_stop_where_it_was_never_looser():
-    from domain.stops import FixedPercentStop
+    from domain.risk.stops import FixedPercentStop
 
     h = Harness()
     bot_spec = attrs.evolve(spec("btc", strategy=always(Target.LONG), instruments={"BTC-USD": BTC}, fraction="0.5",

@@ -18,11 +18,11 @@ from application.ports import AlertLevel
 from application.protective_stops import is_protective
 from application.records import AuditKind
 from application.session_end import OnStop
-from domain.events import BrokerEvent, OrderCancelled
-from domain.instrument import crypto
-from domain.market import Bar
-from domain.order import Order, OrderSide, OrderStatus
-from domain.stops import FixedPercentStop
+from domain.accounting.instrument import crypto
+from domain.accounting.market import Bar
+from domain.orders.events import BrokerEvent, OrderCancelled
+from domain.orders.order import Order, OrderSide, OrderStatus
+from domain.risk.stops import FixedPercentStop
 from domain.strategy import Target
 from tests.fakes.builders import ACCOUNT, ScriptedStrategy, spec
 from tests.fakes.harness import Harness

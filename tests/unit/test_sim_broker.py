@@ -20,11 +20,11 @@ from adapters.simulated import (
 )
 from application.ports import BarListener, Broker
 from application.records import VenueOrderState
+from domain.accounting.instrument import crypto, equity
+from domain.accounting.market import Bar
 from domain.errors import InvalidMarketData
-from domain.events import OrderAccepted, OrderCancelled, OrderFilled, OrderRejected
-from domain.instrument import crypto, equity
-from domain.market import Bar
-from domain.order import Order, OrderSide, OrderStatus, OrderType
+from domain.orders.events import OrderAccepted, OrderCancelled, OrderFilled, OrderRejected
+from domain.orders.order import Order, OrderSide, OrderStatus, OrderType
 
 D = Decimal
 T0 = datetime(2025, 6, 2, 13, 30, tzinfo=timezone.utc)

@@ -23,12 +23,12 @@ from adapters.simulated import (
     PerShare,
 )
 from application.records import VenueOrderState
+from domain.accounting.instrument import AssetClass, Instrument, crypto, equity
+from domain.accounting.market import Bar
 from domain.errors import InvalidMarketData
-from domain.events import OrderAccepted, OrderCancelled, OrderFilled, OrderRejected
-from domain.fill import Fill
-from domain.instrument import AssetClass, Instrument, crypto, equity
-from domain.market import Bar
-from domain.order import Order, OrderSide, OrderStatus, OrderType
+from domain.orders.events import OrderAccepted, OrderCancelled, OrderFilled, OrderRejected
+from domain.orders.fill import Fill
+from domain.orders.order import Order, OrderSide, OrderStatus, OrderType
 
 D = Decimal
 T0 = datetime(2025, 3, 3, 14, 30, tzinfo=timezone.utc)

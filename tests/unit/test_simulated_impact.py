@@ -10,10 +10,10 @@ import pytest
 
 from adapters.simulated import MarketFill, NoCommission, SimulatedBrokerConfig, build_simulated_broker
 from adapters.simulated.fill_model import FillModel
-from domain.events import OrderFilled
-from domain.instrument import Instrument, AssetClass
-from domain.market import Bar
-from domain.order import Order, OrderSide, OrderType
+from domain.accounting.instrument import Instrument, AssetClass
+from domain.accounting.market import Bar
+from domain.orders.events import OrderFilled
+from domain.orders.order import Order, OrderSide, OrderType
 
 XYZ = Instrument(symbol="XYZ", asset_class=AssetClass.EQUITY, tick_size=Decimal("0.0001"), lot_size=Decimal(1))
 T0 = datetime(2025, 3, 3, 15, 0, tzinfo=timezone.utc)

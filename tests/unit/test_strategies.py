@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.accounting.market import Bar
 from domain.errors import ConfigurationError
-from domain.market import Bar
 from domain.strategies.bollinger_bounce import BollingerBounce
 from domain.strategies.donchian_breakout import DonchianBreakout
 from domain.strategies.ma_crossover import MovingAverageCrossover

@@ -14,9 +14,9 @@ from application.allocation import AllocationSchedule
 from application.reconcile import reconcile
 from application.records import AuditKind
 from application.strategy_report import strategy_report
-from domain.allocation import AllocationMethod, AllocationPolicy
-from domain.instrument import crypto
-from domain.market import Bar
+from domain.accounting.instrument import crypto
+from domain.accounting.market import Bar
+from domain.analytics.allocation import AllocationMethod, AllocationPolicy
 from domain.strategy import Target
 from tests.fakes.builders import ACCOUNT, ScriptedStrategy, always, spec
 from tests.fakes.harness import Harness
@@ -136,8 +136,8 @@ def test_capital_moved_out_of_a_sleeve_is_no_drawdown_nor_daily_loss_also_after_
     """Issue 13, point 10: the allocator takes half of sleeve b's cash; b made no trade, so its
     drawdown and its loss of the day are zero (time-weighted, net of flows), before and after
     a restart that rebuilds the peak from the store."""
-    from domain.circuit_breakers import DailyLossLimit, DrawdownBreaker
-    from domain.trading_state import TradingState
+    from domain.risk.circuit_breakers import DailyLossLimit, DrawdownBreaker
+    from domain.risk.trading_state import TradingState
 
     h = Harness()
     policy = AllocationPolicy(weights={"a": Decimal(3), "b": Decimal(1)}, performance_tilt=0,

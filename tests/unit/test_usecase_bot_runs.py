@@ -27,13 +27,13 @@ from application.protective_stops import is_protective
 from application.records import AuditKind, BotRunState, ControlState, bot_scope
 from application.status import BotLiveness, bot_statuses, liveness
 from application.stopped_bots import opens_risk
+from domain.accounting.instrument import crypto
+from domain.accounting.market import Bar
 from domain.errors import ConfigurationError
-from domain.instrument import crypto
-from domain.market import Bar
-from domain.order import Order, OrderSide, OrderStatus, OrderType
-from domain.stops import FixedPercentStop
+from domain.orders.order import Order, OrderSide, OrderStatus, OrderType
+from domain.risk.stops import FixedPercentStop
+from domain.risk.trading_state import TradingState
 from domain.strategy import Target
-from domain.trading_state import TradingState
 from tests.fakes.builders import ACCOUNT, T0, ScriptedStrategy, always, spec
 from tests.fakes.harness import Harness
 from tests.fakes.sim_session import crypto_sim_session

@@ -12,7 +12,7 @@ from application.halt import HaltCommand, halt
 from application.ports import AlertLevel
 from application.trading_cycle import CycleResult
 from domain.errors import StoreUnavailable
-from domain.order import Order, OrderSide, OrderStatus, OrderType
+from domain.orders.order import Order, OrderSide, OrderStatus, OrderType
 from domain.strategy import Target
 from tests.fakes.builders import ACCOUNT, T0, always, bar, bars, spec
 from tests.fakes.harness import Harness

@@ -20,11 +20,11 @@ from application.records import (
     User,
     VenueOrderState,
 )
+from domain.accounting.position import Position
 from domain.errors import StoreUnavailable, TransientError
-from domain.events import OrderAccepted, OrderCancelled, OrderFilled
-from domain.fill import Fill
-from domain.order import Order, OrderSide, OrderStatus, OrderType
-from domain.position import Position
+from domain.orders.events import OrderAccepted, OrderCancelled, OrderFilled
+from domain.orders.fill import Fill
+from domain.orders.order import Order, OrderSide, OrderStatus, OrderType
 from tests.fakes.builders import T0
 from tests.fakes.clock import FixedClock
 from tests.fakes.memory_store import InMemoryStore

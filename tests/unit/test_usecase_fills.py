@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from application.apply_broker_events import apply_broker_events
 from application.records import AuditKind
-from domain.events import OrderAccepted, OrderCancelled, OrderExpired, OrderFilled
-from domain.fill import Fill
-from domain.order import Order, OrderSide, OrderStatus, OrderType
+from domain.orders.events import OrderAccepted, OrderCancelled, OrderExpired, OrderFilled
+from domain.orders.fill import Fill
+from domain.orders.order import Order, OrderSide, OrderStatus, OrderType
 from tests.fakes.builders import ACCOUNT, T0
 from tests.fakes.memory_store import InMemoryStore
 

@@ -13,9 +13,9 @@ from application.ports import AlertLevel
 from application.records import GLOBAL_SCOPE, AuditKind, ControlState
 from application.trading_cycle import CycleResult
 from domain.errors import ConfigurationError
-from domain.order import OrderStatus
+from domain.orders.order import OrderStatus
+from domain.risk.trading_state import TradingState
 from domain.strategy import Target
-from domain.trading_state import TradingState
 from tests.fakes.builders import ACCOUNT, T0, ScriptedStrategy, always, bar, bars, spec
 from tests.fakes.clock import FixedClock
 from tests.fakes.harness import Harness

@@ -11,8 +11,8 @@ import pytest
 from application.halt import HaltCommand, halt
 from application.records import GLOBAL_SCOPE, BotRunState, ControlState, Heartbeat
 from application.status import BotLiveness, bot_statuses, liveness
+from domain.risk.trading_state import TradingState
 from domain.strategy import Target
-from domain.trading_state import TradingState
 from tests.fakes.builders import ACCOUNT, T0, always, bar, spec
 from tests.fakes.harness import Harness
 

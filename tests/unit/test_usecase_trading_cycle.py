@@ -13,15 +13,15 @@ import pytest
 from application.ports import AlertLevel
 from application.records import AuditKind
 from application.trading_cycle import CycleResult
+from domain.accounting.instrument import equity
+from domain.accounting.position import Position
 from domain.errors import StoreUnavailable
-from domain.instrument import equity
-from domain.intent import OrderIntent
-from domain.order import OrderSide, OrderStatus, OrderType, client_order_id_for
-from domain.position import Position
-from domain.risk import Approved, Denied, RiskContext, RiskEngine, RiskLimits
+from domain.orders.intent import OrderIntent
+from domain.orders.order import OrderSide, OrderStatus, OrderType, client_order_id_for
+from domain.risk.risk import Approved, Denied, RiskContext, RiskEngine, RiskLimits
+from domain.risk.trading_state import TradingState
 from domain.strategies.ma_crossover import MovingAverageCrossover
 from domain.strategy import Target
-from domain.trading_state import TradingState
 from tests.fakes.builders import ACCOUNT, T0, ScriptedStrategy, always, bar, bars, spec
 from tests.fakes.harness import Harness
 
@@ -321,7 +321,7 @@ def test_a_strategy_disabled_while_the_store_is_down_is_still_alerted():
 def test_a_replayed_bar_is_refused_by_the_venue_and_recorded_never_a_crash():
     from adapters.simulated import SimulatedBrokerConfig, build_simulated_broker
     from application.paper_session import PaperSession, ProcessInfo, SessionSettings
-    from domain.instrument import equity
+    from domain.accounting.instrument import equity
 
     h = Harness()
     broker = build_simulated_broker(config=SimulatedBrokerConfig(), instruments={"SPY": equity("SPY")})

@@ -10,10 +10,10 @@ import pytest
 
 from application.records import AuditEntry, AuditKind, EquityPoint
 from application.validation_report import build_validation_report
-from domain.fill import Fill
-from domain.golive import GoLiveCriteria
-from domain.order import Order, OrderSide, OrderStatus, OrderType
-from domain.position import Direction, RoundTrip
+from domain.accounting.position import Direction, RoundTrip
+from domain.analytics.golive import GoLiveCriteria
+from domain.orders.fill import Fill
+from domain.orders.order import Order, OrderSide, OrderStatus, OrderType
 from tests.fakes.builders import T0
 from tests.fakes.memory_store import InMemoryStore
 

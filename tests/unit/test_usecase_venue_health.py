@@ -18,12 +18,12 @@ from application.paper_session import PaperSession, ProcessInfo, SessionSettings
 from application.ports import Broker, LiveMarketData
 from application.records import VenueOrderState
 from application.venue_health import HealthRecorder, MeasuredBroker, MeasuredMarketData, classify_error, minute_of
+from domain.accounting.instrument import AssetClass, equity
+from domain.accounting.market import Bar
 from domain.errors import AuthenticationError, OrderRejected, StoreUnavailable, VenueUnavailable
-from domain.events import BrokerEvent, OrderAccepted
-from domain.fill import Fill
-from domain.instrument import AssetClass, equity
-from domain.market import Bar
-from domain.order import Order, OrderSide, OrderType
+from domain.orders.events import BrokerEvent, OrderAccepted
+from domain.orders.fill import Fill
+from domain.orders.order import Order, OrderSide, OrderType
 from domain.strategy import Target
 from tests.fakes.builders import always, bars, spec
 from tests.fakes.clock import FixedClock

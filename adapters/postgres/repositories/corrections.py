@@ -5,7 +5,7 @@ from __future__ import annotations
 from adapters.postgres.connection import Statements, where
 from adapters.postgres.converter import checked_datetime, checked_decimal, optional_decimal, utc
 from application.records import VenueCharge
-from domain.fill_corrections import FillCorrection
+from domain.orders.fill_corrections import FillCorrection
 
 
 class PostgresFillCorrections:

@@ -14,9 +14,9 @@ from adapters.postgres.converter import (
     optional_utc,
     utc,
 )
-from domain.fill import Fill
-from domain.order import Order, OrderSide, OrderStatus, OrderType
-from domain.position import Direction, RoundTrip
+from domain.accounting.position import Direction, RoundTrip
+from domain.orders.fill import Fill
+from domain.orders.order import Order, OrderSide, OrderStatus, OrderType
 
 _TERMINAL_VALUES = [status.value for status in OrderStatus if status.is_terminal]
 

@@ -35,7 +35,7 @@ from application.records import (
     SessionRecord,
 )
 from domain.errors import StoreUnavailable
-from domain.trading_state import TradingState
+from domain.risk.trading_state import TradingState
 
 log = logging.getLogger(__name__)
 

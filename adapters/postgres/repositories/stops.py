@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from adapters.postgres.connection import Statements, where
 from adapters.postgres.converter import datetime_to_text, text_to_datetime
-from domain.stops import SarState, StopLevel
+from domain.risk.stops import SarState, StopLevel
 
 _COLUMNS = "account, bot, symbol, price, kind, reason, sar, updated_at"
 

@@ -20,7 +20,7 @@ from adapters.sqlite.converter import (
     to_json,
 )
 from application.records import BotAccount, EquityPoint
-from domain.position import OpenTrip, Position
+from domain.accounting.position import OpenTrip, Position
 
 _POSITION_COLUMNS = "bot, symbol, quantity, cost_basis, realized_pnl, commissions, trip, updated_at"
 

@@ -12,7 +12,7 @@ from adapters.sqlite.converter import (
     text_to_optional_decimal,
 )
 from application.records import VenueCharge
-from domain.fill_corrections import FillCorrection
+from domain.orders.fill_corrections import FillCorrection
 
 
 class SqliteFillCorrections:

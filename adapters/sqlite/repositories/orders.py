@@ -17,9 +17,9 @@ from adapters.sqlite.converter import (
     text_to_optional_datetime,
     text_to_optional_decimal,
 )
-from domain.fill import Fill
-from domain.order import Order, OrderSide, OrderStatus, OrderType
-from domain.position import Direction, RoundTrip
+from domain.accounting.position import Direction, RoundTrip
+from domain.orders.fill import Fill
+from domain.orders.order import Order, OrderSide, OrderStatus, OrderType
 
 _TERMINAL_VALUES = tuple(status.value for status in OrderStatus if status.is_terminal)
 

@@ -24,7 +24,7 @@ from application.records import (
     Heartbeat,
     SessionRecord,
 )
-from domain.trading_state import TradingState
+from domain.risk.trading_state import TradingState
 
 _HEARTBEAT_COLUMNS = "account, bot, pid, host, mode, started_at, beat_at, interval_seconds, run_state, detail"
 

@@ -18,15 +18,15 @@ import numpy as np
 
 from application.bot import BotSpec
 from application.dashboard_stats import bot_scope_key, recent_snapshots
+from application.default_account import pick_default, simulated_accounts
 from application.ports import Clock
 from application.queries import TradeQuery, list_trades
 from application.records import GLOBAL_SCOPE, AuditEntry, ControlState, SessionRecord
 from application.risk_report import BotRisk, risk_report
-from application.default_account import pick_default, simulated_accounts
-from domain.metrics import drawdown_series
+from domain.accounting.position import RoundTrip
+from domain.analytics.metrics import drawdown_series
 from domain.numbers import ZERO
-from domain.position import RoundTrip
-from domain.trading_state import TradingState
+from domain.risk.trading_state import TradingState
 from entrypoints.web.controllers.bots import bot_rows as api_bot_rows  # the API's rows: both cannot disagree
 from entrypoints.web.deps import Store
 from entrypoints.web.dto import BotResponse, PositionResponse

@@ -1,6 +1,6 @@
 """Risk-aware position sizing: volatility targeting and fractional Kelly.
 
-Both return the `SizingResult` of domain.sizing, rounded down to whole lots by
+Both return the `SizingResult` of domain.risk.sizing, rounded down to whole lots by
 `Instrument.round_quantity_down` (crypto lot increments, whole shares unless the
 instrument's lot is fractional), so a size never exceeds what its budget allows.
 """
@@ -13,10 +13,10 @@ from decimal import Decimal
 
 import attrs
 
-from domain.instrument import Instrument
+from domain.accounting.instrument import Instrument
+from domain.accounting.position import RoundTrip
 from domain.numbers import ONE, ZERO
-from domain.position import RoundTrip
-from domain.sizing import FixedFraction, SizingResult
+from domain.risk.sizing import FixedFraction, SizingResult
 
 KELLY_FRACTION_MIN = Decimal("0.25")
 KELLY_FRACTION_MAX = Decimal("0.5")

@@ -1,6 +1,6 @@
 """Portfolio-shape limits: correlated exposure and sector / asset-class concentration.
 
-Like the policies in domain.risk these return a CheckResult (a value, never an exception)
+Like the policies in domain.risk.risk these return a CheckResult (a value, never an exception)
 with the figures that decided it. They take their inputs as plain keyword arguments, not
 an OrderIntent + RiskContext, because the context does not carry holdings or price history;
 the application builds the inputs and can wrap a check as a RiskPolicy.
@@ -18,8 +18,8 @@ from types import MappingProxyType
 import attrs
 import numpy as np
 
-from domain.instrument import AssetClass
-from domain.risk import CheckResult
+from domain.accounting.instrument import AssetClass
+from domain.risk.risk import CheckResult
 
 # Return series whose standard deviation is below this are treated as constant: a
 # correlation computed from rounding noise would be meaningless.

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import attrs
 
-from domain.fill import Fill
+from domain.orders.fill import Fill
 
 
 @attrs.frozen(kw_only=True)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import attrs
 
-from domain.order import OrderSide
+from domain.orders.order import OrderSide
 
 
 @attrs.frozen(kw_only=True)

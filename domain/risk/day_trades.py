@@ -19,8 +19,8 @@ from decimal import Decimal
 
 import attrs
 
-from domain.fill import Fill
-from domain.risk import CheckResult
+from domain.orders.fill import Fill
+from domain.risk.risk import CheckResult
 
 
 @attrs.frozen(kw_only=True)

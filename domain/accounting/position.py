@@ -13,8 +13,8 @@ from decimal import Decimal
 
 import attrs
 
-from domain.fill import Fill
 from domain.numbers import ZERO
+from domain.orders.fill import Fill
 
 
 class Direction(enum.Enum):

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from domain.market import Bar
+from domain.accounting.market import Bar
 
 
 # A bar may end this far after "now" (clock skew between venue and host); later, it has not happened.

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import attrs
 
-from domain.instrument import Instrument
-from domain.order import OrderSide, OrderType, client_order_id_for
+from domain.accounting.instrument import Instrument
+from domain.orders.order import OrderSide, OrderType, client_order_id_for
 
 
 @attrs.frozen(kw_only=True)

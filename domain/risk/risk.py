@@ -14,10 +14,10 @@ from typing import Protocol
 
 import attrs
 
-from domain.intent import OrderIntent
-from domain.instrument import AssetClass
-from domain.order import OrderSide
-from domain.trading_state import TradingState
+from domain.accounting.instrument import AssetClass
+from domain.orders.intent import OrderIntent
+from domain.orders.order import OrderSide
+from domain.risk.trading_state import TradingState
 
 
 @attrs.frozen(kw_only=True)

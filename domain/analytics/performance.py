@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import numpy as np
 
+from domain.accounting.position import RoundTrip
 from domain.numbers import ZERO
-from domain.position import RoundTrip
 
 
 def win_rate(trips: Sequence[RoundTrip]) -> float:

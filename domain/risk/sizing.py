@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import attrs
 
-from domain.instrument import Instrument
+from domain.accounting.instrument import Instrument
 from domain.numbers import ZERO
-from domain.order import OrderSide
+from domain.orders.order import OrderSide
 
 
 @attrs.frozen(kw_only=True)

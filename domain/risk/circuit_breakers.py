@@ -21,7 +21,7 @@ import attrs
 
 from domain import display
 
-from domain.trading_state import TradingState
+from domain.risk.trading_state import TradingState
 
 _SEVERITY = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
 

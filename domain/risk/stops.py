@@ -18,10 +18,10 @@ from typing import Protocol
 import attrs
 import numpy as np
 
-from domain.instrument import Instrument
-from domain.market import Bar
+from domain.accounting.instrument import Instrument
+from domain.accounting.market import Bar
+from domain.accounting.position import Direction
 from domain.numbers import ONE
-from domain.position import Direction
 from domain.strategy import BarWindow
 
 # Float ATR figures are cut to this many places before Decimal work: it strips

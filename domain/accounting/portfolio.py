@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import attrs
 
-from domain.fill import Fill
+from domain.accounting.position import Position, PositionUpdate
 from domain.numbers import ZERO
-from domain.position import Position, PositionUpdate
+from domain.orders.fill import Fill
 
 
 @attrs.frozen(kw_only=True)
