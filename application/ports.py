@@ -282,7 +282,7 @@ class ControlRepository(Protocol):
         """Serialise this (writing) transaction with every change of the switch, until it ends:
         a change in progress is waited for, so the reads after the guard see it, and a change
         waits (briefly, then lands anyway) for the guarded transactions in progress. The check
-        just before an order is sent takes it (application/trading_cycle.py)."""
+        just before an order is sent takes it (application/trading/trading_cycle.py)."""
         ...
 
     def set(self, state: ControlState) -> None:

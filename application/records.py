@@ -71,7 +71,7 @@ class AuditKind(enum.Enum):
     ERROR = "error"
     SESSION = "session"
     ALLOCATION = "allocation"  # capital moved between strategy sleeves
-    BOT_RUN = "bot_run"  # an operator started or stopped a bot (application/bot_runs.py)
+    BOT_RUN = "bot_run"  # an operator started or stopped a bot (application/trading/bot_runs.py)
 
 
 @attrs.frozen(kw_only=True)

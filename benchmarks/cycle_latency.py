@@ -22,9 +22,9 @@ from pathlib import Path
 from adapters.log_notifier import LoggingNotifier
 from adapters.simulated import MarketFill, SimulatedBrokerConfig, build_simulated_broker
 from adapters.sqlite import SqliteStore
-from application.bot import BotSpec
-from application.bot_state import load_bot_state
-from application.trading_cycle import CycleResult, TradingCycle
+from application.trading.bot import BotSpec
+from application.trading.bot_state import load_bot_state
+from application.trading.trading_cycle import CycleResult, TradingCycle
 from domain.accounting.instrument import crypto
 from domain.accounting.market import Bar
 from domain.risk.risk import RiskLimits

@@ -19,8 +19,8 @@ from adapters.fast_backtest.engine import Commission, FastBacktestConfig, FeeKin
 from adapters.marketdata.array_feed import bar_interval
 from adapters.marketdata.ohlcv_arrays import OhlcvArrays
 from adapters.simulated import MakerTaker, MarketFill, NoCommission, PerNotional, PerShare, SimulatedBrokerConfig
-from application.backtest import BacktestResult, FillRow, TradeRow
-from application.bot import BotSpec
+from application.research.backtest import BacktestResult, FillRow, TradeRow
+from application.trading.bot import BotSpec
 from domain.accounting.instrument import Instrument
 from domain.risk.sizing import AllIn, FixedFraction
 

@@ -11,7 +11,7 @@ import numpy as np
 from rich.console import Console
 from rich.markup import escape
 
-from application.backtest import BacktestResult
+from application.research.backtest import BacktestResult
 from domain import display
 from domain.analytics.metrics import Metrics, compute_metrics, drawdown_series
 from domain.errors import OutputFileError

@@ -30,9 +30,9 @@ from adapters.simulated import (
 from adapters.marketdata.calendar import nyse_recent_session_keys, nyse_session_key
 from adapters.simulated.journal import VenueJournal
 from adapters.sqlite import SqliteStore
-from application.allocation import AllocationSchedule
-from application.bot import BotSpec, Sizing
-from application.venue_health import HealthRecorder
+from application.trading.allocation import AllocationSchedule
+from application.trading.bot import BotSpec, Sizing
+from application.venues.venue_health import HealthRecorder
 from domain.accounting.instrument import AssetClass, Instrument, crypto, equity
 from domain.analytics.allocation import AllocationMethod, AllocationPolicy
 from domain.errors import ConfigurationError

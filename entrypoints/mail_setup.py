@@ -14,7 +14,7 @@ from typing import Protocol
 import attrs
 
 from adapters.mail import EmailNotifier, SmtpMailer
-from application.alert_routing import SettingsNotifier, StoredNotificationSettings
+from application.accounts.alert_routing import SettingsNotifier, StoredNotificationSettings
 from application.ports import AlertLevel, Mailer, Notifier, UnitOfWork
 from domain.errors import ConfigurationError
 from entrypoints.settings import MailSettings, WebSettings

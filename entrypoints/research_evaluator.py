@@ -29,7 +29,7 @@ from decimal import Decimal
 import attrs
 import numpy as np
 
-from application.backtest import BacktestResult, TradeRow
+from application.research.backtest import BacktestResult, TradeRow
 from application.research.ports import EvaluationResult, Evaluator, Params, metrics_mapping
 from domain.analytics.metrics import Metrics
 from domain.errors import ConfigurationError

@@ -78,7 +78,7 @@ class EngineSettings:
     # Postgres hot standby: a leader that has not renewed its lease for this long is replaced.
     lease_seconds: float = attrs.field(default=2.0, validator=_positive)
     evaluations_per_bar: int = attrs.field(default=1, validator=_positive)
-    # What a session's clean stop does to its working orders (application/session_end.py):
+    # What a session's clean stop does to its working orders (application/trading/session_end.py):
     # cancel entries and leave every position its resting stop; cancel all, stops too; or leave all.
     on_stop: Literal["cancel_entries", "cancel_all", "leave"] = "cancel_entries"
     start: date = date(2025, 1, 2)

@@ -22,7 +22,7 @@ from alpaca.common.rest import RESTClient
 from requests.adapters import HTTPAdapter
 
 from adapters.alpaca.errors import VENUE, should_retry, translate
-from application.request_governor import Priority, RequestGovernor
+from application.venues.request_governor import Priority, RequestGovernor
 from domain.errors import VenueUnavailable
 
 log = logging.getLogger(__name__)

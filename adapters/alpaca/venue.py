@@ -17,7 +17,7 @@ from adapters.alpaca.http import ReadPolicy, govern
 from adapters.alpaca.market_stream import BarSubscription, MarketDataHub
 from adapters.alpaca.stream_runner import ResyncingTradingStream
 from application.ports import Clock
-from application.request_governor import ALPACA_LIMIT, RequestGovernor
+from application.venues.request_governor import ALPACA_LIMIT, RequestGovernor
 from domain.errors import ConfigurationError
 
 FEEDS = ("iex", "sip")

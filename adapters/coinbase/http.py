@@ -26,7 +26,7 @@ import requests.adapters
 import tenacity
 from coinbase.rest import RESTClient
 
-from application.request_governor import Priority, RequestGovernor
+from application.venues.request_governor import Priority, RequestGovernor
 from domain.errors import ConfigurationError, VenueUnavailable
 
 VENUE = "coinbase"

@@ -28,7 +28,7 @@ from adapters.coinbase.session import BrokerSession
 from adapters.coinbase.tracking import update_from_rest
 from adapters.coinbase.venue_reads import VenueReads
 from application.ports import Clock
-from application.request_governor import Priority
+from application.venues.request_governor import Priority
 from domain.errors import ConfigurationError, TransientError, VenueUnavailable
 from domain.orders.events import BrokerEvent, OrderRejected
 from domain.orders.order import Order, OrderType

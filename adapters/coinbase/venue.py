@@ -14,7 +14,7 @@ from adapters.coinbase.products import ProductCatalog
 from adapters.coinbase.socket import SupervisedSocket
 from adapters.coinbase.streams import CoinbaseMarketStream
 from application.ports import Clock
-from application.request_governor import COINBASE_LIMIT, RequestGovernor
+from application.venues.request_governor import COINBASE_LIMIT, RequestGovernor
 
 REST_HOST = "api.coinbase.com"
 SANDBOX_REST_HOST = "api-sandbox.coinbase.com"

@@ -45,7 +45,7 @@ LABELS = {
 
 
 class ReportTrade(Protocol):
-    """A closed round trip as the report reads it (application.backtest.TradeRow is one)."""
+    """A closed round trip as the report reads it (application.research.backtest.TradeRow is one)."""
 
     symbol: str
     entry_time: datetime

@@ -2,7 +2,7 @@
 
 Both return decision values; the application applies them to the stored trading
 state. A breaker escalates (ACTIVE -> REDUCING -> HALTED). A HALT is lifted only by an
-explicit operator resume (application/halt.py). How REDUCING ends is the breaker's
+explicit operator resume (application/safety/halt.py). How REDUCING ends is the breaker's
 `reducing_ends`: "resume" (only an operator's resume) or "recovery" (also once the
 drawdown is back under the warning level, when the breaker itself set REDUCING).
 

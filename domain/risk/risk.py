@@ -139,7 +139,7 @@ class OnePendingOrderPerSymbol:
         n = context.open_orders_for_symbol
         if intent.protective:
             # The part of a position already held while its entry still fills is protected
-            # all the same (application/protective_stops.py): the stop rests beside the entry.
+            # all the same (application/trading/protective_stops.py): the stop rests beside the entry.
             return _result(self.name, True, f"{n} open order(s) for {intent.symbol}: a protective stop may rest beside them")
         return _result(self.name, n == 0, f"{n} open order(s) for {intent.symbol}")
 

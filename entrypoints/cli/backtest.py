@@ -36,8 +36,8 @@ from adapters.simulated import (
     SimulatedBrokerConfig,
     build_simulated_broker,
 )
-from application.backtest import BacktestResult, run_event_backtest
-from application.bot import BotSpec
+from application.research.backtest import BacktestResult, run_event_backtest
+from application.trading.bot import BotSpec
 from domain.accounting.instrument import AssetClass, Instrument
 from domain.errors import ConfigurationError
 from domain.orders.order import OrderSide

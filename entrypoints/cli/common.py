@@ -14,7 +14,7 @@ from typing import Annotated, NoReturn
 import typer
 from dependency_injector import providers
 
-from application.paper_session import ProcessInfo
+from application.trading.paper_session import ProcessInfo
 from domain.errors import ConfigurationError, QuantShiftError, StoreNotFound, StoreUnavailable
 from domain.symbols import check_symbol
 from entrypoints.container import Container, build_container, build_store

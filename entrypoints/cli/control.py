@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from application.halt import HaltCommand, ResumeCommand, halt, resume, still_held
 from application.records import GLOBAL_SCOPE, bot_scope
+from application.safety.halt import HaltCommand, ResumeCommand, halt, resume, still_held
 from entrypoints.cli.common import ConfigOption, JsonOption, actor, cli_errors, container_for
 from entrypoints.cli.output import make_output_converter, print_json
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from adapters.clock import SystemClock
-from application.doctor import Check, Verdict, diagnose, healthy
+from application.venues.doctor import Check, Verdict, diagnose, healthy
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors
 from entrypoints.cli.output import print_json, print_table
 from entrypoints.settings import load_settings

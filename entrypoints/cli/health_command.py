@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from application.venue_health_report import DEFAULT_WINDOW, WINDOWS, VenueHealthReport, venue_health_report
+from application.reports.venue_health_report import DEFAULT_WINDOW, WINDOWS, VenueHealthReport, venue_health_report
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for, fail
 from entrypoints.cli.output import make_output_converter, print_json, print_table
 from entrypoints.container import SIMULATED_VENUE

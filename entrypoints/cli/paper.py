@@ -17,12 +17,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from adapters.marketdata import CsvBarFeed, SyntheticBarFeed
 from adapters.marketdata.merge import merge_bars
-from application.paper_session import PaperSession, SessionSettings
 from application.records import SessionRecord
-from application.risk_report import denial_line
-from application.session_end import OnStop
-from application.validation_report import ValidationReport, build_validation_report
-from application.venue_health import MeasuredBroker
+from application.reports.risk_report import denial_line
+from application.reports.validation_report import ValidationReport, build_validation_report
+from application.trading.paper_session import PaperSession, SessionSettings
+from application.trading.session_end import OnStop
+from application.venues.venue_health import MeasuredBroker
 from domain.accounting.market import Bar
 from domain.analytics.golive import GoLiveCriteria
 from domain.errors import ConfigurationError

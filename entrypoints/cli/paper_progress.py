@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TextIO
 
-from application.bot_state import BotState
+from application.trading.bot_state import BotState
 from domain import display
 from domain.accounting.market import Bar
 

@@ -20,16 +20,16 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from adapters.marketdata.realtime import RealtimeSyntheticFeed
-from application.bot import BotSpec
-from application.lease import LeaseGuard
-from application.market_hours import MarketHours, VenueMarketHours
-from application.paper_session import PaperSession, SessionSettings
 from application.ports import BarListener, Broker, LiveMarketData
 from application.records import InstanceBeat, InstanceRole, SessionRecord
-from application.session_end import OnStop
-from application.standby import wait_for_leadership
-from application.venue_health import MeasuredBroker, MeasuredMarketData
-from application.venue_monitors import AccountMonitor, FundingMonitor, VenueMonitor
+from application.safety.lease import LeaseGuard
+from application.safety.standby import wait_for_leadership
+from application.trading.bot import BotSpec
+from application.trading.market_hours import MarketHours, VenueMarketHours
+from application.trading.paper_session import PaperSession, SessionSettings
+from application.trading.session_end import OnStop
+from application.venues.venue_health import MeasuredBroker, MeasuredMarketData
+from application.venues.venue_monitors import AccountMonitor, FundingMonitor, VenueMonitor
 from domain.accounting.instrument import AssetClass
 from domain.errors import ConfigurationError
 from entrypoints.cli.common import process_info

@@ -6,11 +6,11 @@ from typing import Annotated
 
 import typer
 
-from application.default_account import PAPER_ACCOUNT, default_account
-from application.risk_report import risk_report
-from application.queries import TradeQuery, list_positions, list_trades
 from application.records import GLOBAL_SCOPE
-from application.status import bot_statuses, instance_statuses
+from application.reports.default_account import PAPER_ACCOUNT, default_account
+from application.reports.queries import TradeQuery, list_positions, list_trades
+from application.reports.risk_report import risk_report
+from application.reports.status import bot_statuses, instance_statuses
 from entrypoints.cli.common import ConfigOption, JsonOption, checked_symbol, cli_errors, reading_container
 from entrypoints.cli.output import make_output_converter, money, percent, price, print_json, print_table, quantity
 

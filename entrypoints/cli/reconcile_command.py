@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from application.reconcile import reconcile
+from application.trading.reconcile import reconcile
 from domain.errors import ConfigurationError
 from entrypoints.cli.common import EXIT_ERROR, ConfigOption, JsonOption, cli_errors, container_for, reading_container
 from entrypoints.cli.output import print_json, print_table

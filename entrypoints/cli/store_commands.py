@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from application.audit_query import KIND_FILTERS, AuditQuery, audit_page, kind_filter
 from application.records import AuditEntry
+from application.reports.audit_query import KIND_FILTERS, AuditQuery, audit_page, kind_filter
 
 from entrypoints.cli.common import ConfigOption, JsonOption, checked_symbol, cli_errors, container_for, fail, reading_container
 from entrypoints.cli.output import make_output_converter, print_json, print_table

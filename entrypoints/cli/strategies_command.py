@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from application.default_account import default_account
-from application.strategy_report import strategy_report
+from application.reports.default_account import default_account
+from application.reports.strategy_report import strategy_report
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, reading_container
 from entrypoints.cli.output import money, percent, print_json, print_table, ratio
 

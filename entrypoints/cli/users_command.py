@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 
 from adapters.security import Argon2PasswordHasher, HmacInvitationSigner
-from application.accounts import Accounts, Principal
-from application.invitation_mail import send_invitation
+from application.accounts.accounts import Accounts, Principal
+from application.accounts.invitation_mail import send_invitation
 from application.records import Role
 from domain.errors import ConfigurationError
 from entrypoints.cli.common import ConfigOption, JsonOption, actor, cli_errors, container_for

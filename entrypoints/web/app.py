@@ -24,9 +24,9 @@ from litestar.plugins import OpenAPISchemaPlugin
 from litestar.typing import FieldDefinition
 from prometheus_client import CollectorRegistry
 
-from application.accounts import Accounts
-from application.bot import BotSpec
+from application.accounts.accounts import Accounts
 from application.ports import Clock, Notifier
+from application.trading.bot import BotSpec
 from entrypoints.mail_setup import EmailFeatures
 from entrypoints.web.controllers.admin import ADMIN_API, INVITATION_PAGES
 from entrypoints.web.controllers.auth import AuthController
@@ -40,12 +40,12 @@ from entrypoints.web.controllers.strategies import StrategiesController
 from entrypoints.web.controllers.users import UsersController
 from entrypoints.web.controllers.venue_health import VenueHealthController
 from entrypoints.web.dashboard.router import build_dashboard
+from entrypoints.web.deps import BotCatalog, Store
 from entrypoints.web.errors import EXCEPTION_HANDLERS
 from entrypoints.web.metrics import HttpMetrics, StoreCollector, metrics
 from entrypoints.web.metrics_venues import VenueHealthCollector
 from entrypoints.web.request_checks import check_request_text
 from entrypoints.web.security import BEARER_SCHEME, add_security_headers, require_json, require_principal
-from entrypoints.web.deps import BotCatalog, Store
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 64 * 1024  # the largest body any endpoint needs is a few hundred bytes

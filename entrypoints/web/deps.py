@@ -9,9 +9,9 @@ from typing import Annotated, Protocol
 
 from litestar.params import Dependency
 
-from application.bot import BotSpec
-from application.accounts import Accounts
+from application.accounts.accounts import Accounts
 from application.ports import Clock, Notifier, UnitOfWork
+from application.trading.bot import BotSpec
 
 
 class Store(Protocol):

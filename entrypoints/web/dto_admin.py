@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from application.notification_settings import MAX_RECIPIENTS
+from application.accounts.notification_settings import MAX_RECIPIENTS
 from entrypoints.web.dto import Email, Password, RoleName, Strict
 
 AlertLevelName = Literal["info", "warning", "critical"]

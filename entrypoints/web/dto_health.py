@@ -1,5 +1,5 @@
 """Wire types of GET /api/v1/health/venues (msgspec Structs, like dto.py) and the mapping from
-the venue-health report (application/venue_health_report.py)."""
+the venue-health report (application/reports/venue_health_report.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Literal
 
 import msgspec
 
-from application.venue_health_report import OperationHealth, VenueHealth, VenueHealthReport
+from application.reports.venue_health_report import OperationHealth, VenueHealth, VenueHealthReport
 
 Status = Literal["ok", "degraded", "down", "idle"]
 WindowName = Literal["15m", "1h", "24h"]

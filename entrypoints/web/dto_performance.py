@@ -13,9 +13,9 @@ import attrs
 import msgspec
 import msgspec.structs
 
-from application.allocation import SleeveFigures
-from application.dashboard_stats import DashboardStats, Figures, ScopeStats
-from application.performance import Performance
+from application.reports.dashboard_stats import DashboardStats, Figures, ScopeStats
+from application.reports.performance import Performance
+from application.trading.allocation import SleeveFigures
 
 Infinite = Literal["inf", "-inf"]
 # Money and other exact decimals, written out in full ("0.0000000000", never msgspec's str(Decimal)

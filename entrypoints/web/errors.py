@@ -14,7 +14,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
-from application.accounts import LoginRaced, LoginThrottled, PermissionDenied
+from application.accounts.accounts import LoginRaced, LoginThrottled, PermissionDenied
 from domain.errors import AuthenticationError, ConfigurationError, MailRejected, MailUnavailable, StoreUnavailable
 from entrypoints.mail_setup import EmailNotConfigured
 from entrypoints.web.dto import FieldProblem, ProblemResponse

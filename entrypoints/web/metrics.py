@@ -23,7 +23,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from application.ports import Clock
-from application.status import BotLiveness, bot_statuses
+from application.reports.status import BotLiveness, bot_statuses
 from entrypoints.web.deps import Store
 
 log = logging.getLogger("quantshift.api")

@@ -15,7 +15,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from application.ports import Clock
-from application.venue_health_report import DEFAULT_WINDOW, WINDOWS, HealthStatus, venue_health_report
+from application.reports.venue_health_report import DEFAULT_WINDOW, WINDOWS, HealthStatus, venue_health_report
 from entrypoints.container import SIMULATED_VENUE
 from entrypoints.web.deps import Store
 

@@ -13,7 +13,7 @@ from litestar.exceptions import ClientException, NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Message, Scope
 
-from application.accounts import Accounts, Principal
+from application.accounts.accounts import Accounts, Principal
 from domain.access import Action
 
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (

@@ -22,9 +22,9 @@ from typing import Any
 
 import anyio.to_thread
 
-from application.bot import BotSpec
-from application.dashboard_stats import take_snapshot
 from application.ports import Clock
+from application.reports.dashboard_stats import take_snapshot
+from application.trading.bot import BotSpec
 from domain.errors import ConfigurationError
 from entrypoints.web.deps import Store
 

@@ -18,7 +18,7 @@ from litestar import Litestar
 
 from adapters.security import Argon2PasswordHasher, HmacInvitationSigner, JwtTokenService
 from adapters.security.keys import MIN_KEY_BYTES
-from application.accounts import Accounts
+from application.accounts.accounts import Accounts
 from domain.errors import ConfigurationError
 from entrypoints.container import build_container
 from entrypoints.settings import load_settings

@@ -26,7 +26,7 @@ from aiosmtpd.controller import Controller
 from litestar.testing import TestClient
 
 from adapters.security import Argon2PasswordHasher
-from application.accounts import Accounts
+from application.accounts.accounts import Accounts
 from application.records import Role
 from entrypoints.container import build_container
 from entrypoints.settings import load_settings

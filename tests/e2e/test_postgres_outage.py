@@ -30,7 +30,7 @@ from adapters.clock import SystemClock
 from adapters.log_notifier import LoggingNotifier
 from adapters.postgres import PostgresStore
 from adapters.simulated import MarketFill, SimulatedBrokerConfig, build_simulated_broker
-from application.paper_session import PaperSession, ProcessInfo, SessionSettings
+from application.trading.paper_session import PaperSession, ProcessInfo, SessionSettings
 from domain.accounting.instrument import crypto
 from domain.errors import StoreUnavailable
 from domain.strategy import Target

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import attrs
 
-from application.bot import BotSpec
-from application.bot_state import BotState, load_bot_state
 from application.ports import UnitOfWorkFactory
+from application.trading.bot import BotSpec
+from application.trading.bot_state import BotState, load_bot_state
 from domain.accounting.instrument import Instrument, equity
 from domain.accounting.market import Bar
 from domain.risk.risk import RiskLimits

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from application.apply_broker_events import EventOutcome, apply_broker_events
-from application.bot import BotSpec
-from application.bot_state import BotState
-from application.paper_session import PaperSession, ProcessInfo, SessionSettings
 from application.records import AuditEntry, AuditKind, ControlState
-from application.trading_cycle import TradingCycle
+from application.trading.apply_broker_events import EventOutcome, apply_broker_events
+from application.trading.bot import BotSpec
+from application.trading.bot_state import BotState
+from application.trading.paper_session import PaperSession, ProcessInfo, SessionSettings
+from application.trading.trading_cycle import TradingCycle
 from domain.orders.order import Order
 from tests.fakes.builders import ACCOUNT, T0, load
 from tests.fakes.clock import FixedClock

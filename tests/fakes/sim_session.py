@@ -8,9 +8,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from adapters.simulated import MarketFill, NoCommission, SimulatedBroker, SimulatedBrokerConfig, build_simulated_broker
-from application.allocation import AllocationSchedule
-from application.bot import BotSpec
-from application.paper_session import PaperSession, ProcessInfo, SessionSettings
+from application.trading.allocation import AllocationSchedule
+from application.trading.bot import BotSpec
+from application.trading.paper_session import PaperSession, ProcessInfo, SessionSettings
 from domain.accounting.instrument import Instrument
 from tests.fakes.builders import ACCOUNT
 from tests.fakes.harness import Harness

@@ -11,7 +11,7 @@ import pytest
 from alpaca.common.exceptions import APIError
 
 from adapters.alpaca import build_alpaca_venue
-from application.request_governor import RateLimit, RequestGovernor
+from application.venues.request_governor import RateLimit, RequestGovernor
 from domain.accounting.instrument import AssetClass
 from domain.errors import ConfigurationError, VenueUnavailable
 from domain.orders.events import OrderAccepted, OrderCancelled, OrderExpired, OrderFilled, OrderRejected

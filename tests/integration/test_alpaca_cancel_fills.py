@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from application.apply_broker_events import apply_broker_events
-from application.cancel_orders import cancel_open_orders
-from application.reconcile import reconcile
+from application.trading.apply_broker_events import apply_broker_events
+from application.trading.cancel_orders import cancel_open_orders
+from application.trading.reconcile import reconcile
 from domain.orders.events import OrderAccepted, OrderCancelled, OrderFilled
 from domain.orders.order import OrderStatus, OrderType
 from tests.fakes.alpaca_fixtures import alpaca, fake_alpaca, order, poll_until  # noqa: F401

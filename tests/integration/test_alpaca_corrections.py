@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 
 from adapters.alpaca import build_alpaca_venue
-from application.apply_broker_events import apply_broker_events
-from application.reconcile import reconcile
+from application.trading.apply_broker_events import apply_broker_events
+from application.trading.reconcile import reconcile
 from domain.orders.events import FillCorrected, OrderFilled
 from domain.orders.order import OrderSide
 from tests.fakes.alpaca_fixtures import FAST, WallClock, alpaca, fake_alpaca, order, poll_until  # noqa: F401

@@ -12,8 +12,8 @@ from alpaca.trading.enums import OrderStatus as AlpacaStatus
 
 from adapters.alpaca.mapping import ALPACA_STATUSES
 from adapters.sqlite import SqliteStore
-from application.apply_broker_events import apply_broker_events
-from application.reconcile import reconcile
+from application.trading.apply_broker_events import apply_broker_events
+from application.trading.reconcile import reconcile
 from domain.orders.order import OrderStatus, OrderType
 from tests.fakes.alpaca_fixtures import alpaca, fake_alpaca, order, poll_until, wait_until  # noqa: F401
 

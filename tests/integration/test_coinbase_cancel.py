@@ -12,9 +12,9 @@ import attrs
 import pytest
 
 from adapters.sqlite import SqliteStore
-from application.apply_broker_events import apply_broker_events
-from application.cancel_orders import cancel_open_orders
-from application.reconcile import reconcile
+from application.trading.apply_broker_events import apply_broker_events
+from application.trading.cancel_orders import cancel_open_orders
+from application.trading.reconcile import reconcile
 from domain.orders.events import OrderCancelled, OrderFilled
 from domain.orders.order import OrderStatus, OrderType
 from tests.fakes.coinbase_fixtures import NOW, clock, connect, fake, order, poll_until, venue, wait_for  # noqa: F401

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from adapters.coinbase import build_coinbase_venue
-from application.request_governor import Priority, RateLimit, RequestGovernor
 from application.venue_ports import FundingUnsupported
+from application.venues.request_governor import Priority, RateLimit, RequestGovernor
 from domain.accounting.instrument import AssetClass
 from domain.errors import ConfigurationError
 from tests.fakes.coinbase_fixtures import NOW, clock, connect, fake, wait_for  # noqa: F401

@@ -3,7 +3,7 @@
 The intent transaction decides on the switch as it read it. When it is slowed (a lock on
 `orders`, a slow disk, a paused process) and commits after a halt did, the order used to
 go out anyway, 0.2-3 s after the halt was visible. Now the switch is read again just before
-the send, serialised with every change of it (application/release.py), on both stores.
+the send, serialised with every change of it (application/trading/release.py), on both stores.
 
 The venue here notes, for each order it receives, whether the halt had already returned
 (committed, visible) at that moment: that is the failure, and it must never happen.
@@ -22,10 +22,10 @@ from psycopg import sql
 
 from adapters.postgres import PostgresStore
 from adapters.sqlite import SqliteStore
-from application.control import effective_state
-from application.halt import HaltCommand, halt
 from application.records import GLOBAL_SCOPE, AuditKind, ControlState
-from application.trading_cycle import CycleResult, TradingCycle
+from application.safety.control import effective_state
+from application.safety.halt import HaltCommand, halt
+from application.trading.trading_cycle import CycleResult, TradingCycle
 from domain.orders.order import Order, OrderStatus
 from domain.risk.trading_state import TradingState
 from domain.strategy import Target

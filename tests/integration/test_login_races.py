@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from adapters.security import Argon2PasswordHasher, HmacInvitationSigner, JwtTokenService
-from application.accounts import GENERIC_FAILURE, MAX_SESSIONS, Accounts, LoginRaced, LoginThrottled
+from application.accounts.accounts import GENERIC_FAILURE, MAX_SESSIONS, Accounts, LoginRaced, LoginThrottled
 from application.records import LoginAttempt, Role
 from domain.errors import AuthenticationError
 from tests.fakes.builders import T0

@@ -17,9 +17,9 @@ from litestar.testing import TestClient
 
 from adapters.security.passwords import Argon2PasswordHasher
 from adapters.sqlite import SqliteStore
-from application.accounts import Accounts
+from application.accounts.accounts import Accounts
 from application.records import Role
-from application.trading_cycle import CycleResult, TradingCycle
+from application.trading.trading_cycle import CycleResult, TradingCycle
 from domain.strategy import Target
 from entrypoints.container import build_container
 from entrypoints.settings import load_settings

@@ -20,8 +20,8 @@ from aiosmtpd.smtp import AuthResult
 
 from adapters.mail import EmailNotifier, SmtpMailer
 from adapters.security import Argon2PasswordHasher, HmacInvitationSigner, JwtTokenService
-from application.accounts import Accounts
-from application.invitation_mail import send_invitation
+from application.accounts.accounts import Accounts
+from application.accounts.invitation_mail import send_invitation
 from application.ports import AlertLevel
 from application.records import Role
 from domain.errors import AuthenticationError, ConfigurationError, MailRejected, MailUnavailable

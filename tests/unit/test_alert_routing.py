@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from adapters.mail import EmailNotifier
-from application.alert_routing import SettingsNotifier, StoredNotificationSettings
-from application.notification_settings import KEY, NotificationSettings, save
+from application.accounts.alert_routing import SettingsNotifier, StoredNotificationSettings
+from application.accounts.notification_settings import KEY, NotificationSettings, save
 from application.ports import AlertLevel, Mailer, Notifier
 from domain.errors import MailRejected, MailUnavailable, StoreUnavailable
 from tests.fakes.builders import T0

@@ -10,7 +10,7 @@ import attrs
 import pytest
 
 from adapters.simulated import MarketFill, NoCommission, SimulatedBrokerConfig, build_simulated_broker
-from application.backtest import run_event_backtest
+from application.research.backtest import run_event_backtest
 from domain.accounting.instrument import Instrument, AssetClass
 from domain.accounting.market import Bar
 from domain.risk.risk import RiskLimits

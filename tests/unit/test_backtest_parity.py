@@ -23,8 +23,8 @@ from adapters.simulated import (
     SimulatedBrokerConfig,
     build_simulated_broker,
 )
-from application.backtest import run_event_backtest
-from application.bot import BotSpec
+from application.research.backtest import run_event_backtest
+from application.trading.bot import BotSpec
 from domain.accounting.instrument import AssetClass, Instrument
 from domain.risk.risk import RiskLimits
 from domain.risk.sizing import AllIn, FixedFraction

@@ -10,7 +10,7 @@ from decimal import Decimal
 import attrs
 import pytest
 
-from application.dashboard_stats import (
+from application.reports.dashboard_stats import (
     SCOPE_ALL,
     bot_scope_key,
     current_figures,
@@ -21,7 +21,7 @@ from application.dashboard_stats import (
 )
 from application.operations_ports import DailySnapshot
 from application.records import BotRunState, EquityPoint, Heartbeat
-from application.risk_report import risk_report
+from application.reports.risk_report import risk_report
 from domain.accounting.instrument import crypto
 from domain.accounting.position import Direction, Position, RoundTrip
 from domain.risk.circuit_breakers import crypto_session_key

@@ -9,9 +9,9 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from application.apply_broker_events import apply_broker_events
-from application.fill_corrections import record_venue_charges
 from application.records import AuditKind, VenueCharge
+from application.trading.apply_broker_events import apply_broker_events
+from application.trading.fill_corrections import record_venue_charges
 from domain.orders.events import FillCorrected, OrderFilled
 from domain.orders.fill import Fill
 from domain.orders.fill_corrections import effective_fills, replay

@@ -11,14 +11,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from adapters.security import Argon2PasswordHasher, HmacInvitationSigner, JwtTokenService
-from application.accounts import Accounts, InvitationClosed, LoginThrottled, UnknownInvitation
-from application.invitation_mail import send_invitation
+from application.accounts.accounts import Accounts, InvitationClosed, LoginThrottled, UnknownInvitation
+from application.accounts.invitation_mail import send_invitation
 from application.records import Role
 from domain.errors import AuthenticationError, ConfigurationError
 from tests.fakes.builders import T0
 from tests.fakes.clock import FixedClock
-from tests.fakes.memory_store import InMemoryStore
 from tests.fakes.mailer import RecordingMailer
+from tests.fakes.memory_store import InMemoryStore
 
 PASSWORD = "correct horse battery"
 

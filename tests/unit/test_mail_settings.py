@@ -11,7 +11,7 @@ import pytest
 
 from adapters.log_notifier import LoggingNotifier
 from adapters.mail import SmtpMailer
-from application.alert_routing import SettingsNotifier
+from application.accounts.alert_routing import SettingsNotifier
 from domain.errors import ConfigurationError
 from entrypoints.container import build_container
 from entrypoints.mail_setup import EmailFeatures, EmailNotConfigured

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from application.market_hours import VenueMarketHours
-from application.trading_cycle import CycleResult
+from application.trading.market_hours import VenueMarketHours
+from application.trading.trading_cycle import CycleResult
 from application.venue_ports import MarketClock
 from domain.accounting.instrument import AssetClass
 from domain.strategy import Target

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from application.notification_admin import ChangeNotificationSettings, change_notification_settings, send_test_alert
-from application.notification_settings import KEY, NotificationSettings, load
+from application.accounts.notification_admin import ChangeNotificationSettings, change_notification_settings, send_test_alert
+from application.accounts.notification_settings import KEY, NotificationSettings, load
 from application.records import AuditKind
 from domain.errors import ConfigurationError, MailRejected, MailUnavailable
 from tests.fakes.builders import T0
 from tests.fakes.clock import FixedClock
-from tests.fakes.memory_store import InMemoryStore
 from tests.fakes.mailer import RecordingMailer
+from tests.fakes.memory_store import InMemoryStore
 
 
 class PickyMailer(RecordingMailer):

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from application.notification_settings import KEY, MAX_RECIPIENTS, NotificationSettings, load, save
+from application.accounts.notification_settings import KEY, MAX_RECIPIENTS, NotificationSettings, load, save
 from application.ports import AlertLevel
 from domain.errors import ConfigurationError
 from tests.fakes.builders import T0

@@ -11,8 +11,8 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from application.performance import bot_performance, strategy_performance, strategy_performances
 from application.records import AllocationRecord, EquityPoint
+from application.reports.performance import bot_performance, strategy_performance, strategy_performances
 from domain.accounting.instrument import crypto
 from domain.accounting.position import Direction, RoundTrip
 from domain.analytics.metrics import compute_metrics

@@ -8,7 +8,7 @@ import pytest
 from litestar import get
 from litestar.testing import create_test_client
 
-from application.accounts import LoginThrottled
+from application.accounts.accounts import LoginThrottled
 from domain.errors import MailRejected, MailUnavailable
 from entrypoints.mail_setup import SMTP_MISSING, EmailNotConfigured
 from entrypoints.web.errors import EXCEPTION_HANDLERS

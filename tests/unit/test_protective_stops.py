@@ -13,10 +13,10 @@ import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from application.paper_session import PaperSession
-from application.protective_stops import is_protective
 from application.records import AuditKind
-from application.trading_cycle import CycleResult
+from application.trading.paper_session import PaperSession
+from application.trading.protective_stops import is_protective
+from application.trading.trading_cycle import CycleResult
 from domain.accounting.instrument import crypto
 from domain.accounting.market import Bar
 from domain.orders.order import OrderSide, OrderStatus, OrderType
@@ -181,7 +181,7 @@ def test_a_halt_cancels_the_resting_stop_and_none_is_placed_while_halted():
     h = Harness()
     s, broker = sim_session(h, stopped_spec(always(Target.LONG)))
     run(s, flat_bars([100]))
-    from application.halt import HaltCommand, halt
+    from application.safety.halt import HaltCommand, halt
     halt(HaltCommand(reason="drill", actor="test"), uow_factory=h.store, clock=h.wall, notifier=h.notifier)
     for b in flat_bars([101, 102], first=1):
         h.wall.advance(timedelta(seconds=1))  # the supervisor reads the switch on its schedule
@@ -207,7 +207,7 @@ def test_a_venue_without_stop_orders_gets_the_stop_monitored_bar_by_bar():
     h = Harness()
     h.broker = RecordingBroker(stop_orders=False,
                                fill_on_submit=lambda o: Decimal(100) if o.side is OrderSide.BUY else Decimal(94))
-    from application.trading_cycle import TradingCycle
+    from application.trading.trading_cycle import TradingCycle
     h.cycle = TradingCycle(uow_factory=h.store, broker=h.broker, notifier=h.notifier)
     strategy = ScriptedStrategy(decide=lambda _s, n: Target.LONG if n == 1 else None)
     state = h.bot(stopped_spec(strategy))

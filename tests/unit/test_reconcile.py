@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 
 from adapters.simulated import NoCommission, SimulatedBrokerConfig, VenueJournal, build_simulated_broker
-from application.apply_broker_events import apply_broker_events
-from application.reconcile import ReconciliationReport, reconcile
 from application.records import AuditKind
+from application.trading.apply_broker_events import apply_broker_events
+from application.trading.reconcile import ReconciliationReport, reconcile
 from domain.accounting.instrument import equity
 from domain.accounting.market import Bar
 from domain.accounting.position import Position

@@ -1,4 +1,4 @@
-"""The last look before the send (application/release.py), for what else can change between
+"""The last look before the send (application/trading/release.py), for what else can change between
 an intent's commit and its send: an operator's stop of the bot, the hot standby's lease, and a
 REDUCING switch that still lets exits out. (The halt itself, on both real stores:
 tests/integration/test_halt_before_send.py.)"""
@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from application.bot_runs import StopBotCommand, stop_bot
-from application.lease import LeaseGuard
-from application.trading_cycle import CycleResult, TradingCycle
+from application.safety.lease import LeaseGuard
+from application.trading.bot_runs import StopBotCommand, stop_bot
+from application.trading.trading_cycle import CycleResult, TradingCycle
 from domain.orders.order import OrderStatus
 from domain.strategy import Target
 from tests.fakes.builders import ACCOUNT, T0, always, bar, spec

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from application.request_governor import ALPACA_LIMIT, Priority, RateLimit, RequestGovernor
+from application.venues.request_governor import ALPACA_LIMIT, Priority, RateLimit, RequestGovernor
 from domain.errors import VenueUnavailable
 
 

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.simulated import MarketFill, NoCommission, SimulatedBrokerConfig, build_simulated_broker
-from application.halt import HaltCommand, halt
-from application.paper_session import PaperSession, ProcessInfo, SessionSettings
+from application.safety.halt import HaltCommand, halt
+from application.trading.paper_session import PaperSession, ProcessInfo, SessionSettings
 from domain.accounting.instrument import equity
 from domain.accounting.market import Bar
 from domain.risk.portfolio_heat import PortfolioHeat, portfolio_heat

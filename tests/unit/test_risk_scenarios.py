@@ -10,8 +10,8 @@ from decimal import Decimal
 import attrs
 
 from adapters.simulated import MarketFill, NoCommission, SimulatedBrokerConfig, build_simulated_broker
-from application.paper_session import PaperSession, ProcessInfo, SessionSettings
 from application.records import bot_scope
+from application.trading.paper_session import PaperSession, ProcessInfo, SessionSettings
 from domain.accounting.instrument import crypto
 from domain.accounting.market import Bar
 from domain.orders.order import OrderStatus

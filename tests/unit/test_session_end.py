@@ -1,6 +1,6 @@
 """A position is never left without its resting stop (issue 13, Venues): not while the entry
 that opens it still fills in parts, and not when the session ends. `[engine] on_stop` says
-what ending a session does to the working orders (application/session_end.py). On the real
+what ending a session does to the working orders (application/trading/session_end.py). On the real
 simulated venue (its matching engine fills at most a share of each bar's volume), and on a
 venue that confirms cancels late, with a fill in between."""
 
@@ -13,11 +13,11 @@ import attrs
 import pytest
 
 from adapters.simulated import MarketFill, NoCommission, SimulatedBroker, SimulatedBrokerConfig, build_simulated_broker
-from application.paper_session import PaperSession, ProcessInfo, SessionSettings
 from application.ports import AlertLevel
-from application.protective_stops import is_protective
 from application.records import AuditKind
-from application.session_end import OnStop
+from application.trading.paper_session import PaperSession, ProcessInfo, SessionSettings
+from application.trading.protective_stops import is_protective
+from application.trading.session_end import OnStop
 from domain.accounting.instrument import crypto
 from domain.accounting.market import Bar
 from domain.orders.events import BrokerEvent, OrderCancelled

@@ -12,7 +12,7 @@ from decimal import Decimal
 import anyio
 import pytest
 
-from application.dashboard_stats import SCOPE_ALL
+from application.reports.dashboard_stats import SCOPE_ALL
 from domain.errors import ConfigurationError
 from entrypoints.web.snapshot_job import (
     DEFAULT_EVERY,

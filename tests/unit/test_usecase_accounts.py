@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from adapters.security import Argon2PasswordHasher, HmacInvitationSigner, JwtTokenService
-from application.accounts import GENERIC_FAILURE, MAX_SESSIONS, Accounts, LoginThrottled, PermissionDenied
+from application.accounts.accounts import GENERIC_FAILURE, MAX_SESSIONS, Accounts, LoginThrottled, PermissionDenied
 from application.records import Role
 from domain.errors import AuthenticationError, ConfigurationError
 from tests.fakes.builders import T0

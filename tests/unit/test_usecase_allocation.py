@@ -10,10 +10,10 @@ from decimal import Decimal
 
 import attrs
 
-from application.allocation import AllocationSchedule
-from application.reconcile import reconcile
 from application.records import AuditKind
-from application.strategy_report import strategy_report
+from application.reports.strategy_report import strategy_report
+from application.trading.allocation import AllocationSchedule
+from application.trading.reconcile import reconcile
 from domain.accounting.instrument import crypto
 from domain.accounting.market import Bar
 from domain.analytics.allocation import AllocationMethod, AllocationPolicy
@@ -157,7 +157,7 @@ def test_capital_moved_out_of_a_sleeve_is_no_drawdown_nor_daily_loss_also_after_
     assert not [e for e in h.audit() if e.severity == "critical"], [e.message for e in h.audit()]
     assert not h.audit(AuditKind.HALT)
     # `quantshift risk` (and the dashboard, from the same figures) read it as the breaker does.
-    from application.risk_report import risk_report
+    from application.reports.risk_report import risk_report
 
     with h.store() as uow:
         rows = {r.bot: r for r in risk_report(uow, account=ACCOUNT, bots=bots, now=START + 3 * DAY)}

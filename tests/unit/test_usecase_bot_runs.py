@@ -1,4 +1,4 @@
-"""Start and stop (application/bot_runs.py, application/stopped_bots.py): a stopped bot
+"""Start and stop (application/trading/bot_runs.py, application/trading/stopped_bots.py): a stopped bot
 evaluates nothing and enters nothing, while its protective stops keep working; its open
 entry orders are cancelled; start resumes it; a halt beats a start; the request survives a
 restart of the session; status tells who stopped it and why."""
@@ -11,7 +11,7 @@ from decimal import Decimal
 import attrs
 import pytest
 
-from application.bot_runs import (
+from application.trading.bot_runs import (
     StartBotCommand,
     StopBotCommand,
     UnknownBot,
@@ -19,14 +19,14 @@ from application.bot_runs import (
     start_bot,
     stop_bot,
 )
-from application.halt import HaltCommand, ResumeCommand, halt, resume
 from application.operations_ports import BotRun, DesiredState
-from application.paper_session import PaperSession, ProcessInfo, SessionSettings
 from application.ports import AlertLevel
-from application.protective_stops import is_protective
 from application.records import AuditKind, BotRunState, ControlState, bot_scope
-from application.status import BotLiveness, bot_statuses, liveness
-from application.stopped_bots import opens_risk
+from application.reports.status import BotLiveness, bot_statuses, liveness
+from application.safety.halt import HaltCommand, ResumeCommand, halt, resume
+from application.trading.paper_session import PaperSession, ProcessInfo, SessionSettings
+from application.trading.protective_stops import is_protective
+from application.trading.stopped_bots import opens_risk
 from domain.accounting.instrument import crypto
 from domain.accounting.market import Bar
 from domain.errors import ConfigurationError

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from application.halt import HaltCommand, halt
 from application.ports import AlertLevel
-from application.trading_cycle import CycleResult
+from application.safety.halt import HaltCommand, halt
+from application.trading.trading_cycle import CycleResult
 from domain.errors import StoreUnavailable
 from domain.orders.order import Order, OrderSide, OrderStatus, OrderType
 from domain.strategy import Target

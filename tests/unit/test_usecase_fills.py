@@ -10,8 +10,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from application.apply_broker_events import apply_broker_events
 from application.records import AuditKind
+from application.trading.apply_broker_events import apply_broker_events
 from domain.orders.events import OrderAccepted, OrderCancelled, OrderExpired, OrderFilled
 from domain.orders.fill import Fill
 from domain.orders.order import Order, OrderSide, OrderStatus, OrderType

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from application.halt import HaltCommand, ResumeCommand, halt, resume, set_trading_state, still_held
 from application.ports import AlertLevel
 from application.records import GLOBAL_SCOPE, AuditKind, ControlState
-from application.trading_cycle import CycleResult
+from application.safety.halt import HaltCommand, ResumeCommand, halt, resume, set_trading_state, still_held
+from application.trading.trading_cycle import CycleResult
 from domain.errors import ConfigurationError
 from domain.orders.order import OrderStatus
 from domain.risk.trading_state import TradingState

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from application.liveness import BotAlreadyRunning
-from application.paper_session import PaperSession, ProcessInfo
+from application.trading.liveness import BotAlreadyRunning
+from application.trading.paper_session import PaperSession, ProcessInfo
 from domain.strategy import Target
 from tests.fakes.builders import T0, always, spec
 from tests.fakes.harness import Harness

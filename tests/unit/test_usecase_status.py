@@ -8,9 +8,9 @@ from decimal import Decimal
 import attrs
 import pytest
 
-from application.halt import HaltCommand, halt
 from application.records import GLOBAL_SCOPE, BotRunState, ControlState, Heartbeat
-from application.status import BotLiveness, bot_statuses, liveness
+from application.reports.status import BotLiveness, bot_statuses, liveness
+from application.safety.halt import HaltCommand, halt
 from domain.risk.trading_state import TradingState
 from domain.strategy import Target
 from tests.fakes.builders import ACCOUNT, T0, always, bar, spec

@@ -12,7 +12,7 @@ import pytest
 
 from application.ports import AlertLevel
 from application.records import AuditKind
-from application.trading_cycle import CycleResult
+from application.trading.trading_cycle import CycleResult
 from domain.accounting.instrument import equity
 from domain.accounting.position import Position
 from domain.errors import StoreUnavailable
@@ -320,7 +320,7 @@ def test_a_strategy_disabled_while_the_store_is_down_is_still_alerted():
 
 def test_a_replayed_bar_is_refused_by_the_venue_and_recorded_never_a_crash():
     from adapters.simulated import SimulatedBrokerConfig, build_simulated_broker
-    from application.paper_session import PaperSession, ProcessInfo, SessionSettings
+    from application.trading.paper_session import PaperSession, ProcessInfo, SessionSettings
     from domain.accounting.instrument import equity
 
     h = Harness()

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from application.records import AuditEntry, AuditKind, EquityPoint
-from application.validation_report import build_validation_report
+from application.reports.validation_report import build_validation_report
 from domain.accounting.position import Direction, RoundTrip
 from domain.analytics.golive import GoLiveCriteria
 from domain.orders.fill import Fill

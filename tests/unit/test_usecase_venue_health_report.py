@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from application.operations_ports import HISTOGRAM_SIZE, LATENCY_BOUNDS_MS, VenueHealthBucket
-from application.venue_health import HealthRecorder
-from application.venue_health_report import (
+from application.venues.venue_health import HealthRecorder
+from application.reports.venue_health_report import (
     WINDOWS,
     HealthStatus,
     HealthThresholds,

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import attrs
 
-from application.doctor import Verdict, diagnose, healthy
 from application.ports import AlertLevel
-from application.venue_monitors import AccountMonitor, FundingMonitor, assess_account, assess_funding
 from application.venue_ports import FundingRate
+from application.venues.doctor import Verdict, diagnose, healthy
+from application.venues.venue_monitors import AccountMonitor, FundingMonitor, assess_account, assess_funding
 from tests.fakes.clock import FixedClock
 from tests.fakes.notifier import RecordingNotifier
 from tests.fakes.venue_account import FakeFunding, FakeVenueAccount, snapshot

@@ -17,10 +17,10 @@ from litestar.di import Provide
 from litestar.exceptions import ClientException, NotFoundException, ValidationException
 from litestar.params import Dependency
 
-from application.accounts import Accounts, InvitationClosed, Principal, UnknownInvitation
-from application.invitation_mail import send_invitation
-from application.notification_admin import ChangeNotificationSettings, change_notification_settings, send_test_alert
-from application.notification_settings import NotificationSettings, load
+from application.accounts.accounts import Accounts, InvitationClosed, Principal, UnknownInvitation
+from application.accounts.invitation_mail import send_invitation
+from application.accounts.notification_admin import ChangeNotificationSettings, change_notification_settings, send_test_alert
+from application.accounts.notification_settings import NotificationSettings, load
 from application.ports import Clock
 from application.records import Invitation, Role, User
 from domain.access import MIN_PASSWORD_LENGTH, Action

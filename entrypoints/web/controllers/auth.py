@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Request, get, post
 from litestar.di import Provide
 
-from application.accounts import Principal
+from application.accounts.accounts import Principal
 from entrypoints.web.deps import AccountsDep
 from entrypoints.web.dto import LoginRequest, LogoutAllResponse, MeResponse, TokenResponse
 from entrypoints.web.errors import problem_responses

@@ -1,5 +1,5 @@
 """/api/v1/bots/{account}/{bot}/start and /stop: what an operator wants a bot to do
-(application/bot_runs.py). Stop is not halt: the bot keeps its positions and their stops."""
+(application/trading/bot_runs.py). Stop is not halt: the bot keeps its positions and their stops."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from litestar import Controller, post
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 
-from application.accounts import Principal
-from application.bot_runs import StartBotCommand, StopBotCommand, UnknownBot, start_bot, stop_bot
-from application.control import effective_state
+from application.accounts.accounts import Principal
 from application.operations_ports import BotRun, DesiredState
+from application.safety.control import effective_state
+from application.trading.bot_runs import StartBotCommand, StopBotCommand, UnknownBot, start_bot, stop_bot
 from domain.access import Action
 from entrypoints.web.deps import BotsDep, ClockDep, NotifierDep, Store, StoreDep
 from entrypoints.web.dto import BotRunResponse, ReasonRequest

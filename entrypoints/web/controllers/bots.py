@@ -7,16 +7,16 @@ from litestar import Controller, get, post
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException, ValidationException
 
-from application.accounts import Principal
-from application.halt import HaltCommand, ResumeCommand, halt, resume
+from application.accounts.accounts import Principal
 from application.ports import Clock
 from application.records import GLOBAL_SCOPE, ControlState, bot_scope
-from application.status import BotStatus, InstanceStatus, bot_statuses, instance_statuses
+from application.reports.status import BotStatus, InstanceStatus, bot_statuses, instance_statuses
+from application.safety.halt import HaltCommand, ResumeCommand, halt, resume
 from domain.access import Action
+from entrypoints.web.deps import BotCatalog, BotsDep, ClockDep, NotifierDep, Store, StoreDep
 from entrypoints.web.dto import BotResponse, ControlResponse, PositionResponse, ReasonRequest, ResumeRequest
 from entrypoints.web.errors import problem_responses
 from entrypoints.web.security import provide_principal
-from entrypoints.web.deps import BotCatalog, BotsDep, ClockDep, NotifierDep, Store, StoreDep
 
 _HALT = {"action": Action.HALT}
 # 415 and 413: the body must be JSON and small (security.require_json, the app's body cap).

@@ -10,8 +10,8 @@ from litestar import Controller, get
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 
-from application.dashboard_stats import seven_day_stats
-from application.performance import (
+from application.reports.dashboard_stats import seven_day_stats
+from application.reports.performance import (
     DEFAULT_POINTS,
     MAX_POINTS,
     MIN_POINTS,
@@ -19,7 +19,7 @@ from application.performance import (
     strategy_performance,
     strategy_performances,
 )
-from application.strategy_report import latest_account
+from application.reports.strategy_report import latest_account
 from entrypoints.web.deps import BotsDep, ClockDep, StoreDep
 from entrypoints.web.dto_performance import (
     DashboardStatsResponse,

@@ -9,12 +9,12 @@ from typing import Annotated, Any
 from litestar import Controller, get
 from litestar.params import Parameter
 
-from application.audit_query import AuditQuery, audit_page
-from application.queries import TradeQuery, list_positions, trade_page
 from application.records import AuditKind
+from application.reports.audit_query import AuditQuery, audit_page
+from application.reports.queries import TradeQuery, list_positions, trade_page
 from entrypoints.cli.output import make_output_converter
-from entrypoints.web.dto import PositionResponse, TradePage, TradeResponse
 from entrypoints.web.deps import BotsDep, StoreDep
+from entrypoints.web.dto import PositionResponse, TradePage, TradeResponse
 from entrypoints.web.errors import problem_responses
 
 Name = Annotated[str | None, Parameter(max_length=100)]

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from litestar import Controller, get
 from litestar.params import Parameter
 
-from application.risk_report import risk_report
-from application.strategy_report import latest_account
+from application.reports.risk_report import risk_report
+from application.reports.strategy_report import latest_account
 from entrypoints.cli.output import make_output_converter
-from entrypoints.web.errors import problem_responses
 from entrypoints.web.deps import BotsDep, ClockDep, StoreDep
+from entrypoints.web.errors import problem_responses
 
 
 class RiskController(Controller):

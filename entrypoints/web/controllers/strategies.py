@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from litestar import Controller, get
 from litestar.params import Parameter
 
-from application.strategy_report import latest_account, strategy_report
-from entrypoints.web.errors import problem_responses
+from application.reports.strategy_report import latest_account, strategy_report
 from entrypoints.web.deps import BotsDep, StoreDep
+from entrypoints.web.errors import problem_responses
 
 
 class StrategiesController(Controller):

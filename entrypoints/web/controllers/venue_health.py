@@ -7,7 +7,7 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import Parameter
 
-from application.venue_health_report import DEFAULT_WINDOW, WINDOWS, venue_health_report
+from application.reports.venue_health_report import DEFAULT_WINDOW, WINDOWS, venue_health_report
 from entrypoints.container import SIMULATED_VENUE
 from entrypoints.web.deps import ClockDep, StoreDep
 from entrypoints.web.dto_health import VenueHealthReportResponse, WindowName, report_response

@@ -2,7 +2,7 @@
 
 Each is two steps: GET shows the confirmation with a reason field (in the page's dialog
 under htmx, a page of its own without), POST does it through the same use cases as the API
-(application/halt.py), with the person's email as the actor. Operators and admins only:
+(application/safety/halt.py), with the person's email as the actor. Operators and admins only:
 viewers are not shown the buttons, and their POST is refused (403) all the same.
 """
 
@@ -19,9 +19,9 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
-from application.halt import HaltCommand, ResumeCommand, halt, resume
 from application.ports import Clock, Notifier
 from application.records import GLOBAL_SCOPE, bot_scope
+from application.safety.halt import HaltCommand, ResumeCommand, halt, resume
 from domain.access import Action
 from entrypoints.web.controllers.bots import require_known_bot  # the API's check: a typo halts nothing
 from entrypoints.web.dashboard.pages import Name

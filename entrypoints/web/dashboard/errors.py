@@ -12,7 +12,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 
-from application.accounts import PermissionDenied
+from application.accounts.accounts import PermissionDenied
 from domain.errors import AuthenticationError, ConfigurationError, StoreUnavailable
 from entrypoints.web.dashboard.session import LOGIN_PATH, LoginRequired, is_htmx, login_redirect_target
 

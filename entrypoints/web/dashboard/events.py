@@ -24,9 +24,9 @@ import attrs
 from litestar import Controller, Request, Response, get
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from application.accounts import Accounts
-from application.bot import BotSpec
+from application.accounts.accounts import Accounts
 from application.ports import Clock
+from application.trading.bot import BotSpec
 from domain.errors import AuthenticationError
 from entrypoints.web.dashboard import views
 from entrypoints.web.dashboard.pages import OptionalName

@@ -29,7 +29,7 @@ from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException
 from litestar.params import Dependency
 
-from application.accounts import Accounts, Principal
+from application.accounts.accounts import Accounts, Principal
 from domain.access import Action, allowed
 from domain.errors import AuthenticationError
 from entrypoints.web.security import DASHBOARD_PATH

@@ -16,13 +16,13 @@ from decimal import Decimal
 import attrs
 import numpy as np
 
-from application.bot import BotSpec
-from application.dashboard_stats import bot_scope_key, recent_snapshots
-from application.default_account import pick_default, simulated_accounts
 from application.ports import Clock
-from application.queries import TradeQuery, list_trades
 from application.records import GLOBAL_SCOPE, AuditEntry, ControlState, SessionRecord
-from application.risk_report import BotRisk, risk_report
+from application.reports.dashboard_stats import bot_scope_key, recent_snapshots
+from application.reports.default_account import pick_default, simulated_accounts
+from application.reports.queries import TradeQuery, list_trades
+from application.reports.risk_report import BotRisk, risk_report
+from application.trading.bot import BotSpec
 from domain.accounting.position import RoundTrip
 from domain.analytics.metrics import drawdown_series
 from domain.numbers import ZERO
@@ -98,7 +98,7 @@ def global_halt(store: Store) -> ControlState | None:
 
 
 def chosen_account(requested: str | None, *, sessions: Sequence[SessionRecord], known: Sequence[str]) -> str | None:
-    """The account asked for, else the default account's (application/default_account.py: the
+    """The account asked for, else the default account's (application/reports/default_account.py: the
     continuous paper account before the simulated sessions), else any with a bot."""
     if requested:
         return requested
