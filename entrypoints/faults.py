@@ -10,7 +10,7 @@ import random
 import signal
 from collections.abc import Mapping
 
-from application.ports import CRASH_POINTS, FaultInjector, NoFaults
+from application.trading.ports import CRASH_POINTS, FaultInjector, NoFaults
 from domain.errors import ConfigurationError
 
 ENV = "QUANTSHIFT_CRASH_AT"

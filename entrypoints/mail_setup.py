@@ -15,7 +15,8 @@ import attrs
 
 from adapters.mail import EmailNotifier, SmtpMailer
 from application.accounts.alert_routing import SettingsNotifier, StoredNotificationSettings
-from application.ports import AlertLevel, Mailer, Notifier, UnitOfWork
+from application.accounts.ports import Mailer
+from application.ports import AlertLevel, Notifier, UnitOfWork
 from domain.errors import ConfigurationError
 from entrypoints.settings import MailSettings, WebSettings
 

@@ -15,7 +15,7 @@ from adapters.alpaca.errors import VENUE, MalformedResponse, VenueRefused
 from adapters.alpaca.http import ReadPolicy
 from adapters.alpaca.mapping import is_crypto_symbol
 from adapters.alpaca.schemas import Payload, payload_list
-from application.venue_ports import AccountSnapshot, MarketClock, TradingDay, VenueInstrument, VenuePermissions
+from application.venues.ports import AccountSnapshot, MarketClock, TradingDay, VenueInstrument, VenuePermissions
 from domain.accounting.instrument import AssetClass
 from domain.errors import ConfigurationError
 

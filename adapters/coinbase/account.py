@@ -10,7 +10,7 @@ from adapters.coinbase.http import VENUE, CoinbaseRest, MalformedResponse
 from adapters.coinbase.mapping import QUOTE_CURRENCIES, dec, field, items, text, ts
 from adapters.coinbase.products import ProductCatalog
 from application.ports import Clock
-from application.venue_ports import AccountSnapshot, MarketClock, TradingDay, VenueInstrument, VenuePermissions
+from application.venues.ports import AccountSnapshot, MarketClock, TradingDay, VenueInstrument, VenuePermissions
 from domain.accounting.instrument import AssetClass
 from domain.numbers import ZERO
 

@@ -10,7 +10,7 @@ from adapters.coinbase.http import VENUE
 from adapters.coinbase.mapping import product_id, ts
 from adapters.coinbase.products import ProductCatalog
 from application.ports import Clock
-from application.venue_ports import FundingRate, FundingUnsupported
+from application.venues.ports import FundingRate, FundingUnsupported
 
 
 class CoinbaseFunding:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from application.ports import AlertLevel, Mailer, Notifier
+from application.accounts.ports import Mailer
+from application.ports import AlertLevel, Notifier
 from domain.errors import TransientError
 
 _RANK = {AlertLevel.INFO: 0, AlertLevel.WARNING: 1, AlertLevel.CRITICAL: 2}

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import jwt
 
 from adapters.security.keys import key_bytes
+from application.accounts.ports import TokenClaims
 from application.records import Role
-from application.security_ports import TokenClaims
 from domain.errors import AuthenticationError
 
 ALGORITHM = "HS256"

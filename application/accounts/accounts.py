@@ -17,9 +17,9 @@ from datetime import timedelta
 
 import attrs
 
+from application.accounts.ports import InvitationSigner, PasswordHasher, TokenClaims, TokenService
 from application.ports import Clock, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind, Invitation, LoginAttempt, LoginSession, Role, User
-from application.security_ports import InvitationSigner, PasswordHasher, TokenClaims, TokenService
 from domain.access import LoginThrottle, allowed, check_password, normalise_email
 from domain.errors import AuthenticationError, ConfigurationError
 

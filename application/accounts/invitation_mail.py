@@ -12,7 +12,7 @@ import html
 from urllib.parse import urlencode, urlsplit
 
 from application.accounts.accounts import Accounts, Principal
-from application.ports import Mailer
+from application.accounts.ports import Mailer
 from application.records import Invitation, Role
 from domain.errors import ConfigurationError
 

@@ -12,7 +12,8 @@ from datetime import datetime
 import attrs
 
 from application.accounts.notification_settings import NotificationSettings, load, save
-from application.ports import AlertLevel, Clock, Mailer, UnitOfWorkFactory
+from application.accounts.ports import Mailer
+from application.ports import AlertLevel, Clock, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind
 from domain.errors import ConfigurationError, MailRejected, MailUnavailable, TransientError
 

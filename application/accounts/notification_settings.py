@@ -13,8 +13,8 @@ from typing import Any
 
 import attrs
 
+from application.accounts.ports import SettingsRepository
 from application.ports import AlertLevel
-from application.settings_ports import SettingsRepository
 from domain.access import normalise_email
 from domain.errors import ConfigurationError
 

@@ -18,9 +18,9 @@ from decimal import Decimal
 
 import attrs
 
-from application.operations_ports import DailySnapshot
 from application.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from application.records import BotAccount
+from application.reports.ports import DailySnapshot
 from application.reports.risk_report import risk_report
 from application.reports.status import BotLiveness, bot_statuses
 from application.trading.bot import BotSpec

@@ -9,10 +9,10 @@ from decimal import Decimal
 
 import attrs
 
-from application.operations_ports import BotRun, DesiredState
 from application.ports import UnitOfWork
 from application.records import BotRunState, ControlState, Heartbeat, InstanceBeat, InstanceRole
 from application.safety.control import effective_control
+from application.trading.ports import BotRun, DesiredState
 from domain.numbers import ZERO
 from domain.risk.trading_state import TradingState
 

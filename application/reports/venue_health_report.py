@@ -16,8 +16,8 @@ from types import MappingProxyType
 
 import attrs
 
-from application.operations_ports import HISTOGRAM_SIZE, LATENCY_BOUNDS_MS, VenueHealthBucket
 from application.ports import UnitOfWork
+from application.venues.ports import HISTOGRAM_SIZE, LATENCY_BOUNDS_MS, VenueHealthBucket
 from application.venues.venue_health import minute_of
 
 # The windows the CLI and the API offer, by the name they take.

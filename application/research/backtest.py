@@ -18,12 +18,13 @@ from decimal import Decimal
 import attrs
 import numpy as np
 
-from application.ports import BarListener, Broker, Clock, Notifier, UnitOfWork, UnitOfWorkFactory
+from application.ports import Clock, Notifier, UnitOfWork, UnitOfWorkFactory
 from application.records import AuditKind, bot_scope
 from application.reports.risk_report import denial_line, denials_by_check
 from application.trading.allocation import AllocationSchedule
 from application.trading.bot import BotSpec
 from application.trading.paper_session import PaperSession, ProcessInfo, SessionSettings
+from application.venues.ports import BarListener, Broker
 from domain.accounting.market import Bar
 from domain.accounting.position import Direction
 from domain.numbers import ZERO

@@ -17,9 +17,9 @@ from collections.abc import Collection
 
 import attrs
 
-from application.operations_ports import BotRun, DesiredState
 from application.ports import AlertLevel, Clock, Notifier, UnitOfWork, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind
+from application.trading.ports import BotRun, DesiredState
 from domain.errors import ConfigurationError
 
 DEFAULT_START_REASON = "started by operator"

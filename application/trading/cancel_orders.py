@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from application.ports import Broker, UnitOfWorkFactory
+from application.ports import UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind
 from application.trading.event_inbox import EventInbox
+from application.venues.ports import Broker
 from domain.errors import TransientError
 from domain.orders.order import Order, OrderStatus
 

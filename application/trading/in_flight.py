@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from application.ports import Broker, UnitOfWorkFactory
+from application.ports import UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind, VenueOrderState
 from application.trading.apply_broker_events import apply_broker_events
+from application.venues.ports import Broker
 from domain.errors import TransientError
 from domain.orders.events import BrokerEvent, OrderAccepted, OrderCancelled, OrderExpired, OrderRejected
 from domain.orders.order import Order, OrderStatus

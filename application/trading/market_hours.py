@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from application.venue_ports import MarketClock, VenueAccount
+from application.venues.ports import MarketClock, VenueAccount
 from domain.accounting.instrument import AssetClass
 from domain.errors import QuantShiftError
 

@@ -37,22 +37,13 @@ from application.trading.loss_limits import (
     resume_session,
     roll_session,
 )
+from application.ports import AlertLevel, Clock, Notifier, UnitOfWork, UnitOfWorkFactory
 from application.trading.in_flight import resolve_open_orders_at_start, resolve_unknown_outcomes
-from application.ports import (
-    AlertLevel,
-    BarListener,
-    Broker,
-    Clock,
-    FaultInjector,
-    LiveMarketData,
-    NoFaults,
-    Notifier,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
+from application.trading.ports import FaultInjector, NoFaults
 from application.trading.protective_stops import is_protective
 from application.trading.reconcile import ReconciliationReport, reconcile
 from application.trading.stopped_bots import StopRequests, cancel_entry_orders
+from application.venues.ports import BarListener, Broker, LiveMarketData
 from application.records import (
     AuditEntry,
     AuditKind,

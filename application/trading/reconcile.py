@@ -20,10 +20,11 @@ from decimal import Decimal
 
 import attrs
 
-from application.ports import Broker, ChargeSource, UnitOfWorkFactory
+from application.ports import UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind, VenueOrderState
 from application.trading.apply_broker_events import apply_broker_events
 from application.trading.fill_corrections import record_venue_charges
+from application.venues.ports import Broker, ChargeSource
 from domain.numbers import ZERO
 from domain.orders.events import BrokerEvent, OrderAccepted, OrderCancelled, OrderExpired, OrderFilled, OrderRejected
 from domain.orders.fill import Fill

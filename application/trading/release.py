@@ -19,12 +19,12 @@ from datetime import datetime
 
 import attrs
 
-from application.operations_ports import DesiredState
 from application.ports import UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind
 from application.safety.control import effective_state
 from application.safety.lease import LeaseGuard
 from application.trading.bot_runs import stopped_detail
+from application.trading.ports import DesiredState
 from domain.orders.order import Order, OrderStatus
 from domain.risk.trading_state import TradingState
 

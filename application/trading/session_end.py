@@ -25,13 +25,14 @@ from datetime import datetime
 
 import attrs
 
-from application.ports import Broker, UnitOfWorkFactory
+from application.ports import UnitOfWorkFactory
 from application.trading.bot_state import BotState
 from application.trading.cancel_orders import cancel_open_orders
 from application.trading.event_inbox import EventInbox
 from application.trading.protective_stops import is_protective
 from application.trading.stopped_bots import opens_risk
 from application.trading.trading_cycle import TradingCycle
+from application.venues.ports import Broker
 from domain.orders.order import Order, OrderStatus
 
 

@@ -17,13 +17,14 @@ from decimal import Decimal
 
 import attrs
 
-from application.operations_ports import BotRun
-from application.ports import Broker, UnitOfWork, UnitOfWorkFactory
+from application.ports import UnitOfWork, UnitOfWorkFactory
 from application.trading.bot_runs import stop_requests, stopped_detail
 from application.trading.bot_state import BotState
 from application.trading.cancel_orders import cancel_open_orders
 from application.trading.event_inbox import EventInbox
+from application.trading.ports import BotRun
 from application.trading.protective_stops import is_protective
+from application.venues.ports import Broker
 from domain.orders.order import Order
 
 log = logging.getLogger(__name__)

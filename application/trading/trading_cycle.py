@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import attrs
 
-from application.ports import AlertLevel, Broker, FaultInjector, NoFaults, Notifier, UnitOfWork, UnitOfWorkFactory
+from application.ports import AlertLevel, Notifier, UnitOfWork, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind, ControlState, bot_scope
 from application.safety.control import effective_state
 from application.safety.halt import set_trading_state
@@ -27,9 +27,11 @@ from application.trading.cancel_orders import cancel_open_orders
 from application.trading.event_inbox import EventInbox
 from application.trading.market_hours import MarketHours
 from application.trading.order_intent import PlannedIntent, plan_intent
+from application.trading.ports import FaultInjector, NoFaults
 from application.trading.position_risk import day_trade_check, exposure_checks, heat_check, move_stop, stop_exit
 from application.trading.protective_stops import is_protective, plan_resting_stop
 from application.trading.release import Withheld, release
+from application.venues.ports import Broker
 from domain.accounting.market import Bar
 from domain.errors import TransientError
 from domain.orders.order import Order, OrderStatus

@@ -10,7 +10,7 @@ from datetime import timedelta
 import attrs
 
 from application.ports import AlertLevel, Clock
-from application.venue_ports import VenueAccount
+from application.venues.ports import VenueAccount
 from application.venues.venue_monitors import assess_account
 from domain.errors import QuantShiftError
 

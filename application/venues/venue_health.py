@@ -23,9 +23,10 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TypeVar
 
-from application.operations_ports import HISTOGRAM_SIZE, LATENCY_BOUNDS_MS, VenueHealthBucket
-from application.ports import Broker, Clock, LiveMarketData, UnitOfWork
+from application.ports import Clock, UnitOfWork
 from application.records import VenueOrderState
+from application.venues.ports import HISTOGRAM_SIZE, LATENCY_BOUNDS_MS, VenueHealthBucket
+from application.venues.ports import Broker, LiveMarketData
 from domain.accounting.instrument import AssetClass
 from domain.accounting.market import Bar
 from domain.errors import AuthenticationError, ConfigurationError, RejectedError, TransientError

@@ -18,7 +18,7 @@ from typing import Protocol
 import attrs
 
 from application.ports import AlertLevel, Notifier
-from application.venue_ports import AccountSnapshot, FundingRate, FundingRates, FundingUnsupported, VenueAccount
+from application.venues.ports import AccountSnapshot, FundingRate, FundingRates, FundingUnsupported, VenueAccount
 from domain.errors import QuantShiftError
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from application.operations_ports import BotRun, DesiredState
 from application.trading.bot_runs import DEFAULT_START_REASON, StartBotCommand, StopBotCommand, start_bot, stop_bot
+from application.trading.ports import BotRun, DesiredState
 from entrypoints.cli.common import ConfigOption, JsonOption, actor, cli_errors, container_for
 from entrypoints.cli.output import make_output_converter, print_json
 

@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from adapters.marketdata.realtime import RealtimeSyntheticFeed
-from application.ports import BarListener, Broker, LiveMarketData
 from application.records import InstanceBeat, InstanceRole, SessionRecord
 from application.safety.lease import LeaseGuard
 from application.safety.standby import wait_for_leadership
@@ -28,6 +27,7 @@ from application.trading.bot import BotSpec
 from application.trading.market_hours import MarketHours, VenueMarketHours
 from application.trading.paper_session import PaperSession, SessionSettings
 from application.trading.session_end import OnStop
+from application.venues.ports import BarListener, Broker, LiveMarketData
 from application.venues.venue_health import MeasuredBroker, MeasuredMarketData
 from application.venues.venue_monitors import AccountMonitor, FundingMonitor, VenueMonitor
 from domain.accounting.instrument import AssetClass

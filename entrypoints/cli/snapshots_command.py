@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from application.operations_ports import DailySnapshot
 from application.reports.dashboard_stats import SCOPE_ALL, recent_snapshots, take_snapshot
+from application.reports.ports import DailySnapshot
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for
 from entrypoints.cli.output import print_json, print_table
 

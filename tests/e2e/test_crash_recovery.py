@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from application.ports import CRASH_POINTS
-from tests.e2e.test_cli_safety import USER_STRATEGIES
+from application.trading.ports import CRASH_POINTS
 from tests.e2e.conftest import QUANTSHIFT
+from tests.e2e.test_cli_safety import USER_STRATEGIES
 
 pytestmark = pytest.mark.e2e
 

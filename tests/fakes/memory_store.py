@@ -27,7 +27,9 @@ from typing import Any, Self
 
 import attrs
 
-from application.operations_ports import BotRun, DailySnapshot, VenueHealthBucket
+from application.reports.ports import DailySnapshot
+from application.trading.ports import BotRun
+from application.venues.ports import VenueHealthBucket
 from application.records import (
     AllocationRecord,
     AuditEntry,

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import attrs
 
-from application.venue_ports import (
+from application.venues.ports import (
     AccountSnapshot,
     FundingRate,
     FundingUnsupported,

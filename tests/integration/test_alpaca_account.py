@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from application.venue_ports import MarketClock, TradingDay
+from application.venues.ports import MarketClock, TradingDay
 from domain.accounting.instrument import AssetClass
 from domain.errors import ConfigurationError, InvalidMarketData, VenueUnavailable
 from tests.fakes.alpaca_fixtures import alpaca, fake_alpaca  # noqa: F401

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from adapters.coinbase import build_coinbase_venue
-from application.venue_ports import FundingUnsupported
+from application.venues.ports import FundingUnsupported
 from application.venues.request_governor import Priority, RateLimit, RequestGovernor
 from domain.accounting.instrument import AssetClass
 from domain.errors import ConfigurationError

@@ -1,5 +1,6 @@
-"""The store contract for running the platform (application/operations_ports.py and
-settings_ports.py): settings, bots' desired run state, daily snapshots, venue health.
+"""The store contract for running the platform (application/trading/ports.py,
+reports/ports.py, venues/ports.py, accounts/ports.py): settings, bots' desired run state,
+daily snapshots, venue health.
 Runs on SQLite and Postgres through the `store` fixture, and on the in-memory fake."""
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from application.operations_ports import HISTOGRAM_SIZE, BotRun, DailySnapshot, DesiredState, VenueHealthBucket
 from application.records import Invitation, Role
+from application.reports.ports import DailySnapshot
+from application.trading.ports import BotRun, DesiredState
+from application.venues.ports import HISTOGRAM_SIZE, VenueHealthBucket
 from tests.fakes.memory_store import InMemoryStore
 
 T0 = datetime(2026, 3, 2, 14, 30, tzinfo=timezone.utc)

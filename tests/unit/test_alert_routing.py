@@ -14,7 +14,8 @@ import pytest
 from adapters.mail import EmailNotifier
 from application.accounts.alert_routing import SettingsNotifier, StoredNotificationSettings
 from application.accounts.notification_settings import KEY, NotificationSettings, save
-from application.ports import AlertLevel, Mailer, Notifier
+from application.accounts.ports import Mailer
+from application.ports import AlertLevel, Notifier
 from domain.errors import MailRejected, MailUnavailable, StoreUnavailable
 from tests.fakes.builders import T0
 from tests.fakes.mailer import RecordingMailer

@@ -19,8 +19,8 @@ from application.reports.dashboard_stats import (
     take_snapshot,
     window_start,
 )
-from application.operations_ports import DailySnapshot
 from application.records import BotRunState, EquityPoint, Heartbeat
+from application.reports.ports import DailySnapshot
 from application.reports.risk_report import risk_report
 from domain.accounting.instrument import crypto
 from domain.accounting.position import Direction, Position, RoundTrip

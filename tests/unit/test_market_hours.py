@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from application.trading.market_hours import VenueMarketHours
 from application.trading.trading_cycle import CycleResult
-from application.venue_ports import MarketClock
+from application.venues.ports import MarketClock
 from domain.accounting.instrument import AssetClass
 from domain.strategy import Target
 from tests.fakes.builders import always, bar, load, spec

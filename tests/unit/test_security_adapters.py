@@ -15,8 +15,8 @@ import jwt
 import pytest
 
 from adapters.security import Argon2PasswordHasher, HmacInvitationSigner, JwtTokenService
+from application.accounts.ports import InvitationSigner, PasswordHasher, TokenClaims, TokenService
 from application.records import Role
-from application.security_ports import InvitationSigner, PasswordHasher, TokenClaims, TokenService
 from domain.errors import AuthenticationError, QuantShiftError
 
 NOW = datetime(2025, 3, 3, 14, 30, tzinfo=UTC)

@@ -18,8 +18,8 @@ from adapters.simulated import (
     SimulatedBrokerConfig,
     build_simulated_broker,
 )
-from application.ports import BarListener, Broker
 from application.records import VenueOrderState
+from application.venues.ports import BarListener, Broker
 from domain.accounting.instrument import crypto, equity
 from domain.accounting.market import Bar
 from domain.errors import InvalidMarketData

@@ -19,12 +19,12 @@ from application.trading.bot_runs import (
     start_bot,
     stop_bot,
 )
-from application.operations_ports import BotRun, DesiredState
 from application.ports import AlertLevel
 from application.records import AuditKind, BotRunState, ControlState, bot_scope
 from application.reports.status import BotLiveness, bot_statuses, liveness
 from application.safety.halt import HaltCommand, ResumeCommand, halt, resume
 from application.trading.paper_session import PaperSession, ProcessInfo, SessionSettings
+from application.trading.ports import BotRun, DesiredState
 from application.trading.protective_stops import is_protective
 from application.trading.stopped_bots import opens_risk
 from domain.accounting.instrument import crypto

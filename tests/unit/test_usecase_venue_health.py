@@ -13,10 +13,10 @@ from types import TracebackType
 import pytest
 
 from adapters.simulated import NoCommission, SimulatedBrokerConfig, build_simulated_broker
-from application.operations_ports import HISTOGRAM_SIZE, VenueHealthBucket
-from application.ports import Broker, LiveMarketData
 from application.records import VenueOrderState
 from application.trading.paper_session import PaperSession, ProcessInfo, SessionSettings
+from application.venues.ports import HISTOGRAM_SIZE, VenueHealthBucket
+from application.venues.ports import Broker, LiveMarketData
 from application.venues.venue_health import HealthRecorder, MeasuredBroker, MeasuredMarketData, classify_error, minute_of
 from domain.accounting.instrument import AssetClass, equity
 from domain.accounting.market import Bar

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from application.operations_ports import HISTOGRAM_SIZE, LATENCY_BOUNDS_MS, VenueHealthBucket
+from application.venues.ports import HISTOGRAM_SIZE, LATENCY_BOUNDS_MS, VenueHealthBucket
 from application.venues.venue_health import HealthRecorder
 from application.reports.venue_health_report import (
     WINDOWS,

@@ -8,8 +8,8 @@ from decimal import Decimal
 import attrs
 
 from application.ports import AlertLevel
-from application.venue_ports import FundingRate
 from application.venues.doctor import Verdict, diagnose, healthy
+from application.venues.ports import FundingRate
 from application.venues.venue_monitors import AccountMonitor, FundingMonitor, assess_account, assess_funding
 from tests.fakes.clock import FixedClock
 from tests.fakes.notifier import RecordingNotifier

@@ -1,5 +1,5 @@
 """Running the platform: run-time settings, bots' desired run state, daily dashboard
-snapshots and per-minute venue API health (application/operations_ports.py)."""
+snapshots and per-minute venue API health (application/trading/ports.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from psycopg.types.json import Jsonb
 
 from adapters.postgres.connection import Statements, where
 from adapters.postgres.converter import checked_datetime, mapping_from_jsonb, optional_datetime, optional_utc, utc
-from application.operations_ports import BotRun, DailySnapshot, DesiredState, VenueHealthBucket
+from application.reports.ports import DailySnapshot
+from application.trading.ports import BotRun, DesiredState
+from application.venues.ports import VenueHealthBucket
 
 
 class PostgresSettings:

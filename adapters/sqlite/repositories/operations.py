@@ -1,5 +1,5 @@
 """Running the platform: run-time settings, bots' desired run state, daily dashboard
-snapshots and per-minute venue API health (application/operations_ports.py)."""
+snapshots and per-minute venue API health (application/trading/ports.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from adapters.sqlite.converter import (
     text_to_datetime,
     text_to_optional_datetime,
 )
-from application.operations_ports import BotRun, DailySnapshot, DesiredState, VenueHealthBucket
+from application.reports.ports import DailySnapshot
+from application.trading.ports import BotRun, DesiredState
+from application.venues.ports import VenueHealthBucket
 
 
 class SqliteSettings:

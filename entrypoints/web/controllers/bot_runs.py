@@ -10,9 +10,9 @@ from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 
 from application.accounts.accounts import Principal
-from application.operations_ports import BotRun, DesiredState
 from application.safety.control import effective_state
 from application.trading.bot_runs import StartBotCommand, StopBotCommand, UnknownBot, start_bot, stop_bot
+from application.trading.ports import BotRun, DesiredState
 from domain.access import Action
 from entrypoints.web.deps import BotsDep, ClockDep, NotifierDep, Store, StoreDep
 from entrypoints.web.dto import BotRunResponse, ReasonRequest
