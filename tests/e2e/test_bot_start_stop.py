@@ -10,7 +10,8 @@ import time
 import pytest
 
 from tests.e2e.test_api_server import PASSWORD, USERS, Server, assert_problem, run
-from tests.e2e.test_cli_safety import USER_STRATEGIES, wait_for
+from tests.e2e.test_cli_safety import USER_STRATEGIES
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -65,13 +66,13 @@ def test_a_running_bot_obeys_stop_and_start_from_the_cli_and_remembers_across_a_
     config = str(cli.config(CONFIG))
     process = cli.start("paper", "--bar-seconds", "0.2", "--config", config)
     try:
-        wait_for(lambda: orders(cli, "btc") >= 2 and orders(cli, "eth") >= 2, timeout=30, what="both bots trading")
+        wait_until(lambda: orders(cli, "btc") >= 2 and orders(cli, "eth") >= 2, timeout=30, message="both bots trading")
         stopped = cli.json("bots", "stop", "--bot", "btc", "--reason", "e2e drill", "--config", config)
         assert (stopped["account"], stopped["bot"], stopped["desired"], stopped["reason"]) == (
             "paper", "btc", "stopped", "e2e drill")
         # The bot says it obeys (its heartbeat's detail) within a few seconds ...
-        wait_for(lambda: detail(cli, "btc") == f"stopped by {stopped['actor']}: e2e drill",
-                 timeout=5, what="the session to report btc stopped")
+        wait_until(lambda: detail(cli, "btc") == f"stopped by {stopped['actor']}: e2e drill",
+                   timeout=5, message="the session to report btc stopped")
         # ... and from then on sends nothing, while the other bot trades on.
         btc, eth = orders(cli, "btc"), orders(cli, "eth")
         time.sleep(1.5)  # about seven bars
@@ -88,13 +89,13 @@ def test_a_running_bot_obeys_stop_and_start_from_the_cli_and_remembers_across_a_
 
         started = cli.json("bots", "start", "--bot", "btc", "--config", config)
         assert started["desired"] == "running" and started["reason"] == "started by operator"
-        wait_for(lambda: orders(cli, "btc") >= btc + 2, timeout=5, what="btc trading again")
+        wait_until(lambda: orders(cli, "btc") >= btc + 2, timeout=5, message="btc trading again")
         assert detail(cli, "btc") == ""
 
         # Stopped again, then the process restarts: the new one remembers and sends nothing for btc.
         cli.run("bots", "stop", "--bot", "btc", "--reason", "over the weekend", "--config", config)
-        wait_for(lambda: detail(cli, "btc").endswith(": over the weekend"), timeout=5,
-                 what="the session to report btc stopped again")
+        wait_until(lambda: detail(cli, "btc").endswith(": over the weekend"), timeout=5,
+                   message="the session to report btc stopped again")
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)

@@ -12,7 +12,8 @@ import psycopg
 import pytest
 
 from tests.e2e.conftest import fresh_postgres_database
-from tests.e2e.test_cli_safety import USER_STRATEGIES, wait_for
+from tests.e2e.test_cli_safety import USER_STRATEGIES
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -95,7 +96,7 @@ strategy = "{strategy}:FlipFlop"
     args = ("paper", "--bar-seconds", "0.2", "--config", str(config))
     first = pg_cli.start(*args)
     try:
-        wait_for(lambda: sent_orders(pg_cli) >= 3, timeout=60, what="the first instance trading")
+        wait_until(lambda: sent_orders(pg_cli) >= 3, timeout=60, message="the first instance trading")
         second = pg_cli.start(*args)
         time.sleep(2.0)
         assert second.poll() is None
@@ -112,7 +113,7 @@ strategy = "{strategy}:FlipFlop"
                               "AND recorded_at > %s", killed_at)
             return rows[0][0]
 
-        first_order = wait_for(traded_by_second, timeout=30, what="the standby trading")
+        first_order = wait_until(traded_by_second, timeout=30, message="the standby trading")
         failover = (first_order - killed_at).total_seconds()
         print(f"failover: {failover:.2f} s")
         assert failover < 5.0

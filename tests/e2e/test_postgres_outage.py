@@ -36,10 +36,10 @@ from domain.instrument import crypto
 from domain.strategy import Target
 from tests.e2e.conftest import QUANTSHIFT
 from tests.e2e.tcp_proxy import TcpProxy
-from tests.e2e.test_cli_safety import wait_for
 from tests.e2e.test_cli_safety import USER_STRATEGIES
 from tests.e2e.test_postgres_cli import pg, pg_cli, sent_orders  # noqa: F401 - pg_cli is a fixture
 from tests.fakes.builders import always, bar, spec
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -174,8 +174,8 @@ strategy = "{strategy}:FlipFlop"
             bot = subprocess.Popen([QUANTSHIFT, "paper", "--bar-seconds", "0.1", "--config", str(config)],
                                    env=env, stdout=out, stderr=err, text=True)
         try:
-            wait_for(lambda: bot.poll() is not None or sent_orders(pg_cli) >= 5, timeout=60,
-                     what="the session trading through the proxy")
+            wait_until(lambda: bot.poll() is not None or sent_orders(pg_cli) >= 5, timeout=60,
+                       message="the session trading through the proxy")
             assert bot.poll() is None, f"the session ended before the outage:\n{err_path.read_text()}"
 
             cut_at = wall()
@@ -319,7 +319,7 @@ def test_a_clean_stop_after_an_outage_records_the_fills_that_arrived_during_it(p
     session.process_bar(series[3], now=series[3].end)  # the venue fills again; the store cannot record it
     assert session.degraded and len(broker.fills()) == 3
     proxy.restore()
-    wait_for(lambda: _reachable(store), timeout=30, what="the store back for the session")
+    wait_until(lambda: _reachable(store), timeout=30, message="the store back for the session")
     session.stop(now=series[3].end, detail="stopped after the outage")
 
     with psycopg.connect(pg_cli.pg_url) as connection:
