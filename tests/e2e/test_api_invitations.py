@@ -31,7 +31,8 @@ from application.records import Role
 from entrypoints.container import build_container
 from entrypoints.settings import load_settings
 from tests.e2e.conftest import QUANTSHIFT, fresh_postgres_database
-from tests.e2e.test_api_server import INVITATION_SECRET, JWT_SECRET, PASSWORD, Server, assert_problem, free_port, run
+from tests.e2e.test_api_server import INVITATION_SECRET, JWT_SECRET, PASSWORD, Server, assert_problem, run
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.e2e
 
