@@ -107,6 +107,15 @@ def fresh_postgres_database(prefix: str) -> Iterator[str]:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+@pytest.fixture
+def pg_cli(cli: Cli) -> Iterator[Cli]:
+    """`cli` pointed at a fresh Postgres database (its URL also in `pg_url`), dropped afterwards."""
+    with fresh_postgres_database("qs_e2e") as url:
+        cli.pg_url = url  # type: ignore[attr-defined]
+        cli.env["QUANTSHIFT_DATABASE_URL"] = url
+        yield cli
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def engine_server(request, tmp_path_factory):
     """One `quantshift serve` per store engine, shared by the API's fuzz and bad-input tests

@@ -11,21 +11,10 @@ from datetime import datetime
 import psycopg
 import pytest
 
-from tests.e2e.conftest import fresh_postgres_database
 from tests.e2e.test_cli_safety import USER_STRATEGIES
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-
-@pytest.fixture
-def pg_cli(cli):
-    """`cli` pointed at a fresh Postgres database, dropped afterwards."""
-    with fresh_postgres_database("qs_e2e") as url:
-        cli.pg_url = url
-        cli.env["QUANTSHIFT_DATABASE_URL"] = url
-        yield cli
 
 
 def pg(cli, query: str, *params) -> list[tuple]:

@@ -37,7 +37,7 @@ from domain.strategy import Target
 from tests.e2e.conftest import QUANTSHIFT
 from tests.e2e.tcp_proxy import TcpProxy
 from tests.e2e.test_cli_safety import USER_STRATEGIES
-from tests.e2e.test_postgres_cli import pg, pg_cli, sent_orders  # noqa: F401 - pg_cli is a fixture
+from tests.e2e.test_postgres_cli import pg, sent_orders
 from tests.fakes.builders import always, bar, spec
 from tests.support.waiting import wait_until
 
@@ -141,7 +141,7 @@ def proxy_to(stack: contextlib.ExitStack, url: str) -> tuple[TcpProxy, str]:
     return proxy, direct._replace(netloc=f"{direct.username or 'postgres'}@127.0.0.1:{proxy.port}").geturl()
 
 
-def test_store_outage_sends_nothing_while_down_and_loses_nothing(pg_cli, stack):  # noqa: F811 - fixture
+def test_store_outage_sends_nothing_while_down_and_loses_nothing(pg_cli, stack):
     strategy = USER_STRATEGIES  # FlipFlop: LONG, FLAT, LONG, ...: an intent on every bar
     config = pg_cli.config(f'''
 [engine]
@@ -288,7 +288,7 @@ strategy = "{strategy}:FlipFlop"
           f"{(resumed[1] - restored_at).total_seconds():.2f} s after the restore; session tally {tally}")
 
 
-def test_a_clean_stop_after_an_outage_records_the_fills_that_arrived_during_it(pg_cli, stack):  # noqa: F811
+def test_a_clean_stop_after_an_outage_records_the_fills_that_arrived_during_it(pg_cli, stack):
     """In process, to place the outage exactly between a venue fill and its recording (a
     real process hits the same window only by chance): the venue fills while the store is
     cut off, the store comes back, the session is stopped cleanly. Every venue fill must be
