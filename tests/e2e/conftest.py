@@ -144,7 +144,5 @@ def engine_server(request, tmp_path_factory):
         stack.callback(srv.stop)
         srv.prepare({"admin": USERS["admin"], "operator": USERS["operator"]})
         srv.start()
-        response = srv.login(USERS["admin"])
-        assert response.status_code == 200, response.text
-        srv.tokens["admin"] = response.json()["token"]
+        srv.log_in({"admin": USERS["admin"]})
         yield srv

@@ -93,9 +93,7 @@ def mail_server(tmp: Path, database_url: str, box: Mailbox) -> Server:
                     "QUANTSHIFT_SMTP_TIMEOUT": "5", "QUANTSHIFT_PUBLIC_URL": srv.base})
     run(srv.env, "users", "create", "--email", ADMIN, "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n")
     srv.start()
-    login = srv.login(ADMIN)
-    assert login.status_code == 200, login.text
-    srv.tokens["admin"] = login.json()["token"]
+    srv.log_in({"admin": ADMIN})
     return srv
 
 

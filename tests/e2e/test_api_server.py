@@ -52,6 +52,13 @@ class Server(ServeProcess):
         with httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=60) as client:
             return client.post(f"{self.base}/api/v1/auth/login", json={"email": email, "password": password})
 
+    def log_in(self, roles: dict[str, str]) -> None:
+        """Logs each role's user in (the password PASSWORD) and keeps its token for `as_role`."""
+        for role, email in roles.items():
+            response = self.login(email)
+            assert response.status_code == 200, response.text
+            self.tokens[role] = response.json()["token"]
+
     def call(self, method: str, path: str, *, token: str | None = None, **kwargs) -> httpx.Response:
         headers = kwargs.pop("headers", {})
         if token:
@@ -72,10 +79,7 @@ def server(tmp_path_factory):
     srv.prepare(USERS)
     srv.start()
     try:
-        for role, email in USERS.items():
-            response = srv.login(email)
-            assert response.status_code == 200, response.text
-            srv.tokens[role] = response.json()["token"]
+        srv.log_in(USERS)
         yield srv
     finally:
         srv.stop()

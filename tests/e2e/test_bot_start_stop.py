@@ -11,38 +11,20 @@ import pytest
 
 from tests.e2e.test_api_server import PASSWORD, USERS, Server, assert_problem, run
 from tests.e2e.test_cli_safety import USER_STRATEGIES
+from tests.support.configs import NO_ORDER_THROTTLE, flipflop_bot
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
 # Two bots whose strategy sends an order on every bar (FlipFlop), on 0.2 s bars: a bot that
 # is not stopped cannot go a second without a new order, so "no new order" cannot pass by accident.
-CONFIG = f'''
+CONFIG = '''
 [engine]
 heartbeat_seconds = 0.5
 market_fill = "this_close"
 max_volume_share = 1
-
-[risk]
-max_orders_per_symbol_per_minute = 100000
-max_orders_per_bot_per_minute = 100000
-
-[[bots]]
-name = "btc"
-asset_class = "crypto"
-symbols = ["BTC-USD"]
-capital = 10000
-position_fraction = 0.05
-strategy = "{USER_STRATEGIES}:FlipFlop"
-
-[[bots]]
-name = "eth"
-asset_class = "crypto"
-symbols = ["ETH-USD"]
-capital = 10000
-position_fraction = 0.05
-strategy = "{USER_STRATEGIES}:FlipFlop"
-'''
+''' + NO_ORDER_THROTTLE + flipflop_bot(USER_STRATEGIES, position_fraction=0.05) + flipflop_bot(
+    USER_STRATEGIES, name="eth", symbol="ETH-USD", position_fraction=0.05)
 
 
 def orders(cli, bot: str) -> int:
@@ -119,10 +101,7 @@ def server(tmp_path):
         run(srv.env, "users", "create", "--email", email, "--role", role, "--password-stdin", stdin=PASSWORD + "\n")
     srv.start()
     try:
-        for role, email in roles.items():
-            response = srv.login(email)
-            assert response.status_code == 200, response.text
-            srv.tokens[role] = response.json()["token"]
+        srv.log_in(roles)
         yield srv
     finally:
         srv.stop()

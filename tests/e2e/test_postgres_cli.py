@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from tests.e2e.test_cli_safety import USER_STRATEGIES
+from tests.support.configs import NO_ORDER_THROTTLE, flipflop_bot
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -64,24 +65,13 @@ def sent_orders(cli) -> int:
 
 def test_hot_standby_takes_over_within_seconds_and_never_two_leaders(pg_cli):
     strategy = USER_STRATEGIES
-    config = pg_cli.config(f'''
+    config = pg_cli.config('''
 [engine]
 heartbeat_seconds = 0.5
 lease_seconds = 1.5
 market_fill = "this_close"
 max_volume_share = 1
-
-[risk]
-max_orders_per_symbol_per_minute = 100000
-max_orders_per_bot_per_minute = 100000
-
-[[bots]]
-name = "btc"
-asset_class = "crypto"
-symbols = ["BTC-USD"]
-capital = 10000
-strategy = "{strategy}:FlipFlop"
-''')
+''' + NO_ORDER_THROTTLE + flipflop_bot(strategy))
     args = ("paper", "--bar-seconds", "0.2", "--config", str(config))
     first = pg_cli.start(*args)
     try:

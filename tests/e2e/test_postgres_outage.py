@@ -39,6 +39,7 @@ from tests.e2e.tcp_proxy import TcpProxy
 from tests.e2e.test_cli_safety import USER_STRATEGIES
 from tests.e2e.test_postgres_cli import pg, sent_orders
 from tests.fakes.builders import always, bar, spec
+from tests.support.configs import NO_ORDER_THROTTLE, flipflop_bot
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -143,24 +144,13 @@ def proxy_to(stack: contextlib.ExitStack, url: str) -> tuple[TcpProxy, str]:
 
 def test_store_outage_sends_nothing_while_down_and_loses_nothing(pg_cli, stack):
     strategy = USER_STRATEGIES  # FlipFlop: LONG, FLAT, LONG, ...: an intent on every bar
-    config = pg_cli.config(f'''
+    config = pg_cli.config('''
 [engine]
 heartbeat_seconds = 0.3
 lease_seconds = 2
 market_fill = "next_open"
 max_volume_share = 1
-
-[risk]
-max_orders_per_symbol_per_minute = 100000
-max_orders_per_bot_per_minute = 100000
-
-[[bots]]
-name = "btc"
-asset_class = "crypto"
-symbols = ["{SYMBOL}"]
-capital = 10000
-strategy = "{strategy}:FlipFlop"
-''')
+''' + NO_ORDER_THROTTLE + flipflop_bot(strategy, symbol=SYMBOL))
     venue_dir = Path(pg_cli.env["QUANTSHIFT_VENUE_DIR"])
     out_path, err_path = pg_cli.tmp / "paper.out", pg_cli.tmp / "paper.err"
     # The proxy stays up to the end: the simulated venue is found by the store's address
