@@ -31,7 +31,8 @@ from application.records import Role
 from entrypoints.container import build_container
 from entrypoints.settings import load_settings
 from tests.e2e.conftest import QUANTSHIFT, fresh_postgres_database
-from tests.e2e.test_api_server import INVITATION_SECRET, JWT_SECRET, PASSWORD, Server, assert_problem, free_port, run
+from tests.e2e.test_api_server import INVITATION_SECRET, JWT_SECRET, PASSWORD, Server, assert_problem, run
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -92,9 +93,7 @@ def mail_server(tmp: Path, database_url: str, box: Mailbox) -> Server:
                     "QUANTSHIFT_SMTP_TIMEOUT": "5", "QUANTSHIFT_PUBLIC_URL": srv.base})
     run(srv.env, "users", "create", "--email", ADMIN, "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n")
     srv.start()
-    login = srv.login(ADMIN)
-    assert login.status_code == 200, login.text
-    srv.tokens["admin"] = login.json()["token"]
+    srv.log_in({"admin": ADMIN})
     return srv
 
 

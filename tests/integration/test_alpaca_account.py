@@ -11,7 +11,6 @@ import pytest
 from application.venue_ports import MarketClock, TradingDay
 from domain.errors import ConfigurationError, InvalidMarketData, VenueUnavailable
 from domain.instrument import AssetClass
-from tests.fakes.alpaca_fixtures import alpaca, fake_alpaca  # noqa: F401
 
 UTC = timezone.utc
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from domain.events import OrderAccepted, OrderRejected
 from domain.order import OrderSide, OrderType
-from tests.fakes.coinbase_fixtures import clock, connect, fake, order, venue, wait_for  # noqa: F401
+from tests.fakes.coinbase_fixtures import connect, order
 
 
 def created(fake) -> list[str]:
