@@ -131,9 +131,14 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(server):
 def test_repeated_failures_are_throttled_with_retry_after(server):
     # An email of its own. Five failures of one (account, address) pair are free; the next
     # attempt of that pair waits (a second, doubling to at most a minute): slowed, not locked out.
-    answers = [server.login("ghost@example.com", "guess number one").status_code for _ in range(6)]
-    assert answers == [401] * 5 + [429]
-    throttled = server.login("ghost@example.com", "guess number one")
+    # The exact waits are tested with a fixed clock (tests/unit/test_access.py); here, on a real
+    # clock, a loaded machine may take longer than the first 1 s wait between two attempts, so the
+    # 429 is looked for within the next three (the waits double: 1, 2, 4 s).
+    answers = [server.login("ghost@example.com", "guess number one").status_code for _ in range(5)]
+    assert answers == [401] * 5
+    throttled = next((r for r in (server.login("ghost@example.com", "guess number one") for _ in range(3))
+                      if r.status_code != 401), None)
+    assert throttled is not None, "no 429 within three attempts after five failures"
     assert_problem(throttled, 429)
     assert 0 < int(throttled.headers["retry-after"]) <= 60
 
