@@ -5,9 +5,10 @@ ports, the configured bots. Injected values skip Litestar's validation: they are
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Protocol
+from typing import Protocol
 
-from litestar.params import Dependency
+from litestar.di import NamedDependency
+from litestar.params import SkipValidation
 
 from application.accounts.accounts import Accounts
 from application.ports import Clock, Notifier, UnitOfWork
@@ -40,9 +41,8 @@ class BotCatalog:
         return {spec.name for spec in self.specs}
 
 
-_PORT = Dependency(skip_validation=True)
-StoreDep = Annotated[Store, _PORT]
-ClockDep = Annotated[Clock, _PORT]
-NotifierDep = Annotated[Notifier, _PORT]
-AccountsDep = Annotated[Accounts, _PORT]
-BotsDep = Annotated[BotCatalog, _PORT]
+StoreDep = NamedDependency[SkipValidation[Store]]
+ClockDep = NamedDependency[SkipValidation[Clock]]
+NotifierDep = NamedDependency[SkipValidation[Notifier]]
+AccountsDep = NamedDependency[SkipValidation[Accounts]]
+BotsDep = NamedDependency[SkipValidation[BotCatalog]]

@@ -7,14 +7,14 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-QUANTSHIFT = str(Path(sys.executable).with_name("quantshift"))
+from tests.support.processes import QUANTSHIFT, free_port
+
 # Commands that only read the store and print a report.
 _READS = frozenset({"status", "trades", "positions", "risk", "audit", "strategies"})
 
@@ -107,16 +107,26 @@ def fresh_postgres_database(prefix: str) -> Iterator[str]:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+@pytest.fixture
+def pg_cli(cli: Cli) -> Iterator[Cli]:
+    """`cli` pointed at a fresh Postgres database (its URL also in `pg_url`), dropped afterwards."""
+    with fresh_postgres_database("qs_e2e") as url:
+        cli.pg_url = url  # type: ignore[attr-defined]
+        cli.env["QUANTSHIFT_DATABASE_URL"] = url
+        yield cli
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def engine_server(request, tmp_path_factory):
     """One `quantshift serve` per store engine, shared by the API's fuzz and bad-input tests
-    (a server with its paper session costs seconds of CPU): an admin logged in, a mail server
+    and test_api_server's Postgres smoke (a server with its paper session costs seconds of
+    CPU): an admin logged in, an operator who is not (the smoke logs in itself), a mail server
     that takes everything (else the mail routes only ever answer 503), a short paper session
     behind it."""
     from aiosmtpd.controller import Controller
     from aiosmtpd.handlers import Sink
 
-    from tests.e2e.test_api_server import USERS, Server, free_port
+    from tests.e2e.test_api_server import USERS, Server
 
     tmp = tmp_path_factory.mktemp(f"api_{request.param}")
     with contextlib.ExitStack() as stack:
@@ -132,9 +142,7 @@ def engine_server(request, tmp_path_factory):
                         "QUANTSHIFT_SMTP_SECURITY": "none", "QUANTSHIFT_SMTP_TIMEOUT": "5",
                         "QUANTSHIFT_PUBLIC_URL": srv.base})
         stack.callback(srv.stop)
-        srv.prepare({"admin": USERS["admin"]})
+        srv.prepare({"admin": USERS["admin"], "operator": USERS["operator"]})
         srv.start()
-        response = srv.login(USERS["admin"])
-        assert response.status_code == 200, response.text
-        srv.tokens["admin"] = response.json()["token"]
+        srv.log_in({"admin": USERS["admin"]})
         yield srv

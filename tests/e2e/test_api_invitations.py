@@ -31,7 +31,8 @@ from application.records import Role
 from entrypoints.container import build_container
 from entrypoints.settings import load_settings
 from tests.e2e.conftest import QUANTSHIFT, fresh_postgres_database
-from tests.e2e.test_api_server import INVITATION_SECRET, JWT_SECRET, PASSWORD, Server, assert_problem, free_port, run
+from tests.e2e.test_api_server import INVITATION_SECRET, JWT_SECRET, PASSWORD, Server, assert_problem, run
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -92,9 +93,7 @@ def mail_server(tmp: Path, database_url: str, box: Mailbox) -> Server:
                     "QUANTSHIFT_SMTP_TIMEOUT": "5", "QUANTSHIFT_PUBLIC_URL": srv.base})
     run(srv.env, "users", "create", "--email", ADMIN, "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n")
     srv.start()
-    login = srv.login(ADMIN)
-    assert login.status_code == 200, login.text
-    srv.tokens["admin"] = login.json()["token"]
+    srv.log_in({"admin": ADMIN})
     return srv
 
 
@@ -298,12 +297,15 @@ def test_viewers_and_operators_get_403_and_strangers_401(server, method, path, b
 def test_a_throttled_login_is_429_with_retry_after(server):
     # An email of its own. Per (account, address): the sixth attempt of the pair waits (1 s,
     # doubling to at most 60 s), the same account from another address does not.
-    answers = [server.login("ghost@example.com", "guess number one").status_code for _ in range(6)]
-    assert answers == [401] * 5 + [429]
-    throttled = server.login("ghost@example.com", "guess number one")
-    if throttled.status_code == 429:  # else the short wait was over already (a slow machine)
-        assert re.fullmatch(r"too many failed logins; try again in \d+ s", assert_problem(throttled, 429)["detail"])
-        assert 1 <= int(throttled.headers["retry-after"]) <= 60
+    # On a real clock a loaded machine may outlast the first 1 s wait: the 429 is looked for
+    # within the next three attempts (the waits double: 1, 2, 4 s); exact waits: test_access.py.
+    answers = [server.login("ghost@example.com", "guess number one").status_code for _ in range(5)]
+    assert answers == [401] * 5
+    throttled = next((r for r in (server.login("ghost@example.com", "guess number one") for _ in range(3))
+                      if r.status_code != 401), None)
+    assert throttled is not None, "no 429 within three attempts after five failures"
+    assert re.fullmatch(r"too many failed logins; try again in \d+ s", assert_problem(throttled, 429)["detail"])
+    assert 1 <= int(throttled.headers["retry-after"]) <= 60
     assert_problem(server.login("ghost@example.com", "guess number one", address="127.0.0.2"), 401)
 
 

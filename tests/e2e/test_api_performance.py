@@ -40,9 +40,7 @@ def served(tmp_path_factory):
         srv.paper, srv.strategies = paper, strategies.result()
         srv.start()
         try:
-            response = srv.login(VIEWER)
-            assert response.status_code == 200, response.text
-            srv.tokens["viewer"] = response.json()["token"]
+            srv.log_in({"viewer": VIEWER})
             srv.stats = todays_stats(srv)
             # What the CLI lists once the job has stored today's snapshot, read while the tests run.
             srv.listed = pool.submit(lambda: json.loads(run(srv.env, "snapshots", "list", "--days", "7",

@@ -10,38 +10,21 @@ import time
 import pytest
 
 from tests.e2e.test_api_server import PASSWORD, USERS, Server, assert_problem, run
-from tests.e2e.test_cli_safety import USER_STRATEGIES, wait_for
+from tests.e2e.test_cli_safety import USER_STRATEGIES
+from tests.support.configs import NO_ORDER_THROTTLE, flipflop_bot
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
 # Two bots whose strategy sends an order on every bar (FlipFlop), on 0.2 s bars: a bot that
 # is not stopped cannot go a second without a new order, so "no new order" cannot pass by accident.
-CONFIG = f'''
+CONFIG = '''
 [engine]
 heartbeat_seconds = 0.5
 market_fill = "this_close"
 max_volume_share = 1
-
-[risk]
-max_orders_per_symbol_per_minute = 100000
-max_orders_per_bot_per_minute = 100000
-
-[[bots]]
-name = "btc"
-asset_class = "crypto"
-symbols = ["BTC-USD"]
-capital = 10000
-position_fraction = 0.05
-strategy = "{USER_STRATEGIES}:FlipFlop"
-
-[[bots]]
-name = "eth"
-asset_class = "crypto"
-symbols = ["ETH-USD"]
-capital = 10000
-position_fraction = 0.05
-strategy = "{USER_STRATEGIES}:FlipFlop"
-'''
+''' + NO_ORDER_THROTTLE + flipflop_bot(USER_STRATEGIES, position_fraction=0.05) + flipflop_bot(
+    USER_STRATEGIES, name="eth", symbol="ETH-USD", position_fraction=0.05)
 
 
 def orders(cli, bot: str) -> int:
@@ -65,13 +48,13 @@ def test_a_running_bot_obeys_stop_and_start_from_the_cli_and_remembers_across_a_
     config = str(cli.config(CONFIG))
     process = cli.start("paper", "--bar-seconds", "0.2", "--config", config)
     try:
-        wait_for(lambda: orders(cli, "btc") >= 2 and orders(cli, "eth") >= 2, timeout=30, what="both bots trading")
+        wait_until(lambda: orders(cli, "btc") >= 2 and orders(cli, "eth") >= 2, timeout=30, message="both bots trading")
         stopped = cli.json("bots", "stop", "--bot", "btc", "--reason", "e2e drill", "--config", config)
         assert (stopped["account"], stopped["bot"], stopped["desired"], stopped["reason"]) == (
             "paper", "btc", "stopped", "e2e drill")
         # The bot says it obeys (its heartbeat's detail) within a few seconds ...
-        wait_for(lambda: detail(cli, "btc") == f"stopped by {stopped['actor']}: e2e drill",
-                 timeout=5, what="the session to report btc stopped")
+        wait_until(lambda: detail(cli, "btc") == f"stopped by {stopped['actor']}: e2e drill",
+                   timeout=5, message="the session to report btc stopped")
         # ... and from then on sends nothing, while the other bot trades on.
         btc, eth = orders(cli, "btc"), orders(cli, "eth")
         time.sleep(1.5)  # about seven bars
@@ -88,13 +71,13 @@ def test_a_running_bot_obeys_stop_and_start_from_the_cli_and_remembers_across_a_
 
         started = cli.json("bots", "start", "--bot", "btc", "--config", config)
         assert started["desired"] == "running" and started["reason"] == "started by operator"
-        wait_for(lambda: orders(cli, "btc") >= btc + 2, timeout=5, what="btc trading again")
+        wait_until(lambda: orders(cli, "btc") >= btc + 2, timeout=5, message="btc trading again")
         assert detail(cli, "btc") == ""
 
         # Stopped again, then the process restarts: the new one remembers and sends nothing for btc.
         cli.run("bots", "stop", "--bot", "btc", "--reason", "over the weekend", "--config", config)
-        wait_for(lambda: detail(cli, "btc").endswith(": over the weekend"), timeout=5,
-                 what="the session to report btc stopped again")
+        wait_until(lambda: detail(cli, "btc").endswith(": over the weekend"), timeout=5,
+                   message="the session to report btc stopped again")
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
@@ -118,10 +101,7 @@ def server(tmp_path):
         run(srv.env, "users", "create", "--email", email, "--role", role, "--password-stdin", stdin=PASSWORD + "\n")
     srv.start()
     try:
-        for role, email in roles.items():
-            response = srv.login(email)
-            assert response.status_code == 200, response.text
-            srv.tokens[role] = response.json()["token"]
+        srv.log_in(roles)
         yield srv
     finally:
         srv.stop()

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from tests.support.waiting import wait_until
+
 pytestmark = pytest.mark.e2e
 
 USER_STRATEGIES = Path(__file__).with_name("user_strategies.py")
@@ -36,16 +38,6 @@ position_fraction = 0.5
 """
 
 
-def wait_for(predicate, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def all_running(cli) -> bool:
     # Until the session has made its store, `status` says there is none (it never creates one).
     if not cli.db.exists():
@@ -66,8 +58,8 @@ def test_halt_stops_a_running_session_within_a_second_and_survives_restart(cli):
     config = cli.config("[engine]\nmax_volume_share = 0.000001\ntimeframe = \"5m\"\n" + DEFAULT_BOTS)
     bot = cli.start("paper", "--days", "400", "--config", str(config), "--json")
     try:
-        wait_for(lambda: count(cli, f"SELECT count(*) FROM orders WHERE status IN {OPEN}") >= 1,
-                 timeout=90, what="an open order in the running session")
+        wait_until(lambda: count(cli, f"SELECT count(*) FROM orders WHERE status IN {OPEN}") >= 1,
+                   timeout=90, message="an open order in the running session")
         cli.run("halt", "--reason", "e2e drill")
         # When the switch was stored (the CLI process takes a moment to start).
         halted_at = datetime.fromisoformat(cli.query("SELECT changed_at FROM control WHERE scope='*'")[0][0])
@@ -98,7 +90,7 @@ def test_sigkill_shows_stale_within_two_heartbeats(cli):
     config = cli.config("[engine]\nheartbeat_seconds = 0.5\n" + DEFAULT_BOTS)
     bot = cli.start("paper", "--bar-seconds", "0.2", "--config", str(config))
     try:
-        wait_for(lambda: all_running(cli), timeout=60, what="bots running")
+        wait_until(lambda: all_running(cli), timeout=60, interval=0.05, message="bots running")
     finally:
         os.kill(bot.pid, signal.SIGKILL)
         bot.wait(timeout=10)
@@ -159,7 +151,7 @@ def test_a_second_process_cannot_trade_the_same_bots(cli):
     config = cli.config("[engine]\nheartbeat_seconds = 0.5\n" + DEFAULT_BOTS)
     first = cli.start("paper", "--bar-seconds", "0.2", "--config", str(config))
     try:
-        wait_for(lambda: all_running(cli), timeout=60, what="bots running")
+        wait_until(lambda: all_running(cli), timeout=60, interval=0.05, message="bots running")
         second = cli.run("paper", "--bar-seconds", "0.2", "--duration", "1", "--config", str(config), check=False)
         assert first.poll() is None, first.communicate()[1]
         # Refused by the heartbeat check or by the venue's lock, whichever it meets first.

@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 
 from application.trading.ports import CRASH_POINTS
-from tests.e2e.conftest import QUANTSHIFT
 from tests.e2e.test_cli_safety import USER_STRATEGIES
+from tests.support.configs import NO_ORDER_THROTTLE, flipflop_bot
+from tests.e2e.conftest import QUANTSHIFT
 
 pytestmark = pytest.mark.e2e
 
@@ -48,19 +49,7 @@ def write_config(tmp: Path) -> Path:
 heartbeat_seconds = {HEARTBEAT}
 market_fill = "next_open"
 max_volume_share = 1
-
-[risk]
-max_orders_per_symbol_per_minute = 100000
-max_orders_per_bot_per_minute = 100000
-
-[[bots]]
-name = "btc"
-asset_class = "crypto"
-symbols = ["BTC-USD"]
-capital = {CAPITAL}
-position_fraction = 0.05
-strategy = "{strategy}:FlipFlop"
-''')
+''' + NO_ORDER_THROTTLE + flipflop_bot(strategy, capital=CAPITAL, position_fraction=0.05))
     return config
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import QUANTSHIFT
 from tests.e2e.test_dashboard_http import OPERATOR, PASSWORD, DashboardServer
+from tests.support.processes import QUANTSHIFT, stop_process
 
 pytestmark = pytest.mark.e2e
 
@@ -86,12 +86,7 @@ def trading(tmp_path):
         yield Trading(srv, users)
     finally:
         pool.shutdown(wait=True)
-        paper.terminate()
-        try:
-            paper.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            paper.kill()
-            paper.wait()
+        stop_process(paper, timeout=15)
         srv.stop()
 
 

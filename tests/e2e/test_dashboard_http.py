@@ -6,10 +6,8 @@ DashboardServer is shared with test_dashboard_browser.py."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import re
-import socket
 import subprocess
 import threading
 import time
@@ -20,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import QUANTSHIFT
+from tests.support.processes import ServeProcess, run_quantshift
 
 pytestmark = pytest.mark.e2e
 
@@ -31,32 +29,16 @@ OPERATOR = "operator@example.com"
 VIEWER = "viewer@example.com"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class DashboardServer:
+class DashboardServer(ServeProcess):
     """A SQLite file, users on it, and `quantshift serve` reading it."""
 
     def __init__(self, tmp: Path, *, config: Path | None = None) -> None:
-        self.tmp = tmp
-        self.config = config
-        self.env = {**os.environ, "QUANTSHIFT_DATABASE_URL": f"sqlite:///{tmp / 'qs.db'}",
-                    "QUANTSHIFT_VENUE_DIR": str(tmp / "venue"), "QUANTSHIFT_JWT_SECRET": JWT_SECRET,
-                    "QUANTSHIFT_INVITATION_SECRET": INVITATION_SECRET, "COLUMNS": "200"}
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = tmp / "serve.log"
-        self.process: subprocess.Popen[bytes] | None = None
+        super().__init__(tmp, database_url=f"sqlite:///{tmp / 'qs.db'}", jwt_secret=JWT_SECRET,
+                         invitation_secret=INVITATION_SECRET, config=config)
 
     def cli(self, *args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         with_config = [*args, "--config", str(self.config)] if self.config and args[0] in ("paper", "status") else args
-        result = subprocess.run([QUANTSHIFT, *with_config], env=self.env, input=stdin, capture_output=True, text=True,
-                                timeout=timeout)
-        assert result.returncode == 0, f"quantshift {' '.join(args)}: {result.stdout}\n{result.stderr}"
-        return result
+        return run_quantshift(self.env, *with_config, stdin=stdin, timeout=timeout)
 
     def create_users(self, users: dict[str, str]) -> None:
         """In parallel: each is a process start plus an argon2 hash."""
@@ -67,31 +49,10 @@ class DashboardServer:
             list(pool.map(create, users.items()))
 
     def start(self) -> None:
-        args = [QUANTSHIFT, "serve", "--port", str(self.port)]
-        if self.config:
-            args += ["--config", str(self.config)]
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(args, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.launch()  # the callers prepare the store meanwhile, then wait_until_up
 
-    def wait_until_up(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.process is not None and self.process.poll() is None, f"serve exited: {self.log.read_text()}"
-            try:
-                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise AssertionError(f"serve did not answer /health in 30 s: {self.log.read_text()}")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+    def wait_until_up(self, *, timeout: float = 30) -> None:
+        super().wait_until_up(timeout=timeout)
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.base, timeout=30, follow_redirects=False)

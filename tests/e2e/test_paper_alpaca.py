@@ -5,7 +5,6 @@ the venue and the store agree, and `reconcile --broker alpaca` says so."""
 from __future__ import annotations
 
 import signal
-import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from tests.e2e.conftest import Cli
 from tests.fakes.alpaca_venue import FakeAlpaca
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -57,20 +57,6 @@ def open_market(fake: FakeAlpaca) -> None:
                          "next_close": (now + timedelta(hours=6)).isoformat()}
 
 
-def wait_for(predicate, *, timeout: float, what: str, process=None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        if process is not None and process.poll() is not None:
-            raise AssertionError(f"paper exited {process.returncode} waiting for {what}:\n{process.stderr.read()}")
-        time.sleep(0.05)
-    if process is not None:
-        process.kill()
-        raise AssertionError(f"timed out waiting for {what}:\n{process.communicate()[1][-3000:]}")
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_paper_trades_alpaca_through_the_sdk_on_streamed_bars_and_reconciles(cli: Cli):
     with FakeAlpaca() as fake:
         cli.env.update({"ALPACA_API_KEY": fake.api_key, "ALPACA_SECRET_KEY": fake.secret_key})
@@ -79,19 +65,19 @@ def test_paper_trades_alpaca_through_the_sdk_on_streamed_bars_and_reconciles(cli
         fake.set_price("SPY", "100")
         paper = cli.start("paper", "--broker", "alpaca", "--config", str(config), "--duration", "60")
         try:
-            wait_for(lambda: "SPY" in fake.data_stream.subscribed_bars(), timeout=30, what="the bar subscription",
-                     process=paper)
+            wait_until(lambda: "SPY" in fake.data_stream.subscribed_bars(), timeout=30, message="the bar subscription",
+                       process=paper)
             first = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(minutes=8)
             for minute in range(6):  # FlipFlop: FLAT, LONG, FLAT, LONG, FLAT, LONG -> 3 buys, 2 sells
                 price = Decimal(100 + minute)
                 fake.set_price("SPY", price)
                 fake.data_stream.push_bar(symbol="SPY", ts=first + timedelta(minutes=minute), open=price,
                                           high=price + 1, low=price - 1, close=price, volume=10_000)
-                wait_for(lambda n=minute: cli.query(
+                wait_until(lambda n=minute: cli.query(
                     "SELECT count(*) FROM orders WHERE account='alpaca-paper' AND status='filled'")[0][0] >= (n + 1) // 2,
-                    timeout=20, what=f"the order of bar {minute} filled and recorded", process=paper)
-            wait_for(lambda: cli.query("SELECT count(*) FROM fills WHERE account='alpaca-paper'")[0][0] == 5,
-                     timeout=20, what="five fills recorded", process=paper)
+                    timeout=20, message=f"the order of bar {minute} filled and recorded", process=paper)
+            wait_until(lambda: cli.query("SELECT count(*) FROM fills WHERE account='alpaca-paper'")[0][0] == 5,
+                       timeout=20, message="five fills recorded", process=paper)
         finally:
             paper.send_signal(signal.SIGTERM)
             out, err = paper.communicate(timeout=30)
@@ -125,15 +111,15 @@ def test_no_order_goes_out_while_the_venue_clock_says_the_market_is_closed(cli: 
         fake.set_price("SPY", "100")
         paper = cli.start("paper", "--broker", "alpaca", "--config", str(config), "--duration", "60")
         try:
-            wait_for(lambda: "SPY" in fake.data_stream.subscribed_bars(), timeout=30, what="the bar subscription",
-                     process=paper)
+            wait_until(lambda: "SPY" in fake.data_stream.subscribed_bars(), timeout=30, message="the bar subscription",
+                       process=paper)
             first = now.replace(second=0, microsecond=0) - timedelta(minutes=5)
             for minute in range(4):
                 fake.data_stream.push_bar(symbol="SPY", ts=first + timedelta(minutes=minute), open=100, high=101,
                                           low=99, close=100, volume=10_000)
             # Every bar evaluated (an equity point each): FlipFlop wanted in on the second and fourth.
-            wait_for(lambda: cli.query("SELECT count(*) FROM equity WHERE account='alpaca-paper'")[0][0] >= 4,
-                     timeout=20, what="the bars evaluated", process=paper)
+            wait_until(lambda: cli.query("SELECT count(*) FROM equity WHERE account='alpaca-paper'")[0][0] >= 4,
+                       timeout=20, message="the bars evaluated", process=paper)
         finally:
             paper.send_signal(signal.SIGTERM)
             _, err = paper.communicate(timeout=30)

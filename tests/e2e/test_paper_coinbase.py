@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import Cli
-from tests.e2e.test_paper_alpaca import STRATEGIES, wait_for
+from tests.e2e.test_paper_alpaca import STRATEGIES
 from tests.fakes.coinbase_venue import FakeCoinbase
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -55,8 +56,8 @@ def test_paper_trades_coinbase_sandbox_through_the_sdk_on_streamed_candles_and_r
         assert refused.returncode == 2 and "Coinbase has no paper account; use --sandbox" in refused.stderr
         paper = cli.start("paper", "--broker", "coinbase", "--sandbox", "--config", str(config), "--duration", "60")
         try:
-            wait_for(lambda: fake.ws.subscribers("candles") > 0, timeout=30, what="the candle subscription",
-                     process=paper)
+            wait_until(lambda: fake.ws.subscribers("candles") > 0, timeout=30, message="the candle subscription",
+                       process=paper)
             first = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=1)
             first -= timedelta(minutes=first.minute % 5)
             # FlipFlop: FLAT, LONG, FLAT, LONG, FLAT, LONG -> 3 buys, 2 sells. A candle is complete
@@ -67,8 +68,8 @@ def test_paper_trades_coinbase_sandbox_through_the_sdk_on_streamed_candles_and_r
                 fake.push_candle("BTC-USD", start=first + timedelta(minutes=5 * k), open=str(price),
                                  high=str(price + 1), low=str(price - 1), close=str(price), volume="50")
                 if k >= 2:  # candle k-1 closed: its order (from bar 2 on) filled and recorded
-                    wait_for(lambda k=k: filled(cli) >= k - 1, timeout=20,
-                             what=f"the order of candle {k - 1} filled and recorded", process=paper)
+                    wait_until(lambda k=k: filled(cli) >= k - 1, timeout=20,
+                               message=f"the order of candle {k - 1} filled and recorded", process=paper)
         finally:
             paper.send_signal(signal.SIGTERM)
             out, err = paper.communicate(timeout=30)

@@ -11,20 +11,11 @@ from datetime import datetime
 import psycopg
 import pytest
 
-from tests.e2e.conftest import fresh_postgres_database
-from tests.e2e.test_cli_safety import USER_STRATEGIES, wait_for
+from tests.e2e.test_cli_safety import USER_STRATEGIES
+from tests.support.configs import NO_ORDER_THROTTLE, flipflop_bot
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-
-@pytest.fixture
-def pg_cli(cli):
-    """`cli` pointed at a fresh Postgres database, dropped afterwards."""
-    with fresh_postgres_database("qs_e2e") as url:
-        cli.pg_url = url
-        cli.env["QUANTSHIFT_DATABASE_URL"] = url
-        yield cli
 
 
 def pg(cli, query: str, *params) -> list[tuple]:
@@ -74,28 +65,17 @@ def sent_orders(cli) -> int:
 
 def test_hot_standby_takes_over_within_seconds_and_never_two_leaders(pg_cli):
     strategy = USER_STRATEGIES
-    config = pg_cli.config(f'''
+    config = pg_cli.config('''
 [engine]
 heartbeat_seconds = 0.5
 lease_seconds = 1.5
 market_fill = "this_close"
 max_volume_share = 1
-
-[risk]
-max_orders_per_symbol_per_minute = 100000
-max_orders_per_bot_per_minute = 100000
-
-[[bots]]
-name = "btc"
-asset_class = "crypto"
-symbols = ["BTC-USD"]
-capital = 10000
-strategy = "{strategy}:FlipFlop"
-''')
+''' + NO_ORDER_THROTTLE + flipflop_bot(strategy))
     args = ("paper", "--bar-seconds", "0.2", "--config", str(config))
     first = pg_cli.start(*args)
     try:
-        wait_for(lambda: sent_orders(pg_cli) >= 3, timeout=60, what="the first instance trading")
+        wait_until(lambda: sent_orders(pg_cli) >= 3, timeout=60, message="the first instance trading")
         second = pg_cli.start(*args)
         time.sleep(2.0)
         assert second.poll() is None
@@ -112,7 +92,7 @@ strategy = "{strategy}:FlipFlop"
                               "AND recorded_at > %s", killed_at)
             return rows[0][0]
 
-        first_order = wait_for(traded_by_second, timeout=30, what="the standby trading")
+        first_order = wait_until(traded_by_second, timeout=30, message="the standby trading")
         failover = (first_order - killed_at).total_seconds()
         print(f"failover: {failover:.2f} s")
         assert failover < 5.0

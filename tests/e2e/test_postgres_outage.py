@@ -36,10 +36,11 @@ from domain.errors import StoreUnavailable
 from domain.strategy import Target
 from tests.e2e.conftest import QUANTSHIFT
 from tests.e2e.tcp_proxy import TcpProxy
-from tests.e2e.test_cli_safety import wait_for
 from tests.e2e.test_cli_safety import USER_STRATEGIES
-from tests.e2e.test_postgres_cli import pg, pg_cli, sent_orders  # noqa: F401 - pg_cli is a fixture
+from tests.e2e.test_postgres_cli import pg, sent_orders
 from tests.fakes.builders import always, bar, spec
+from tests.support.configs import NO_ORDER_THROTTLE, flipflop_bot
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -141,26 +142,15 @@ def proxy_to(stack: contextlib.ExitStack, url: str) -> tuple[TcpProxy, str]:
     return proxy, direct._replace(netloc=f"{direct.username or 'postgres'}@127.0.0.1:{proxy.port}").geturl()
 
 
-def test_store_outage_sends_nothing_while_down_and_loses_nothing(pg_cli, stack):  # noqa: F811 - fixture
+def test_store_outage_sends_nothing_while_down_and_loses_nothing(pg_cli, stack):
     strategy = USER_STRATEGIES  # FlipFlop: LONG, FLAT, LONG, ...: an intent on every bar
-    config = pg_cli.config(f'''
+    config = pg_cli.config('''
 [engine]
 heartbeat_seconds = 0.3
 lease_seconds = 2
 market_fill = "next_open"
 max_volume_share = 1
-
-[risk]
-max_orders_per_symbol_per_minute = 100000
-max_orders_per_bot_per_minute = 100000
-
-[[bots]]
-name = "btc"
-asset_class = "crypto"
-symbols = ["{SYMBOL}"]
-capital = 10000
-strategy = "{strategy}:FlipFlop"
-''')
+''' + NO_ORDER_THROTTLE + flipflop_bot(strategy, symbol=SYMBOL))
     venue_dir = Path(pg_cli.env["QUANTSHIFT_VENUE_DIR"])
     out_path, err_path = pg_cli.tmp / "paper.out", pg_cli.tmp / "paper.err"
     # The proxy stays up to the end: the simulated venue is found by the store's address
@@ -174,8 +164,8 @@ strategy = "{strategy}:FlipFlop"
             bot = subprocess.Popen([QUANTSHIFT, "paper", "--bar-seconds", "0.1", "--config", str(config)],
                                    env=env, stdout=out, stderr=err, text=True)
         try:
-            wait_for(lambda: bot.poll() is not None or sent_orders(pg_cli) >= 5, timeout=60,
-                     what="the session trading through the proxy")
+            wait_until(lambda: bot.poll() is not None or sent_orders(pg_cli) >= 5, timeout=60,
+                       message="the session trading through the proxy")
             assert bot.poll() is None, f"the session ended before the outage:\n{err_path.read_text()}"
 
             cut_at = wall()
@@ -288,7 +278,7 @@ strategy = "{strategy}:FlipFlop"
           f"{(resumed[1] - restored_at).total_seconds():.2f} s after the restore; session tally {tally}")
 
 
-def test_a_clean_stop_after_an_outage_records_the_fills_that_arrived_during_it(pg_cli, stack):  # noqa: F811
+def test_a_clean_stop_after_an_outage_records_the_fills_that_arrived_during_it(pg_cli, stack):
     """In process, to place the outage exactly between a venue fill and its recording (a
     real process hits the same window only by chance): the venue fills while the store is
     cut off, the store comes back, the session is stopped cleanly. Every venue fill must be
@@ -319,7 +309,7 @@ def test_a_clean_stop_after_an_outage_records_the_fills_that_arrived_during_it(p
     session.process_bar(series[3], now=series[3].end)  # the venue fills again; the store cannot record it
     assert session.degraded and len(broker.fills()) == 3
     proxy.restore()
-    wait_for(lambda: _reachable(store), timeout=30, what="the store back for the session")
+    wait_until(lambda: _reachable(store), timeout=30, message="the store back for the session")
     session.stop(now=series[3].end, detail="stopped after the outage")
 
     with psycopg.connect(pg_cli.pg_url) as connection:

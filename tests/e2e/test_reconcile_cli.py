@@ -7,28 +7,18 @@ import json
 import pytest
 
 from tests.e2e.test_cli_safety import USER_STRATEGIES, count
+from tests.support.configs import NO_ORDER_THROTTLE, flipflop_bot
 
 pytestmark = pytest.mark.e2e
 
 def config(cli):
     strategy = USER_STRATEGIES
-    return cli.config(f'''
+    return cli.config('''
 [engine]
 heartbeat_seconds = 0.3
 market_fill = "next_open"
 max_volume_share = 1
-
-[risk]
-max_orders_per_symbol_per_minute = 100000
-max_orders_per_bot_per_minute = 100000
-
-[[bots]]
-name = "btc"
-asset_class = "crypto"
-symbols = ["BTC-USD"]
-capital = 10000
-strategy = "{strategy}:FlipFlop"
-''')
+''' + NO_ORDER_THROTTLE + flipflop_bot(strategy))
 
 
 def test_reconcile_agrees_after_a_session_and_halts_on_what_it_cannot_explain(cli):

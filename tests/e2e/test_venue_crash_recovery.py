@@ -15,10 +15,11 @@ from decimal import Decimal
 import pytest
 
 from tests.e2e.conftest import QUANTSHIFT, Cli
-from tests.e2e.test_paper_alpaca import alpaca_config, open_market, wait_for
+from tests.e2e.test_paper_alpaca import alpaca_config, open_market
 from tests.e2e.test_paper_coinbase import coinbase_config
 from tests.fakes.alpaca_venue import FakeAlpaca
 from tests.fakes.coinbase_venue import FakeCoinbase
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -104,7 +105,7 @@ def test_a_kill_on_the_order_path_neither_duplicates_nor_loses_at_a_real_venue(c
         crashing = subprocess.Popen(
             [QUANTSHIFT, "paper", *drill.args, "--config", config, "--duration", "60"],
             env={**cli.env, "QUANTSHIFT_CRASH_AT": point}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        wait_for(drill.subscribed, timeout=30, what="the subscription", process=crashing)
+        wait_until(drill.subscribed, timeout=30, message="the subscription", process=crashing)
         drill.push_bars()
         crashing.wait(timeout=30)
         died_at = time.monotonic()
@@ -119,9 +120,9 @@ def test_a_kill_on_the_order_path_neither_duplicates_nor_loses_at_a_real_venue(c
         restarted = cli.start("paper", *drill.args, "--config", config, "--duration", "60")
         try:
             # The crashed process reconciled at its start too: the restart's is the second.
-            wait_for(lambda: cli.query("SELECT count(*) FROM audit_log WHERE message LIKE 'reconciliation OK%'"
-                                       )[0][0] >= 2, timeout=30, what="the start-up reconciliation",
-                     process=restarted)
+            wait_until(lambda: cli.query("SELECT count(*) FROM audit_log WHERE message LIKE 'reconciliation OK%'"
+                                         )[0][0] >= 2, timeout=30, message="the start-up reconciliation",
+                       process=restarted)
         finally:
             restarted.send_signal(signal.SIGTERM)
             _, err = restarted.communicate(timeout=30)

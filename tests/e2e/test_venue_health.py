@@ -19,9 +19,7 @@ def server(tmp_path_factory):
     srv.prepare({"viewer": USERS["viewer"]})  # `paper --days 3 --json`, and a viewer
     srv.start()
     try:
-        response = srv.login(USERS["viewer"])
-        assert response.status_code == 200, response.text
-        srv.tokens["viewer"] = response.json()["token"]
+        srv.log_in({"viewer": USERS["viewer"]})
         yield srv
     finally:
         srv.stop()

@@ -1,4 +1,5 @@
-"""pytest fixtures and helpers for the Alpaca adapter tests (import them into a test module).
+"""pytest fixtures and helpers for the Alpaca adapter tests (the fixtures reach every test
+through tests/conftest.py).
 
 `fake_alpaca` is a started FakeAlpaca; `alpaca` an AlpacaVenue built on it with short waits
 (retry 10 ms, reconnect backoff 50 ms, HTTP timeout 0.5 s) and a real wall clock (the
@@ -6,15 +7,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
 
 from adapters.alpaca import AlpacaVenue, build_alpaca_venue
-from domain.orders.events import BrokerEvent
 from domain.orders.order import Order, OrderSide, OrderType
 from tests.fakes.alpaca_venue import FakeAlpaca
 
@@ -47,30 +46,3 @@ def order(client_order_id: str, *, symbol: str = "AAPL", side: OrderSide = Order
                  side=side, order_type=order_type, quantity=Decimal(quantity), created_at=now, signal_ts=now,
                  limit_price=None if limit is None else Decimal(limit),
                  stop_price=None if stop is None else Decimal(stop))
-
-
-def poll_until(venue: AlpacaVenue, done: Callable[[list[BrokerEvent]], bool], *, timeout: float = 5.0,
-               settle: float = 0.0) -> list[BrokerEvent]:
-    """Poll events until `done(all so far)` holds (or the timeout passes); then keep polling
-    `settle` seconds more so a duplicate would be caught. Returns everything polled."""
-    seen: list[BrokerEvent] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        seen += venue.broker.poll_events()
-        if done(seen):
-            break
-        time.sleep(0.02)
-    end = time.monotonic() + settle
-    while time.monotonic() < end:
-        seen += venue.broker.poll_events()
-        time.sleep(0.02)
-    return seen
-
-
-def wait_until(condition: Callable[[], bool], *, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()

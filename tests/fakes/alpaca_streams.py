@@ -66,6 +66,8 @@ class _LoopbackServer:
             self.run(shut())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        if not self._thread.is_alive():
+            self._loop.close()  # an unclosed loop is a ResourceWarning at garbage collection
 
     def _gate(self, connection: ServerConnection, request):
         if self.down:

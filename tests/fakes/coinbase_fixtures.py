@@ -1,19 +1,20 @@
-"""pytest fixtures and helpers for the Coinbase adapter tests (the fake venue + the real SDK)."""
+"""pytest fixtures and helpers for the Coinbase adapter tests: the fake venue + the real SDK.
+
+The fixtures reach every test through tests/conftest.py."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
 
 from adapters.coinbase import CoinbaseVenue, build_coinbase_venue
-from domain.orders.events import BrokerEvent
 from domain.orders.order import Order, OrderSide, OrderType
 from tests.fakes.clock import FixedClock
 from tests.fakes.coinbase_venue import FakeCoinbase
+from tests.support.waiting import wait_until
 
 NOW = datetime(2025, 3, 3, 12, 0, tzinfo=timezone.utc)
 
@@ -42,7 +43,7 @@ def connect(fake: FakeCoinbase, clock: FixedClock, **options: object) -> Coinbas
 def venue(fake, clock) -> Iterator[CoinbaseVenue]:
     built = connect(fake, clock)
     assert built.user_stream is not None and built.user_stream.connected.wait(5), "user stream did not connect"
-    wait_for(lambda: fake.ws.subscribers("user") == 1)
+    wait_until(lambda: fake.ws.subscribers("user") == 1, message="the user channel subscribed")
     yield built
     built.close()
 
@@ -53,24 +54,3 @@ def order(client_order_id: str = "qs-1", *, symbol: str = "BTC-USD", side: Order
     return Order(client_order_id=client_order_id, account="acct", bot="bot", strategy="strat", symbol=symbol,
                  side=side, order_type=order_type, quantity=Decimal(quantity), created_at=NOW, signal_ts=NOW,
                  limit_price=Decimal(limit) if limit else None, stop_price=Decimal(stop) if stop else None)
-
-
-def wait_for(condition: Callable[[], object], *, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
-def poll_until(broker, predicate: Callable[[list[BrokerEvent]], bool], *, timeout: float = 5.0) -> list[BrokerEvent]:
-    """Poll events until the events collected so far satisfy `predicate`; returns them all."""
-    collected: list[BrokerEvent] = []
-    deadline = time.monotonic() + timeout
-    while True:
-        collected.extend(broker.poll_events())
-        if predicate(collected):
-            return collected
-        if time.monotonic() > deadline:
-            raise AssertionError(f"events never satisfied the condition: {collected}")
-        time.sleep(0.01)

@@ -71,6 +71,8 @@ class FakeCoinbaseWebsocket:
         asyncio.run_coroutine_threadsafe(_stop(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            self._loop.close()  # an unclosed loop is a ResourceWarning at garbage collection
 
     # Test controls.
 

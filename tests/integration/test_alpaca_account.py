@@ -9,9 +9,8 @@ from decimal import Decimal
 import pytest
 
 from application.venues.ports import MarketClock, TradingDay
-from domain.accounting.instrument import AssetClass
 from domain.errors import ConfigurationError, InvalidMarketData, VenueUnavailable
-from tests.fakes.alpaca_fixtures import alpaca, fake_alpaca  # noqa: F401
+from domain.accounting.instrument import AssetClass
 
 UTC = timezone.utc
 

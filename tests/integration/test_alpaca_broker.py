@@ -12,11 +12,12 @@ from alpaca.common.exceptions import APIError
 
 from adapters.alpaca import build_alpaca_venue
 from application.venues.request_governor import RateLimit, RequestGovernor
-from domain.accounting.instrument import AssetClass
 from domain.errors import ConfigurationError, VenueUnavailable
 from domain.orders.events import OrderAccepted, OrderCancelled, OrderExpired, OrderFilled, OrderRejected
+from domain.accounting.instrument import AssetClass
 from domain.orders.order import OrderSide, OrderStatus, OrderType
-from tests.fakes.alpaca_fixtures import FAST, WallClock, alpaca, fake_alpaca, order, poll_until  # noqa: F401
+from tests.fakes.alpaca_fixtures import FAST, WallClock, order
+from tests.support.events import events_for, poll_until
 
 ORDERS = "/v2/orders"
 
@@ -35,7 +36,7 @@ def test_market_order_is_acknowledged_then_filled_with_the_cumulative_fill_id(fa
     body = fake_alpaca.requests_to("POST", ORDERS)[0].body
     assert body == {"symbol": "AAPL", "qty": "3", "side": "buy", "type": "market", "time_in_force": "day",
                     "client_order_id": "qs-market"}
-    streamed = poll_until(alpaca, lambda seen: fills_of(seen), settle=0.2)
+    streamed = poll_until(alpaca.broker, lambda seen: fills_of(seen), settle=0.2)
     (fill,) = fills_of(streamed)
     assert fill.fill_id == f"{venue_order.id}:3"
     assert (fill.quantity, fill.price, fill.commission, fill.side) == (Decimal(3), Decimal("190.25"), 0, OrderSide.BUY)
@@ -58,7 +59,7 @@ def test_resting_orders_rest_then_fill_when_the_price_reaches_them(fake_alpaca, 
     assert {k: body[k] for k in wire} == wire
     assert [s.client_order_id for s in alpaca.broker.open_orders()] == ["qs-rest"]
     fake_alpaca.set_price("MSFT", "100" if kind is OrderType.LIMIT else "102.75")
-    fills = fills_of(poll_until(alpaca, lambda seen: fills_of(seen)))
+    fills = fills_of(poll_until(alpaca.broker, lambda seen: fills_of(seen)))
     assert [f.quantity for f in fills] == [Decimal(3)]
     assert alpaca.broker.open_orders() == []
 
@@ -199,7 +200,7 @@ def test_cancel_by_client_order_id_and_never_an_exception_for_finished_or_unknow
     assert len(deletes) == 1
     assert alpaca.broker.cancel("qs-cancel") == []
     assert alpaca.broker.cancel("qs-never-sent") == []
-    late = poll_until(alpaca, lambda seen: False, timeout=0.3)
+    late = events_for(alpaca.broker, seconds=0.3)
     assert not [e for e in late if isinstance(e, OrderCancelled)]  # the stream's cancel is not told twice
 
 
@@ -235,7 +236,7 @@ def test_partial_fills_get_cumulative_ids_from_the_stream_and_from_rest_alike(fa
 
     # Fills made before the stream listened come from the REST resync, later ones from the stream:
     # the emission order may differ (the application adds fills up in any order), the ids may not.
-    streamed = sorted(fills_of(poll_until(alpaca, lambda seen: len(fills_of(seen)) == 3, settle=0.2)),
+    streamed = sorted(fills_of(poll_until(alpaca.broker, lambda seen: len(fills_of(seen)) == 3, settle=0.2)),
                       key=lambda f: Decimal(f.fill_id.rsplit(":", 1)[1]))
 
     venue_id = fake_alpaca.order("qs-parts").id
@@ -265,7 +266,8 @@ def test_venue_cancels_and_expiries_arrive_as_events(fake_alpaca, alpaca):
     fake_alpaca.cancel("qs-c")
     fake_alpaca.expire("qs-e")
 
-    events = poll_until(alpaca, lambda seen: len([e for e in seen if isinstance(e, (OrderCancelled, OrderExpired))]) == 2)
+    events = poll_until(alpaca.broker,
+                        lambda seen: len([e for e in seen if isinstance(e, (OrderCancelled, OrderExpired))]) == 2)
 
     assert {(type(e), e.client_order_id) for e in events if not isinstance(e, OrderAccepted)} == {
         (OrderCancelled, "qs-c"), (OrderExpired, "qs-e")}
@@ -373,9 +375,9 @@ def test_a_bracket_entry_fills_then_the_stop_leg_fills_and_the_take_profit_leg_i
     assert {e.client_order_id for e in placed.events if isinstance(e, OrderAccepted)} == {
         "qs-bracket", take_profit.client_order_id, stop_loss.client_order_id}
 
-    entered = poll_until(alpaca, lambda seen: fills_of(seen))
+    entered = poll_until(alpaca.broker, lambda seen: fills_of(seen))
     fake_alpaca.set_price("AAPL", "94")  # falls through the stop
-    exited = poll_until(alpaca, lambda seen: len(fills_of(seen)) == 1 and any(
+    exited = poll_until(alpaca.broker, lambda seen: len(fills_of(seen)) == 1 and any(
         isinstance(e, OrderCancelled) for e in seen), settle=0.3)
 
     events = list(placed.events) + entered + exited

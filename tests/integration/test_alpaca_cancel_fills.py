@@ -17,7 +17,8 @@ from application.trading.cancel_orders import cancel_open_orders
 from application.trading.reconcile import reconcile
 from domain.orders.events import OrderAccepted, OrderCancelled, OrderFilled
 from domain.orders.order import OrderStatus, OrderType
-from tests.fakes.alpaca_fixtures import alpaca, fake_alpaca, order, poll_until  # noqa: F401
+from tests.fakes.alpaca_fixtures import order
+from tests.support.events import events_for, poll_until
 
 D = Decimal
 
@@ -25,7 +26,7 @@ D = Decimal
 def _resting(fake_alpaca, alpaca, coid: str) -> None:
     """A resting limit order for 3, acknowledged, with the stream listening."""
     alpaca.broker.submit(order(coid, quantity="3", order_type=OrderType.LIMIT, limit="10"))
-    poll_until(alpaca, lambda seen: fake_alpaca.trading_stream.listening() == 1)
+    poll_until(alpaca.broker, lambda seen: fake_alpaca.trading_stream.listening() == 1)
 
 
 def _kinds(events) -> list[tuple[str, object]]:
@@ -48,7 +49,7 @@ def test_a_fill_racing_the_cancel_is_told_before_the_cancel_which_carries_the_fi
     assert fake_alpaca.order("qs-race").status == "canceled"
     assert _kinds(events) == [("fill", D(1)), ("cancelled", D(1))]
     fake_alpaca.release_trade_updates()  # partial_fill, pending_cancel, canceled: nothing told twice
-    late = poll_until(alpaca, lambda seen: False, timeout=0.5)
+    late = events_for(alpaca.broker, seconds=0.5)
     assert _kinds(late) == []
 
 
@@ -62,7 +63,7 @@ def test_a_cancel_whose_fills_are_not_listed_yet_waits_for_them(fake_alpaca, alp
     assert _kinds(alpaca.broker.poll_events()) == []
 
     fake_alpaca.release_trade_updates()  # the partial_fill arrives: the end follows it
-    events = poll_until(alpaca, lambda seen: any(isinstance(e, OrderCancelled) for e in seen), settle=0.3)
+    events = poll_until(alpaca.broker, lambda seen: any(isinstance(e, OrderCancelled) for e in seen), settle=0.3)
     assert _kinds(events) == [("fill", D(1)), ("cancelled", D(1))]
 
 
@@ -75,7 +76,7 @@ def test_a_pending_cancel_still_fills_and_ends_with_the_venues_final_quantity(fa
     fake_alpaca.fill("qs-pending", "2", "10")  # it still trades
     fake_alpaca.finish_cancel("qs-pending")
 
-    events = poll_until(alpaca, lambda seen: any(isinstance(e, OrderCancelled) for e in seen), settle=0.3)
+    events = poll_until(alpaca.broker, lambda seen: any(isinstance(e, OrderCancelled) for e in seen), settle=0.3)
     assert _kinds(events) == [("fill", D(2)), ("cancelled", D(2))]
 
 
@@ -87,7 +88,7 @@ def test_a_fill_after_a_cancel_reaches_the_store_once_and_reconciliation_agrees(
         uow.orders.add(resting)
         uow.commit()
     apply_broker_events(alpaca.broker.submit(resting), uow_factory=store)
-    poll_until(alpaca, lambda seen: fake_alpaca.trading_stream.listening() == 1)
+    poll_until(alpaca.broker, lambda seen: fake_alpaca.trading_stream.listening() == 1)
     apply_broker_events(alpaca.broker.poll_events(), uow_factory=store)
     fake_alpaca.hold_trade_updates()
     fake_alpaca.fill_before_cancel("qs-stop-moved", "1", "10")
@@ -104,7 +105,7 @@ def test_a_fill_after_a_cancel_reaches_the_store_once_and_reconciliation_agrees(
         assert uow.positions.get(account="paper", bot="bot", symbol="AAPL").quantity == D(1)
     # The stream's late copies of the same fill and cancel change nothing.
     fake_alpaca.release_trade_updates()
-    late = poll_until(alpaca, lambda seen: False, timeout=0.5)
+    late = events_for(alpaca.broker, seconds=0.5)
     outcome = apply_broker_events(late, uow_factory=store)
     assert outcome.applied == 0
     report = reconcile(account="paper", broker=alpaca.broker, uow_factory=store, now=datetime.now(timezone.utc))
@@ -116,6 +117,6 @@ def test_a_fill_after_a_cancel_reaches_the_store_once_and_reconciliation_agrees(
 
 def test_accepted_then_cancelled_orders_still_give_one_ack(fake_alpaca, alpaca):
     _resting(fake_alpaca, alpaca, "qs-ack")
-    events = alpaca.broker.cancel("qs-ack") + poll_until(alpaca, lambda seen: False, timeout=0.3)
+    events = alpaca.broker.cancel("qs-ack") + events_for(alpaca.broker, seconds=0.3)
     assert [type(e) for e in events if isinstance(e, OrderAccepted)] == []  # submit told the ack already
     assert _kinds(events) == [("cancelled", D(0))]

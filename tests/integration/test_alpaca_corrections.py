@@ -15,7 +15,8 @@ from application.trading.apply_broker_events import apply_broker_events
 from application.trading.reconcile import reconcile
 from domain.orders.events import FillCorrected, OrderFilled
 from domain.orders.order import OrderSide
-from tests.fakes.alpaca_fixtures import FAST, WallClock, alpaca, fake_alpaca, order, poll_until  # noqa: F401
+from tests.fakes.alpaca_fixtures import FAST, WallClock, order
+from tests.support.events import poll_until
 
 D = Decimal
 CASH = D(10_000)
@@ -37,12 +38,12 @@ def _trade(alpaca, store, coid: str, side: OrderSide) -> None:
         uow.orders.add(placed)
         uow.commit()
     events = alpaca.broker.submit(placed)
-    events += poll_until(alpaca, lambda seen: any(isinstance(e, OrderFilled) for e in events + seen), settle=0.1)
+    events += poll_until(alpaca.broker, lambda seen: any(isinstance(e, OrderFilled) for e in events + seen), settle=0.1)
     apply_broker_events(events, uow_factory=store)
 
 
 def _corrections(alpaca) -> list:
-    events = poll_until(alpaca, lambda seen: any(isinstance(e, FillCorrected) for e in seen), settle=0.2)
+    events = poll_until(alpaca.broker, lambda seen: any(isinstance(e, FillCorrected) for e in seen), settle=0.2)
     return [e for e in events if isinstance(e, FillCorrected)]
 
 
@@ -99,7 +100,7 @@ def test_a_bust_of_a_fill_learnt_over_rest_is_found_by_what_the_execution_was(fa
     restarted = build_alpaca_venue(**fake_alpaca.connection(), clock=WallClock(), **FAST)
     try:
         restarted.broker.poll_events()
-        poll_until(restarted, lambda seen: fake_alpaca.trading_stream.listening() == 2)
+        poll_until(restarted.broker, lambda seen: fake_alpaca.trading_stream.listening() == 2)
         fake_alpaca.bust("qs-in", cum_qty="3")
         (bust,) = _corrections(restarted)
         assert (bust.fill_id, bust.original_quantity, bust.original_price) == (None, D(3), D(100))

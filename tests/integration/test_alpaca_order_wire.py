@@ -12,7 +12,8 @@ from websockets.sync.client import connect
 
 from domain.orders.events import OrderFilled
 from domain.orders.order import OrderSide, OrderType
-from tests.fakes.alpaca_fixtures import alpaca, fake_alpaca, order, poll_until  # noqa: F401
+from tests.fakes.alpaca_fixtures import order
+from tests.support.events import poll_until
 
 ORDERS = "/v2/orders"
 D = Decimal
@@ -76,12 +77,12 @@ def test_bracket_exits_are_rounded_the_safe_way_too(fake_alpaca, alpaca):
 def test_the_commission_the_venue_charges_is_on_the_fills_once(fake_alpaca, alpaca):
     fake_alpaca.charge_commission(per_share="0.01")
     alpaca.broker.submit(order("qs-fee", quantity="300", order_type=OrderType.LIMIT, limit="10"))
-    poll_until(alpaca, lambda seen: fake_alpaca.trading_stream.listening() == 1)
+    poll_until(alpaca.broker, lambda seen: fake_alpaca.trading_stream.listening() == 1)
     fake_alpaca.fill("qs-fee", "100", "10")
     fake_alpaca.fill("qs-fee", "200", "10")
 
-    fills = [e.fill for e in poll_until(alpaca, lambda seen: len([e for e in seen if isinstance(e, OrderFilled)]) == 2,
-                                        settle=0.2) if isinstance(e, OrderFilled)]
+    filled = poll_until(alpaca.broker, lambda seen: len([e for e in seen if isinstance(e, OrderFilled)]) == 2, settle=0.2)
+    fills = [e.fill for e in filled if isinstance(e, OrderFilled)]
 
     assert [(f.quantity, f.commission) for f in fills] == [(D(100), D(1)), (D(200), D(2))]
     assert sum(f.commission for f in fills) == fake_alpaca.order("qs-fee").commission == D(3)

@@ -13,7 +13,8 @@ import pytest
 
 from adapters.alpaca import AlpacaVenue, build_alpaca_venue
 from domain.accounting.market import Bar
-from tests.fakes.alpaca_fixtures import FAST, fake_alpaca, wait_until  # noqa: F401
+from tests.fakes.alpaca_fixtures import FAST
+from tests.support.waiting import wait_until
 from tests.fakes.alpaca_venue import FakeAlpaca
 from tests.fakes.clock import FixedClock
 

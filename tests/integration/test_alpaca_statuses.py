@@ -15,7 +15,8 @@ from adapters.sqlite import SqliteStore
 from application.trading.apply_broker_events import apply_broker_events
 from application.trading.reconcile import reconcile
 from domain.orders.order import OrderStatus, OrderType
-from tests.fakes.alpaca_fixtures import alpaca, fake_alpaca, order, poll_until, wait_until  # noqa: F401
+from tests.fakes.alpaca_fixtures import order
+from tests.support.events import poll_until
 
 S = OrderStatus
 # Alpaca's word -> ours, for an order of 3 with 1 filled (statuses that ignore the quantity aside).
@@ -78,11 +79,11 @@ def test_an_unknown_status_is_reported_for_that_order_and_listing_resync_and_rec
             S.ACCEPTED, False, "awaiting_liquidity")
         assert listed["qs-plain"].status_known
         # A reconnect resyncs over REST (it lists the open orders) without failing.
-        poll_until(alpaca, lambda seen: fake_alpaca.trading_stream.listening() == 1)
+        poll_until(alpaca.broker, lambda seen: fake_alpaca.trading_stream.listening() == 1)
         before = alpaca.broker.resyncs
         fake_alpaca.drop_streams()
         fake_alpaca.restore_streams()
-        poll_until(alpaca, lambda seen: alpaca.broker.resyncs > before, timeout=10)
+        poll_until(alpaca.broker, lambda seen: alpaca.broker.resyncs > before, timeout=10)
         assert alpaca.broker.resyncs > before
         report = reconcile(account="paper", broker=alpaca.broker, uow_factory=store, now=datetime.now(timezone.utc))
         assert report.ok, report.mismatches

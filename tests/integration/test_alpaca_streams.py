@@ -8,11 +8,13 @@ from decimal import Decimal
 
 import pytest
 
-from domain.accounting.market import Bar
 from domain.errors import ConfigurationError
 from domain.orders.events import OrderFilled
+from domain.accounting.market import Bar
 from domain.orders.order import OrderType
-from tests.fakes.alpaca_fixtures import alpaca, fake_alpaca, order, poll_until, wait_until  # noqa: F401
+from tests.fakes.alpaca_fixtures import order
+from tests.support.events import events_for, poll_until
+from tests.support.waiting import wait_until
 
 T0 = datetime(2024, 3, 5, 14, 30, tzinfo=timezone.utc)
 
@@ -24,7 +26,7 @@ def fills_of(events):
 def test_a_fill_while_the_stream_is_down_is_told_once_after_the_reconnect(fake_alpaca, alpaca):
     alpaca.broker.submit(order("qs-ws", order_type=OrderType.LIMIT, limit="100"))
     assert wait_until(lambda: fake_alpaca.trading_stream.listening() == 1)
-    poll_until(alpaca, lambda seen: False, timeout=0.2)  # the first connection's resync is done
+    events_for(alpaca.broker, seconds=0.2)  # the first connection's resync is done
     resyncs = alpaca.broker.resyncs
 
     fake_alpaca.drop_streams()
@@ -32,7 +34,7 @@ def test_a_fill_while_the_stream_is_down_is_told_once_after_the_reconnect(fake_a
     assert fake_alpaca.order("qs-ws").status == "filled"
     fake_alpaca.restore_streams()
 
-    events = poll_until(alpaca, lambda seen: fills_of(seen), timeout=5, settle=0.5)
+    events = poll_until(alpaca.broker, lambda seen: fills_of(seen), timeout=5, settle=0.5)
     (fill,) = fills_of(events)
     assert fill.fill_id == f"{fake_alpaca.order('qs-ws').id}:3" and fill.price == Decimal("99.5")
     assert alpaca.broker.resyncs > resyncs and alpaca.broker.stream_connections >= 2
@@ -43,11 +45,11 @@ def test_a_fill_while_the_stream_is_down_is_told_once_after_the_reconnect(fake_a
 def test_a_fill_seen_on_the_stream_is_not_told_again_by_the_resync(fake_alpaca, alpaca):
     fake_alpaca.set_price("AAPL", "10")
     alpaca.broker.submit(order("qs-both"))
-    first = fills_of(poll_until(alpaca, lambda seen: fills_of(seen)))
+    first = fills_of(poll_until(alpaca.broker, lambda seen: fills_of(seen)))
     fake_alpaca.drop_streams()
     fake_alpaca.restore_streams()
     assert wait_until(lambda: alpaca.broker.stream_connections >= 2)
-    again = poll_until(alpaca, lambda seen: False, timeout=0.5)
+    again = events_for(alpaca.broker, seconds=0.5)
     assert len(first) == 1 and fills_of(again) == []
 
 

@@ -7,11 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from domain.accounting.instrument import AssetClass
 from domain.errors import VenueUnavailable
 from domain.orders.events import OrderAccepted, OrderCancelled, OrderFilled, OrderRejected
+from domain.accounting.instrument import AssetClass
 from domain.orders.order import OrderSide, OrderStatus, OrderType
-from tests.fakes.coinbase_fixtures import clock, connect, fake, order, poll_until, venue, wait_for  # noqa: F401
+from tests.fakes.coinbase_fixtures import connect, order
+from tests.support.events import poll_until
+from tests.support.waiting import wait_until
 
 
 
@@ -32,7 +34,7 @@ def test_market_buy_is_acked_filled_once_and_rest_fills_carry_the_same_ids(fake,
 
     assert [type(e) for e in events] == [OrderAccepted, OrderFilled]  # read back at once: it filled
     # 2 subscription acks, the user snapshot, then the order's OPEN and FILLED updates.
-    wait_for(lambda: venue.user_stream.received >= 5)
+    wait_until(lambda: venue.user_stream.received >= 5)
     assert fills_of(poll_until(venue.broker, lambda evs: True)) == []  # the websocket's copy is deduped
     (fill,) = fills_of(events)
     assert (fill.client_order_id, fill.symbol, fill.side, fill.quantity) == ("qs-m1", "BTC/USD", OrderSide.BUY,
@@ -71,7 +73,7 @@ def test_a_fresh_session_sees_an_already_partly_filled_order_through_rest_ids(fa
     fake.book.execute(vid, "0.1", "88")
     second = connect(fake, clock)  # a restarted process: it has never seen this order
     try:
-        wait_for(lambda: fake.ws.subscribers("user") == 2)
+        wait_until(lambda: fake.ws.subscribers("user") == 2)
         fake.book.execute(vid, "0.5", "87")
         got = fills_of(poll_until(second.broker, lambda evs: len(fills_of(evs)) == 3))
         assert [f.fill_id for f in got] == [f"{vid}:0.4", f"{vid}:0.5", f"{vid}:1"]
@@ -209,12 +211,12 @@ def test_websocket_drop_while_an_order_fills_emits_the_fill_once_after_reconnect
     venue.broker.submit(order("qs-ws", order_type=OrderType.LIMIT, quantity="1", limit="95"))
     poll_until(venue.broker, lambda evs: True)
     fake.ws.drop()
-    wait_for(lambda: not venue.user_stream.connected.is_set())
+    wait_until(lambda: not venue.user_stream.connected.is_set())
     fake.book.set_price("BTC-USD", "94")  # fills while the stream is down: the update is lost
     assert venue.broker.poll_events() == []
     fake.ws.restore()
     got = poll_until(venue.broker, lambda evs: fills_of(evs))
-    wait_for(lambda: fake.ws.subscribers("user") == 1)
+    wait_until(lambda: fake.ws.subscribers("user") == 1)
     got += poll_until(venue.broker, lambda evs: True)
     (fill,) = fills_of(got)
     assert fill.client_order_id == "qs-ws" and fill.quantity == Decimal(1) and fill.price == Decimal(94)

@@ -17,7 +17,9 @@ from application.trading.cancel_orders import cancel_open_orders
 from application.trading.reconcile import reconcile
 from domain.orders.events import OrderCancelled, OrderFilled
 from domain.orders.order import OrderStatus, OrderType
-from tests.fakes.coinbase_fixtures import NOW, clock, connect, fake, order, poll_until, venue, wait_for  # noqa: F401
+from tests.fakes.coinbase_fixtures import NOW, connect, order
+from tests.support.events import poll_until
+from tests.support.waiting import wait_until
 
 ACCOUNT = "coinbase-sandbox"
 
@@ -106,7 +108,7 @@ def test_a_fill_after_the_cancel_request_reaches_the_store_and_reconciliation_ag
     venue = connect(fake, clock)
     try:
         assert venue.user_stream.connected.wait(5)
-        wait_for(lambda: fake.ws.subscribers("user") == 1)
+        wait_until(lambda: fake.ws.subscribers("user") == 1)
         vid = sent(store, venue, order("qs-e2e", order_type=OrderType.LIMIT, quantity="1", limit="90"))
 
         # A halt (or a stop being moved) cancels the order: the venue queues the cancel.

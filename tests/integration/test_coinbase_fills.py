@@ -9,7 +9,8 @@ from decimal import Decimal
 
 from domain.orders.events import OrderFilled
 from domain.orders.order import OrderType
-from tests.fakes.coinbase_fixtures import clock, connect, fake, order, poll_until, venue, wait_for  # noqa: F401
+from tests.fakes.coinbase_fixtures import order
+from tests.support.events import poll_until
 
 D = Decimal
 

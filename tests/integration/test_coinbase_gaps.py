@@ -5,7 +5,6 @@ over REST. Through the real SDK against the loopback fake venue, which loses mes
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -13,7 +12,9 @@ import pytest
 
 from domain.orders.events import OrderFilled
 from domain.orders.order import OrderType
-from tests.fakes.coinbase_fixtures import clock, connect, fake, order, poll_until, wait_for  # noqa: F401
+from tests.fakes.coinbase_fixtures import connect, order
+from tests.support.events import events_for, poll_until
+from tests.support.waiting import wait_until
 from tests.fakes.coinbase_venue import FakeCoinbase
 
 
@@ -32,7 +33,7 @@ def quiet(tmp_path) -> Iterator[FakeCoinbase]:
 def resting(fake, clock, coid: str, **options: object):
     venue = connect(fake, clock, **options)
     assert venue.user_stream.connected.wait(5)
-    wait_for(lambda: fake.ws.subscribers("user") == 1 and fake.ws.subscribers("heartbeats") == 1)
+    wait_until(lambda: fake.ws.subscribers("user") == 1 and fake.ws.subscribers("heartbeats") == 1)
     venue.broker.submit(order(coid, order_type=OrderType.LIMIT, quantity="1", limit="95"))
     poll_until(venue.broker, lambda evs: True)
     return venue
@@ -42,16 +43,7 @@ def heartbeat_heard(fake, venue) -> None:
     """A heartbeat from the venue, once the client's socket has handled it."""
     before = venue.user_stream.received
     fake.push_heartbeat()
-    wait_for(lambda: venue.user_stream.received > before)
-
-
-def nothing_for(broker, seconds: float) -> list:
-    events: list = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        events += broker.poll_events()
-        time.sleep(0.02)
-    return events
+    wait_until(lambda: venue.user_stream.received > before)
 
 
 def test_a_lost_filled_update_is_seen_as_a_sequence_gap_by_the_next_message_and_resynced(quiet, clock):
@@ -59,13 +51,13 @@ def test_a_lost_filled_update_is_seen_as_a_sequence_gap_by_the_next_message_and_
     try:
         quiet.ws.lose(1, channel="user")
         quiet.book.set_price("BTC-USD", "94")  # fills: its update is lost on the way
-        wait_for(lambda: quiet.ws.lost == 1)
-        assert fills_of(nothing_for(venue.broker, 0.2)) == []  # nothing says it filled, yet
+        wait_until(lambda: quiet.ws.lost == 1)
+        assert fills_of(events_for(venue.broker, seconds=0.2)) == []  # nothing says it filled, yet
         heartbeat_heard(quiet, venue)  # the next message: its sequence_num skips one
         (fill,) = fills_of(poll_until(venue.broker, lambda evs: fills_of(evs)))
         assert (fill.client_order_id, fill.quantity, fill.price) == ("qs-g1", Decimal(1), Decimal(94))
         assert venue.broker.stream_gaps == 1 and venue.broker.resyncs == 1
-        assert fills_of(nothing_for(venue.broker, 0.1)) == []
+        assert fills_of(events_for(venue.broker, seconds=0.1)) == []
         assert [f.fill_id for f in venue.broker.fills()] == [fill.fill_id]
     finally:
         venue.close()
@@ -79,7 +71,7 @@ def test_a_missed_heartbeat_triggers_a_resync(quiet, clock):
         quiet.ws.lose(1, channel="heartbeats")
         quiet.book.set_price("BTC-USD", "94")
         quiet.push_heartbeat()  # lost: counter 2 never arrives
-        wait_for(lambda: quiet.ws.lost == 2)
+        wait_until(lambda: quiet.ws.lost == 2)
         heartbeat_heard(quiet, venue)  # counter 3 after 1, sequence_num three ahead
         (fill,) = fills_of(poll_until(venue.broker, lambda evs: fills_of(evs)))
         assert fill.client_order_id == "qs-g2" and fill.quantity == Decimal(1)
@@ -106,9 +98,9 @@ def test_a_new_connection_numbers_from_zero_again_and_that_is_not_a_gap(quiet, c
     try:
         quiet.push_heartbeat()
         quiet.ws.drop()
-        wait_for(lambda: not venue.user_stream.connected.is_set())
+        wait_until(lambda: not venue.user_stream.connected.is_set())
         quiet.ws.restore()
-        wait_for(lambda: quiet.ws.subscribers("heartbeats") == 1)
+        wait_until(lambda: quiet.ws.subscribers("heartbeats") == 1)
         heartbeat_heard(quiet, venue)
         poll_until(venue.broker, lambda evs: True)
         assert venue.user_stream.connects == 2

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from domain.orders.events import OrderAccepted, OrderRejected
 from domain.orders.order import OrderSide, OrderType
-from tests.fakes.coinbase_fixtures import clock, connect, fake, order, venue, wait_for  # noqa: F401
+from tests.fakes.coinbase_fixtures import connect, order
 
 
 def created(fake) -> list[str]:

@@ -9,7 +9,8 @@ import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from tests.fakes.coinbase_fixtures import NOW, clock, connect, fake, wait_for  # noqa: F401
+from tests.fakes.coinbase_fixtures import NOW, connect
+from tests.support.waiting import wait_until
 
 D = Decimal
 
@@ -34,7 +35,7 @@ def at(minutes: int, seconds: int = 0) -> datetime:
 
 def drop_until_noticed(fake, stream) -> None:
     fake.ws.drop()
-    wait_for(lambda: stream.resyncing)
+    wait_until(lambda: stream.resyncing)
 
 
 def heard(stream, push) -> None:
@@ -42,7 +43,7 @@ def heard(stream, push) -> None:
     move once the trade was handled at the time the test meant."""
     before = stream._socket.received
     push()
-    wait_for(lambda: stream._socket.received > before)
+    wait_until(lambda: stream._socket.received > before)
 
 
 def test_candles_missed_during_a_drop_are_backfilled_once_in_order_before_newer_streamed_bars(fake, clock):
@@ -50,7 +51,7 @@ def test_candles_missed_during_a_drop_are_backfilled_once_in_order_before_newer_
     stream = venue.market_data(["BTC/USD"], timedelta(minutes=5))
     emitted: list = []
     try:
-        wait_for(lambda: fake.ws.subscribers("candles") == 1)
+        wait_until(lambda: fake.ws.subscribers("candles") == 1)
         heard(stream, lambda: fake.push_candle("BTC-USD", start=at(0), open="100", high="101", low="99",
                                                close="100", volume="1"))
         clock.set(at(5, 1))
@@ -71,7 +72,7 @@ def test_candles_missed_during_a_drop_are_backfilled_once_in_order_before_newer_
         fake.fault("candles", "500", times=3)  # the first backfill attempt fails all its retries
         clock.set(at(23))
         fake.ws.restore()
-        wait_for(lambda: fake.ws.subscribers("candles") == 1)
+        wait_until(lambda: fake.ws.subscribers("candles") == 1)
 
         backfilled = collect(stream, 3)
         assert [ohlcv(b) for b in backfilled] == [
@@ -121,7 +122,7 @@ def test_bars_built_from_trades_are_backfilled_from_one_minute_candles_aggregate
     stream = venue.market_data(["ETH-USD"], timedelta(minutes=2))
     try:
         assert not stream.uses_candles
-        wait_for(lambda: fake.ws.subscribers("market_trades") == 1)
+        wait_until(lambda: fake.ws.subscribers("market_trades") == 1)
         clock.set(at(0, 30))
         heard(stream, lambda: fake.push_trade("ETH-USD", trade_id="1", price="10", size="1", at=at(0, 10)))
         heard(stream, lambda: fake.push_trade("ETH-USD", trade_id="2", price="11", size="1", at=at(1, 50)))
@@ -138,7 +139,7 @@ def test_bars_built_from_trades_are_backfilled_from_one_minute_candles_aggregate
                                  close=c, volume="2")
         clock.set(at(7, 30))  # back during 12:06-12:08: that bar overlapped the outage
         fake.ws.restore()
-        wait_for(lambda: fake.ws.subscribers("market_trades") == 1)
+        wait_until(lambda: fake.ws.subscribers("market_trades") == 1)
 
         backfilled = collect(stream, 2)
         assert [ohlcv(b) for b in backfilled] == [(at(2), D(12), D(15), D(11), D(14), D(4)),
@@ -164,7 +165,7 @@ def test_an_interval_no_candle_divides_reports_the_gap_and_streams_on(fake, cloc
     venue = connect(fake, clock, user_stream=False)
     stream = venue.market_data(["ETH-USD"], timedelta(seconds=30))
     try:
-        wait_for(lambda: fake.ws.subscribers("market_trades") == 1)
+        wait_until(lambda: fake.ws.subscribers("market_trades") == 1)
         clock.set(at(0, 40))
         heard(stream, lambda: fake.push_trade("ETH-USD", trade_id="1", price="10", size="1", at=at(0, 5)))
         heard(stream, lambda: fake.push_trade("ETH-USD", trade_id="2", price="11", size="1", at=at(0, 35)))
@@ -173,7 +174,7 @@ def test_an_interval_no_candle_divides_reports_the_gap_and_streams_on(fake, cloc
         clock.set(at(3, 10))
         with caplog.at_level(logging.WARNING, logger="adapters.coinbase.streams"):
             fake.ws.restore()
-            wait_for(lambda: fake.ws.subscribers("market_trades") == 1)
+            wait_until(lambda: fake.ws.subscribers("market_trades") == 1)
             heard(stream, lambda: fake.push_trade("ETH-USD", trade_id="3", price="12", size="1",
                                                   at=at(3, 15)))  # overlapped: partial
             clock.set(at(3, 40))
@@ -192,12 +193,12 @@ def test_a_lost_candle_update_is_seen_as_a_gap_and_its_bar_comes_from_rest(fake,
     venue = connect(fake, clock, user_stream=False, resync_retry=0.05)
     stream = venue.market_data(["BTC-USD"], timedelta(minutes=5))
     try:
-        wait_for(lambda: fake.ws.subscribers("candles") == 1)
+        wait_until(lambda: fake.ws.subscribers("candles") == 1)
         heard(stream, lambda: fake.push_candle("BTC-USD", start=at(0), open="100", high="101", low="99",
                                                close="100", volume="1"))
         fake.ws.lose(1, channel="candles")  # the update that took the 12:00 candle to 105 never arrives
         fake.push_candle("BTC-USD", start=at(0), open="100", high="105", low="99", close="104", volume="3")
-        wait_for(lambda: fake.ws.lost == 1)
+        wait_until(lambda: fake.ws.lost == 1)
         fake.add_rest_candle("BTC-USD", granularity="FIVE_MINUTE", start=at(0), open="100", high="105", low="99",
                              close="104", volume="3")
         clock.set(at(5, 1))

@@ -13,7 +13,8 @@ import requests
 from domain.orders.events import OrderAccepted, OrderCancelled, OrderExpired, OrderRejected
 from domain.orders.order import OrderStatus, OrderType
 from tests.fakes.coinbase_book import LIVE
-from tests.fakes.coinbase_fixtures import clock, connect, fake, order, poll_until, venue  # noqa: F401
+from tests.fakes.coinbase_fixtures import connect, order
+from tests.support.events import poll_until
 
 S = OrderStatus
 

@@ -9,11 +9,12 @@ from decimal import Decimal
 import pytest
 
 from adapters.coinbase import build_coinbase_venue
-from application.venues.ports import FundingUnsupported
 from application.venues.request_governor import Priority, RateLimit, RequestGovernor
-from domain.accounting.instrument import AssetClass
+from application.venues.ports import FundingUnsupported
 from domain.errors import ConfigurationError
-from tests.fakes.coinbase_fixtures import NOW, clock, connect, fake, wait_for  # noqa: F401
+from domain.accounting.instrument import AssetClass
+from tests.fakes.coinbase_fixtures import NOW, connect
+from tests.support.waiting import wait_until
 from tests.fakes.coinbase_keys import make_key
 
 
@@ -136,9 +137,9 @@ def test_ticker_quotes_and_five_minute_candles_from_the_websocket(fake, clock):
     built = connect(fake, clock, user_stream=False)
     stream = built.market_data(["BTC/USD"], timedelta(minutes=5))
     try:
-        wait_for(lambda: fake.ws.subscribers("candles") == 1 and fake.ws.subscribers("ticker") == 1)
+        wait_until(lambda: fake.ws.subscribers("candles") == 1 and fake.ws.subscribers("ticker") == 1)
         fake.push_ticker("BTC-USD", price="100.5", bid="100.4", ask="100.6")
-        wait_for(lambda: stream.latest_quote("BTC-USD") is not None)
+        wait_until(lambda: stream.latest_quote("BTC-USD") is not None)
         quote = stream.latest_quote("BTC/USD")
         assert (quote.symbol, quote.bid, quote.ask, quote.last) == ("BTC/USD", Decimal("100.4"), Decimal("100.6"),
                                                                   Decimal("100.5"))
@@ -159,7 +160,7 @@ def test_fifteen_minute_bars_aggregate_closed_candles(fake, clock):
     built = connect(fake, clock, user_stream=False)
     stream = built.market_data(["BTC-USD"], timedelta(minutes=15))
     try:
-        wait_for(lambda: fake.ws.subscribers("candles") == 1)
+        wait_until(lambda: fake.ws.subscribers("candles") == 1)
         t0 = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
         for i, close in enumerate(["101", "103", "99", "100"]):
             start = t0 + timedelta(minutes=5 * i)
@@ -177,7 +178,7 @@ def test_one_minute_bars_are_built_from_market_trades(fake, clock):
     stream = built.market_data(["ETH-USD"], timedelta(minutes=1))
     try:
         assert not stream.uses_candles
-        wait_for(lambda: fake.ws.subscribers("market_trades") == 1)
+        wait_until(lambda: fake.ws.subscribers("market_trades") == 1)
         t0 = NOW + timedelta(hours=1)
         clock.set(t0 + timedelta(seconds=61))  # inside the second minute, before the first one's grace ends
         fake.push_trade("ETH-USD", trade_id="1", price="10", size="1", at=t0 + timedelta(seconds=1))
@@ -190,7 +191,7 @@ def test_one_minute_bars_are_built_from_market_trades(fake, clock):
             t0, Decimal(10), Decimal(12), Decimal(10), Decimal(11), Decimal(4))
         clock.set(t0 + timedelta(minutes=2, seconds=5))  # the next bucket closes on time, without a trade
         late_bars: list = []
-        wait_for(lambda: late_bars.extend(stream.poll(timeout=0.01)) or late_bars)
+        wait_until(lambda: late_bars.extend(stream.poll(timeout=0.01)) or late_bars)
         (late,) = late_bars
         assert late.ts == t0 + timedelta(minutes=1) and late.close == Decimal(13)
     finally:
@@ -201,12 +202,12 @@ def test_market_stream_reconnects_after_a_drop(fake, clock):
     built = connect(fake, clock, user_stream=False)
     stream = built.market_data(["BTC-USD"], timedelta(minutes=5))
     try:
-        wait_for(lambda: fake.ws.subscribers("ticker") == 1)
+        wait_until(lambda: fake.ws.subscribers("ticker") == 1)
         fake.ws.drop()
         fake.ws.restore()
-        wait_for(lambda: fake.ws.subscribers("ticker") == 1)
+        wait_until(lambda: fake.ws.subscribers("ticker") == 1)
         fake.push_ticker("BTC-USD", price="7", bid="6.9", ask="7.1")
-        wait_for(lambda: stream.latest_quote("BTC-USD") is not None)
+        wait_until(lambda: stream.latest_quote("BTC-USD") is not None)
         assert stream.latest_quote("BTC-USD").last == Decimal(7)
     finally:
         built.close()

@@ -35,6 +35,7 @@ from tests.fakes.faults import RunAt
 from tests.fakes.notifier import RecordingNotifier
 from tests.fakes.recording_broker import RecordingBroker
 from tests.integration.conftest import postgres_test_url
+from tests.support.waiting import wait_until
 
 Store = SqliteStore | PostgresStore
 NOT_SENT = "not sent: trading state halted since the intent was committed"
@@ -143,16 +144,11 @@ def blocker(pg: PostgresStore) -> Iterator[psycopg.Connection]:
 
 def _wait_for_lock_wait(pg: PostgresStore, *, timeout: float = 10.0) -> None:
     """Until one of the store's own connections waits on a lock."""
-    deadline = time.monotonic() + timeout
     with psycopg.connect(postgres_test_url(), connect_timeout=5, autocommit=True) as watcher:
-        while time.monotonic() < deadline:
-            waiting = watcher.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'",
-                (f"quantshift:{pg.schema}"[:63],)).fetchone()[0]
-            if waiting:
-                return
-            time.sleep(0.02)
-    raise AssertionError("the store's connection never waited on a lock")
+        wait_until(lambda: watcher.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'",
+            (f"quantshift:{pg.schema}"[:63],)).fetchone()[0], timeout=timeout,
+            message="one of the store's connections waiting on a lock")
 
 
 @postgres_only

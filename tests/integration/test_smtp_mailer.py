@@ -29,6 +29,7 @@ from tests.fakes.builders import T0
 from tests.fakes.clock import FixedClock
 from tests.fakes.memory_store import InMemoryStore
 from tests.fakes.notifier import RecordingNotifier
+from tests.support.processes import free_port
 
 PASSWORD = "correct horse battery"
 SENDER = "QuantShift <alerts@quantshift.test>"
@@ -55,12 +56,6 @@ class Collector:
         self.messages.append((list(envelope.rcpt_tos),
                               email.message_from_bytes(envelope.content, policy=default_policy)))
         return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start(handler: Collector, **options) -> Controller:

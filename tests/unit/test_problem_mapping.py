@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from litestar import get
+from litestar.params import FromPath
 from litestar.testing import create_test_client
 
 from application.accounts.accounts import LoginThrottled
@@ -22,7 +23,7 @@ RAISED: dict[str, Exception] = {
 
 
 @get("/raise/{name:str}", sync_to_thread=False)
-def raiser(name: str) -> None:
+def raiser(name: FromPath[str]) -> None:
     raise RAISED[name]
 
 

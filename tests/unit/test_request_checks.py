@@ -8,6 +8,7 @@ from functools import partial
 
 import pytest
 from litestar import post
+from litestar.params import FromPath, JSONBody
 from litestar.testing import create_test_client
 
 from entrypoints.web.dto import ReasonRequest
@@ -16,7 +17,7 @@ from entrypoints.web.request_checks import MAX_JSON_DEPTH, check_request_text, f
 
 
 @post("/echo/{name:str}", sync_to_thread=False, status_code=200)
-def echo(data: ReasonRequest, name: str) -> dict[str, str]:
+def echo(data: JSONBody[ReasonRequest], name: FromPath[str]) -> dict[str, str]:
     return {"name": name, "reason": data.reason}
 
 

@@ -23,15 +23,9 @@ from entrypoints.web.snapshot_job import (
 )
 from tests.fakes.clock import FixedClock
 from tests.fakes.memory_store import InMemoryStore
+from tests.support.waiting import wait_until
 
 NOW = datetime(2025, 3, 5, 15, 0, tzinfo=timezone.utc)
-
-
-def wait_for(condition, *, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
 
 
 def test_a_failing_snapshot_is_logged_and_tried_again_and_the_job_stops_promptly(caplog):
@@ -44,7 +38,7 @@ def test_a_failing_snapshot_is_logged_and_tried_again_and_the_job_stops_promptly
 
     job = SnapshotJob(take=take, every=timedelta(milliseconds=10))
     job.start()
-    wait_for(lambda: len(calls) >= 3)
+    wait_until(lambda: len(calls) >= 3)
     started = time.monotonic()
     job.stop()
     assert time.monotonic() - started < 1.0
@@ -56,7 +50,7 @@ def test_a_failing_snapshot_is_logged_and_tried_again_and_the_job_stops_promptly
 def test_stop_does_not_wait_out_the_interval():
     job = SnapshotJob(take=lambda: None, every=timedelta(hours=1))
     job.start()
-    wait_for(lambda: job.runs == 1)
+    wait_until(lambda: job.runs == 1)
     started = time.monotonic()
     job.stop()
     assert time.monotonic() - started < 1.0 and job.runs == 1
@@ -75,7 +69,7 @@ def test_the_lifespan_takes_todays_snapshot_at_start_from_the_store():
 
     async def serve():
         async with lifespan(None):
-            wait_for(lambda: bool(stored()))
+            wait_until(lambda: bool(stored()))
 
     anyio.run(serve)
     [snapshot] = stored()

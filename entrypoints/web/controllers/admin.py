@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import Annotated
 
 import anyio.to_thread
 from litestar import Controller, MediaType, Request, Response, get, post, put
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ClientException, NotFoundException, ValidationException
-from litestar.params import Dependency
+from litestar.params import FromPath, FromQuery, JSONBody, SkipValidation
 
 from application.accounts.accounts import Accounts, InvitationClosed, Principal, UnknownInvitation
 from application.accounts.invitation_mail import send_invitation
@@ -41,7 +40,7 @@ from entrypoints.web.security import provide_principal
 
 log = logging.getLogger("quantshift.api")
 
-MailDep = Annotated[EmailFeatures, Dependency(skip_validation=True)]
+MailDep = NamedDependency[SkipValidation[EmailFeatures]]
 _SETTINGS = {"action": Action.SETTINGS_MANAGE}
 _INVITATIONS = {"action": Action.INVITATIONS_MANAGE}
 _PRINCIPAL = {"principal": Provide(provide_principal, sync_to_thread=False)}
@@ -63,7 +62,7 @@ class NotificationSettingsController(Controller):
             return _settings(load(uow.settings), mail)
 
     @put("/", opt=_SETTINGS, sync_to_thread=True, responses=problem_responses(400, 401, 403, 413, 415, 503))
-    def put_settings(self, data: NotificationSettingsRequest, principal: Principal, store: StoreDep,
+    def put_settings(self, data: JSONBody[NotificationSettingsRequest], principal: NamedDependency[Principal], store: StoreDep,
                      clock: ClockDep, mail: MailDep) -> NotificationSettingsResponse:
         """Replace the notification settings (audited: who, and what changed)."""
         try:
@@ -78,7 +77,7 @@ class NotificationSettingsController(Controller):
 
     @post("/test", opt=_SETTINGS, sync_to_thread=True, status_code=200,
           responses=problem_responses(400, 401, 403, 413, 415, 502, 503))
-    def send_test(self, principal: Principal, store: StoreDep, clock: ClockDep, mail: MailDep) -> AlertTestResponse:
+    def send_test(self, principal: NamedDependency[Principal], store: StoreDep, clock: ClockDep, mail: MailDep) -> AlertTestResponse:
         """Mail a test alert to the saved recipients now; 502 with the SMTP error if it fails."""
         mailer = mail.require_mailer()
         with store.unit_of_work(read_only=True) as uow:
@@ -94,7 +93,7 @@ class InvitationsController(Controller):
 
     @post("/", opt=_INVITATIONS, sync_to_thread=True, status_code=201,
           responses=problem_responses(400, 401, 403, 413, 415, 502, 503))
-    def invite(self, data: InvitationRequest, principal: Principal, accounts: AccountsDep, clock: ClockDep,
+    def invite(self, data: JSONBody[InvitationRequest], principal: NamedDependency[Principal], accounts: AccountsDep, clock: ClockDep,
                mail: MailDep) -> InvitationResponse:
         """Invite an address to a role: the link is mailed to it (the token is never returned)."""
         mailer = mail.require_mailer()
@@ -116,7 +115,7 @@ class InvitationsController(Controller):
 
     @post("/{invitation_id:str}/revoke", opt=_INVITATIONS, sync_to_thread=True, status_code=200,
           responses=problem_responses(400, 401, 403, 404, 409, 415, 503))
-    def revoke(self, invitation_id: str, principal: Principal, accounts: AccountsDep,
+    def revoke(self, invitation_id: FromPath[str], principal: NamedDependency[Principal], accounts: AccountsDep,
                clock: ClockDep) -> InvitationResponse:
         """Withdraw a pending invitation: its link stops working at once. 409 once accepted
         or revoked."""
@@ -130,7 +129,7 @@ class InvitationsController(Controller):
 
     @post("/accept", opt={"public": True}, security=[], sync_to_thread=True, status_code=201,
           responses=problem_responses(400, 413, 415, 503))
-    def accept(self, data: AcceptInvitationRequest, accounts: AccountsDep) -> UserResponse:
+    def accept(self, data: JSONBody[AcceptInvitationRequest], accounts: AccountsDep) -> UserResponse:
         """Public: the invitation's token and a new password -> the new user (address verified).
         Any unusable token gets the same 400."""
         return _user(_accept(accounts, token=data.token, password=data.password))
@@ -147,7 +146,7 @@ class InvitationPage(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def page(self, request: Request, accounts: AccountsDep, token: str = "") -> Response[str]:
+    def page(self, request: Request, accounts: AccountsDep, token: FromQuery[str] = "") -> Response[str]:
         try:
             invitation = accounts.pending_invitation(token)
         except AuthenticationError as exc:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
 
 from application.accounts.accounts import Principal
 from entrypoints.web.deps import AccountsDep
@@ -20,8 +21,8 @@ class AuthController(Controller):
 
     @post("/login", opt={"public": True}, security=[], sync_to_thread=True, status_code=200,
           responses=problem_responses(400, 401, 409, 413, 415, 429, 503))
-    def login(self, data: LoginRequest, request: Request, accounts: AccountsDep,
-              token_lifetime: int) -> TokenResponse:
+    def login(self, data: JSONBody[LoginRequest], request: Request, accounts: AccountsDep,
+              token_lifetime: NamedDependency[int]) -> TokenResponse:
         """Exchange email and password for a bearer token. Wrong password and unknown email
         answer alike; repeated failures from one address for one account slow down (429 with
         Retry-After). A token returned is live: a login whose session concurrent logins of the
@@ -33,22 +34,22 @@ class AuthController(Controller):
                              session_id=result.session.session_id, revoked_sessions=list(result.revoked))
 
     @post("/refresh", sync_to_thread=True, status_code=200, responses=problem_responses(400, 401, 415, 503))
-    def refresh(self, principal: Principal, accounts: AccountsDep, token_lifetime: int) -> TokenResponse:
+    def refresh(self, principal: NamedDependency[Principal], accounts: AccountsDep, token_lifetime: NamedDependency[int]) -> TokenResponse:
         """A fresh short-lived token for the same (live) session."""
         return TokenResponse(token=accounts.refresh(principal), token_type="bearer", expires_in=token_lifetime,
                              session_id=principal.session_id, revoked_sessions=[])
 
     @post("/logout", sync_to_thread=True, status_code=204, responses=problem_responses(400, 401, 415, 503))
-    def logout(self, principal: Principal, accounts: AccountsDep) -> None:
+    def logout(self, principal: NamedDependency[Principal], accounts: AccountsDep) -> None:
         """End this session: its tokens stop working at once."""
         accounts.logout(principal)
 
     @post("/logout-all", sync_to_thread=True, status_code=200, responses=problem_responses(400, 401, 415, 503))
-    def logout_all(self, principal: Principal, accounts: AccountsDep) -> LogoutAllResponse:
+    def logout_all(self, principal: NamedDependency[Principal], accounts: AccountsDep) -> LogoutAllResponse:
         """End every session of this user, this one included."""
         return LogoutAllResponse(revoked_sessions=accounts.logout_everywhere(principal))
 
     @get("/me", sync_to_thread=False, responses=problem_responses(401, 503))
-    def me(self, principal: Principal) -> MeResponse:
+    def me(self, principal: NamedDependency[Principal]) -> MeResponse:
         return MeResponse(user_id=principal.user_id, email=principal.email, role=principal.role.value,
                           session_id=principal.session_id)

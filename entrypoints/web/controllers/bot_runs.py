@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from litestar import Controller, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, JSONBody
 
 from application.accounts.accounts import Principal
 from application.safety.control import effective_state
@@ -30,7 +31,7 @@ class BotRunsController(Controller):
     dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
 
     @post("/{account:str}/{bot:str}/stop", opt=_CONTROL, sync_to_thread=True, status_code=200, responses=_ERRORS)
-    def stop(self, data: ReasonRequest, account: str, bot: str, principal: Principal, store: StoreDep,
+    def stop(self, data: JSONBody[ReasonRequest], account: FromPath[str], bot: FromPath[str], principal: NamedDependency[Principal], store: StoreDep,
              clock: ClockDep, notifier: NotifierDep, bots: BotsDep) -> BotRunResponse:
         """Stop one bot: no strategy evaluation and no new entries; its open entry orders are
         cancelled; its positions and their protective stops stay. Stored: survives restarts."""
@@ -42,7 +43,7 @@ class BotRunsController(Controller):
         return _response(store, run)
 
     @post("/{account:str}/{bot:str}/start", opt=_CONTROL, sync_to_thread=True, status_code=200, responses=_ERRORS)
-    def start(self, data: ReasonRequest, account: str, bot: str, principal: Principal, store: StoreDep,
+    def start(self, data: JSONBody[ReasonRequest], account: FromPath[str], bot: FromPath[str], principal: NamedDependency[Principal], store: StoreDep,
               clock: ClockDep, notifier: NotifierDep, bots: BotsDep) -> BotRunResponse:
         """Start a stopped bot again. A halt still holds it (`trading_state` says so) until resumed.
         Starting a bot nobody stopped changes and records nothing (`changed` is false)."""

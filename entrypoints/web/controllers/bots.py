@@ -4,8 +4,9 @@ from __future__ import annotations
 
 
 from litestar import Controller, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from application.accounts.accounts import Principal
 from application.ports import Clock
@@ -29,19 +30,19 @@ class BotsController(Controller):
     dependencies = {"principal": Provide(provide_principal, sync_to_thread=False)}
 
     @get("/", sync_to_thread=True, responses=problem_responses(400, 401, 503))
-    def list_bots(self, store: StoreDep, clock: ClockDep, account: str | None = None) -> list[BotResponse]:
+    def list_bots(self, store: StoreDep, clock: ClockDep, account: FromQuery[str | None] = None) -> list[BotResponse]:
         """Every bot with its state from the heartbeat's age, its instance role and P&L."""
         return bot_rows(store, clock, account=account)
 
     @get("/{account:str}/{bot:str}", sync_to_thread=True, responses=problem_responses(400, 401, 404, 503))
-    def get_bot(self, store: StoreDep, clock: ClockDep, account: str, bot: str) -> BotResponse:
+    def get_bot(self, store: StoreDep, clock: ClockDep, account: FromPath[str], bot: FromPath[str]) -> BotResponse:
         found = [b for b in bot_rows(store, clock, account=account) if b.bot == bot]
         if not found:
             raise NotFoundException(f"no bot {bot} in account {account}")
         return found[0]
 
     @post("/{account:str}/{bot:str}/halt", opt=_HALT, sync_to_thread=True, status_code=200, responses=_HALT_ERRORS)
-    def halt_bot(self, data: ReasonRequest, account: str, bot: str, principal: Principal, store: StoreDep,
+    def halt_bot(self, data: JSONBody[ReasonRequest], account: FromPath[str], bot: FromPath[str], principal: NamedDependency[Principal], store: StoreDep,
                  clock: ClockDep, notifier: NotifierDep, bots: BotsDep) -> ControlResponse:
         """Halt one bot: it submits nothing more and cancels its open orders."""
         require_known_bot(store, bots, account=account, bot=bot)
@@ -50,7 +51,7 @@ class BotsController(Controller):
         return _control(state)
 
     @post("/{account:str}/{bot:str}/resume", opt=_HALT, sync_to_thread=True, status_code=200, responses=_HALT_ERRORS)
-    def resume_bot(self, data: ReasonRequest, account: str, bot: str, principal: Principal, store: StoreDep,
+    def resume_bot(self, data: JSONBody[ReasonRequest], account: FromPath[str], bot: FromPath[str], principal: NamedDependency[Principal], store: StoreDep,
                    clock: ClockDep, notifier: NotifierDep, bots: BotsDep) -> list[ControlResponse]:
         require_known_bot(store, bots, account=account, bot=bot)
         states = resume(ResumeCommand(actor=principal.email, scope=bot_scope(account, bot), reason=data.reason),
@@ -65,7 +66,7 @@ class KillSwitchController(Controller):
 
     @post("/halt", opt=_HALT, sync_to_thread=True, status_code=200,
           responses=problem_responses(400, 401, 403, 413, 415, 503))
-    def halt_all(self, data: ReasonRequest, principal: Principal, store: StoreDep, clock: ClockDep,
+    def halt_all(self, data: JSONBody[ReasonRequest], principal: NamedDependency[Principal], store: StoreDep, clock: ClockDep,
                  notifier: NotifierDep) -> ControlResponse:
         """EMERGENCY HALT of every bot of every account; only a resume lifts it."""
         return _control(halt(HaltCommand(reason=data.reason, actor=principal.email, scope=GLOBAL_SCOPE),
@@ -73,7 +74,7 @@ class KillSwitchController(Controller):
 
     @post("/resume", opt=_HALT, sync_to_thread=True, status_code=200,
           responses=problem_responses(400, 401, 403, 413, 415, 503))
-    def resume_all(self, data: ResumeRequest, principal: Principal, store: StoreDep, clock: ClockDep,
+    def resume_all(self, data: JSONBody[ResumeRequest], principal: NamedDependency[Principal], store: StoreDep, clock: ClockDep,
                    notifier: NotifierDep) -> list[ControlResponse]:
         """Lift the global halt; with `account` also re-arm every bot of that account, with `all`
         every bot of every account. Answers what it lifted."""
@@ -111,7 +112,7 @@ def _bot(s: BotStatus, instances: list[InstanceStatus]) -> BotResponse:
         stop_reason=s.stop_request.reason if s.stop_request else None)
 
 
-def require_known_bot(store: Store, bots: BotCatalog, *, account: str, bot: str) -> None:
+def require_known_bot(store: Store, bots: BotCatalog, *, account: FromPath[str], bot: FromPath[str]) -> None:
     """A bot that beat, has a ledger, or is configured; a typo must not halt nothing quietly."""
     if bot in bots.names():
         return

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from litestar import Controller, get
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 
 from application.reports.dashboard_stats import seven_day_stats
 from application.reports.performance import (
@@ -55,7 +55,7 @@ class PerformanceController(Controller):
     tags = ["reports"]
 
     @get("/bots/{account:str}/{bot:str}", sync_to_thread=True, responses=problem_responses(400, 401, 404, 503))
-    def bot(self, store: StoreDep, bots: BotsDep, account: str, bot: str,
+    def bot(self, store: StoreDep, bots: BotsDep, account: FromPath[str], bot: FromPath[str],
             points: Points = DEFAULT_POINTS) -> PerformanceResponse:
         """One bot's metrics, equity curve and drawdown curve."""
         with store.unit_of_work(read_only=True) as uow:
@@ -73,7 +73,7 @@ class PerformanceController(Controller):
         return StrategiesPerformanceResponse(account=chosen, strategies=[summary_response(p) for p in found])
 
     @get("/strategies/{name:str}", sync_to_thread=True, responses=problem_responses(400, 401, 404, 503))
-    def strategy(self, store: StoreDep, bots: BotsDep, name: str, account: Account = None,
+    def strategy(self, store: StoreDep, bots: BotsDep, name: FromPath[str], account: Account = None,
                  points: Points = DEFAULT_POINTS) -> PerformanceResponse:
         """One strategy's metrics, equity curve and drawdown curve (its bots in the account summed)."""
         with store.unit_of_work(read_only=True) as uow:

@@ -7,7 +7,7 @@ from enum import Enum
 from typing import Annotated, Any
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import FromQuery, Parameter
 
 from application.records import AuditKind
 from application.reports.audit_query import AuditQuery, audit_page
@@ -63,8 +63,8 @@ class RecordsController(Controller):
 
     @get("/audit", sync_to_thread=True, responses=_ERRORS)
     def audit(
-        self, store: StoreDep, account: Name = None, symbol: Name = None, kind: AuditKindName | None = None,
-        since: datetime | None = None, limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
+        self, store: StoreDep, account: Name = None, symbol: Name = None, kind: FromQuery[AuditKindName | None] = None,
+        since: FromQuery[datetime | None] = None, limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
     ) -> list[dict[str, Any]]:
         """The append-only audit trail (the newest `limit`, oldest first), with the why of each decision."""
         with store.unit_of_work(read_only=True) as uow:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, get, post
+from litestar.params import JSONBody
 
 from application.records import Role, User
 from domain.access import Action
@@ -25,7 +26,7 @@ class UsersController(Controller):
 
     @post("/", opt=_ADMIN, sync_to_thread=True, status_code=201,
           responses=problem_responses(400, 401, 403, 413, 415, 503))
-    def create_user(self, data: NewUserRequest, accounts: AccountsDep) -> UserResponse:
+    def create_user(self, data: JSONBody[NewUserRequest], accounts: AccountsDep) -> UserResponse:
         """A user with a verified address (the admin vouches for it); weak passwords and
         duplicate emails are refused with the reason."""
         return _user(accounts.create_user(email=data.email, password=data.password, role=Role(data.role)))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import Annotated
 from urllib.parse import quote
 
 import anyio.to_thread
@@ -27,7 +26,8 @@ from jinja2 import Environment
 from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException
-from litestar.params import Dependency
+from litestar.di import NamedDependency
+from litestar.params import SkipValidation
 
 from application.accounts.accounts import Accounts, Principal
 from domain.access import Action, allowed
@@ -168,5 +168,5 @@ def safe_next(value: str | None) -> str:
 
 
 # Injected values skip validation: they are made by us, not sent by the client.
-SettingsDep = Annotated[DashboardSettings, Dependency(skip_validation=True)]
-ViewerDep = Annotated[Viewer, Dependency(skip_validation=True)]
+SettingsDep = NamedDependency[SkipValidation[DashboardSettings]]
+ViewerDep = NamedDependency[SkipValidation[Viewer]]
