@@ -131,7 +131,7 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(server):
 def test_repeated_failures_are_throttled_with_retry_after(server):
     # An email of its own. Five failures of one (account, address) pair are free; the next
     # attempt of that pair waits (a second, doubling to at most a minute): slowed, not locked out.
-    # The exact waits are tested with a fixed clock (tests/unit/test_access.py); here, on a real
+    # The exact waits are tested with a fixed clock (tests/unit/domain/test_access.py); here, on a real
     # clock, a loaded machine may take longer than the first 1 s wait between two attempts, so the
     # 429 is looked for within the next three (the waits double: 1, 2, 4 s).
     answers = [server.login("ghost@example.com", "guess number one").status_code for _ in range(5)]

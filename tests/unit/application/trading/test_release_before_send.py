@@ -1,7 +1,7 @@
 """The last look before the send (application/trading/release.py), for what else can change between
 an intent's commit and its send: an operator's stop of the bot, the hot standby's lease, and a
 REDUCING switch that still lets exits out. (The halt itself, on both real stores:
-tests/integration/test_halt_before_send.py.)"""
+tests/integration/stores/test_halt_before_send.py.)"""
 
 from __future__ import annotations
 

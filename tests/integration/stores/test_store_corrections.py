@@ -13,7 +13,7 @@ import pytest
 from application.records import VenueCharge
 from domain.orders.fill_corrections import FillCorrection
 from tests.fakes.memory_store import InMemoryStore
-from tests.integration.test_store_contract import T0, NEW_YORK, make_trip
+from tests.integration.stores.test_store_contract import T0, NEW_YORK, make_trip
 
 D = Decimal
 

@@ -27,7 +27,7 @@ from domain.errors import ConfigurationError, InvalidMarketData, TransientError,
 from domain.orders.events import BrokerEvent, OrderFilled
 from domain.orders.order import Order, OrderSide, OrderType
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 D = Decimal
 T0 = datetime(2025, 6, 2, 13, 30, tzinfo=timezone.utc)
 MIN = timedelta(minutes=1)
