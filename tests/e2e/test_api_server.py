@@ -52,6 +52,18 @@ class Server(ServeProcess):
         with httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=60) as client:
             return client.post(f"{self.base}/api/v1/auth/login", json={"email": email, "password": password})
 
+    def fail_until_throttled(self, email: str, password: str) -> httpx.Response:
+        """Five wrong logins of one (account, address) pair, each 401, then the throttled answer.
+
+        The exact waits are tested on a fixed clock (tests/unit/domain/test_access.py). On a real
+        clock a loaded machine may take longer than the first 1 s wait between two attempts, so
+        the 429 is looked for within the next three (the waits double: 1, 2, 4 s)."""
+        answers = [self.login(email, password).status_code for _ in range(5)]
+        assert answers == [401] * 5
+        throttled = next((r for r in (self.login(email, password) for _ in range(3)) if r.status_code != 401), None)
+        assert throttled is not None, "no 429 within three attempts after five failures"
+        return throttled
+
     def log_in(self, roles: dict[str, str]) -> None:
         """Logs each role's user in (the password PASSWORD) and keeps its token for `as_role`."""
         for role, email in roles.items():
@@ -131,14 +143,7 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(server):
 def test_repeated_failures_are_throttled_with_retry_after(server):
     # An email of its own. Five failures of one (account, address) pair are free; the next
     # attempt of that pair waits (a second, doubling to at most a minute): slowed, not locked out.
-    # The exact waits are tested with a fixed clock (tests/unit/domain/test_access.py); here, on a real
-    # clock, a loaded machine may take longer than the first 1 s wait between two attempts, so the
-    # 429 is looked for within the next three (the waits double: 1, 2, 4 s).
-    answers = [server.login("ghost@example.com", "guess number one").status_code for _ in range(5)]
-    assert answers == [401] * 5
-    throttled = next((r for r in (server.login("ghost@example.com", "guess number one") for _ in range(3))
-                      if r.status_code != 401), None)
-    assert throttled is not None, "no 429 within three attempts after five failures"
+    throttled = server.fail_until_throttled("ghost@example.com", "guess number one")
     assert_problem(throttled, 429)
     assert 0 < int(throttled.headers["retry-after"]) <= 60
 
