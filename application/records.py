@@ -72,6 +72,13 @@ class AuditKind(enum.Enum):
     SESSION = "session"
     ALLOCATION = "allocation"  # capital moved between strategy sleeves
     BOT_RUN = "bot_run"  # an operator started or stopped a bot (application/trading/bot_runs.py)
+    # The go-live gate's evidence (application/golive/): kept in the append-only trail, so a
+    # certificate, and every drill and backup it rests on, can never be rewritten afterwards.
+    VALIDATION = "validation"  # a bot's validation epoch started (data["event"] == "epoch_started")
+    DRILL = "drill"  # a kill-switch or failover drill and its figures (data["drill"])
+    BACKUP = "backup"  # a backup taken or verified by a restore (data["event"])
+    GOLIVE = "golive"  # a check, certificate, approval, probation step or live gate decision (data["event"])
+    ALERT_TEST = "alert_test"  # a test alert sent to the configured channels, and who received it
 
 
 @attrs.frozen(kw_only=True)
