@@ -226,6 +226,13 @@ class GoLiveSettings:
     min_trades: int = 10
     min_win_rate: float = 0.45
     max_drawdown: float = 0.20
+    # How long a go-live certificate stays valid: its drills, backup and standby age (1 to 30 days).
+    certificate_days: int = attrs.field(default=7, validator=lambda _i, _a, v: _check_certificate_days(v))
+
+
+def _check_certificate_days(value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 30:
+        raise ValueError(f"certificate_days: {value!r} must be a whole number of days from 1 to 30")
 
 
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
