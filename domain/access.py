@@ -22,6 +22,8 @@ class Action(enum.StrEnum):
     USERS_MANAGE = "users.manage"
     SETTINGS_MANAGE = "settings.manage"
     INVITATIONS_MANAGE = "invitations.manage"
+    GOLIVE_CHECK = "golive.check"  # run the go-live checklist and the drills it rests on (kill switch)
+    GOLIVE_APPROVE = "golive.approve"  # sign off a go-live certificate: real money follows
 
 
 # Keyed by the role's value ("viewer", ...): Role lives in application/records.py, which the
@@ -30,7 +32,7 @@ class Action(enum.StrEnum):
 # can grant itself a permission at run time.
 PERMISSIONS: Mapping[str, frozenset[Action]] = MappingProxyType({
     "viewer": frozenset({Action.READ}),
-    "operator": frozenset({Action.READ, Action.BOTS_CONTROL, Action.HALT}),
+    "operator": frozenset({Action.READ, Action.BOTS_CONTROL, Action.HALT, Action.GOLIVE_CHECK}),
     "admin": frozenset(Action),
 })
 

@@ -28,10 +28,12 @@ from application.accounts.accounts import Accounts
 from application.ports import Clock, Notifier
 from application.trading.bot import BotSpec
 from entrypoints.mail_setup import EmailFeatures
+from entrypoints.settings import Settings
 from entrypoints.web.controllers.admin import ADMIN_API, INVITATION_PAGES
 from entrypoints.web.controllers.auth import AuthController
 from entrypoints.web.controllers.bot_runs import BotRunsController
 from entrypoints.web.controllers.bots import BotsController, KillSwitchController
+from entrypoints.web.controllers.golive import GOLIVE_API
 from entrypoints.web.controllers.health import health
 from entrypoints.web.controllers.performance import DashboardController, PerformanceController
 from entrypoints.web.controllers.records import RecordsController
@@ -42,6 +44,7 @@ from entrypoints.web.controllers.venue_health import VenueHealthController
 from entrypoints.web.dashboard.router import build_dashboard
 from entrypoints.web.deps import BotCatalog, Store
 from entrypoints.web.errors import EXCEPTION_HANDLERS
+from entrypoints.web.golive_desk import GoLiveDesk
 from entrypoints.web.metrics import HttpMetrics, StoreCollector, metrics
 from entrypoints.web.metrics_venues import VenueHealthCollector
 from entrypoints.web.request_checks import check_request_text
@@ -87,6 +90,7 @@ def create_app(
     debug: bool = False,
     lifespan: Sequence[Any] = (),  # context managers around the server's life (the snapshot job)
     mail: EmailFeatures | None = None,  # None: no SMTP, the e-mail endpoints answer 503
+    golive: GoLiveDesk | None = None,  # None: the default bots and [golive] criteria
 ) -> Litestar:
     """The API on the given ports. `trust_proxy`: take the client address from
     X-Forwarded-For (only behind a proxy that sets it). `cors_origins`: none by default,
@@ -100,7 +104,7 @@ def create_app(
         path=API_PREFIX,
         route_handlers=[AuthController, BotsController, BotRunsController, KillSwitchController, RecordsController,
                         RiskController, StrategiesController, UsersController, DashboardController,
-                        PerformanceController, VenueHealthController, *ADMIN_API],
+                        PerformanceController, VenueHealthController, *ADMIN_API, *GOLIVE_API],
         guards=[require_principal],
         before_request=require_json,
         security=[{BEARER_SCHEME: []}],
@@ -119,6 +123,7 @@ def create_app(
             "version": _constant(version),
             "token_lifetime": _constant(int(token_lifetime.total_seconds())),
             "mail": _constant(mail or EmailFeatures(mailer=None)),
+            "golive": _constant(golive or GoLiveDesk(settings=Settings(), version=version)),
         },
         state=_state(accounts=accounts, trust_proxy=trust_proxy, registry=registry),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

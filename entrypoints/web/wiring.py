@@ -20,9 +20,11 @@ from adapters.security import Argon2PasswordHasher, HmacInvitationSigner, JwtTok
 from adapters.security.keys import MIN_KEY_BYTES
 from application.accounts.accounts import Accounts
 from domain.errors import ConfigurationError
-from entrypoints.container import build_container
+from application.records import AuditEntry
+from entrypoints.container import Container, build_container
 from entrypoints.settings import load_settings
 from entrypoints.web.app import create_app
+from entrypoints.web.golive_desk import GoLiveDesk
 from entrypoints.web.snapshot_job import snapshot_lifespans
 
 JWT_SECRET = "QUANTSHIFT_JWT_SECRET"
@@ -79,12 +81,28 @@ def build_app(*, environ: Mapping[str, str]) -> Litestar:
                       trust_proxy=environ.get(TRUST_PROXY, "") in _YES,
                       secure_cookies=environ.get(SECURE_COOKIES, "") in _YES,
                       lifespan=snapshot_lifespans(store=store, clock=clock, bots=container.bots(), environ=environ),
-                      mail=container.email())
+                      mail=container.email(), golive=_golive_desk(container))
 
 
 def app_from_environment() -> Litestar:
     """uvicorn's factory (called in each worker process)."""
     return build_app(environ=os.environ)
+
+
+def _golive_desk(container: Container) -> GoLiveDesk:
+    def killswitch(bot: str | None, venue: str, actor: str) -> AuditEntry:
+        from entrypoints.drills import run_killswitch_drill  # the CLI's wiring of the drill; loaded on first use
+
+        return run_killswitch_drill(container, bot=bot, venue=venue, actor=actor)
+
+    return GoLiveDesk(settings=container.settings(), version=_cli_version(), killswitch=killswitch)
+
+
+def _cli_version() -> str:
+    """The version the CLI puts into a bot's fingerprint: the page must compare the same digest."""
+    from entrypoints.cli.main import installed_version  # here, not at import: the CLI is large
+
+    return installed_version()
 
 
 def _version() -> str:

@@ -323,3 +323,75 @@ def _spark_ys(page: str, card: str) -> list[float]:
     ys = [float(pair.split(",")[1]) for pair in points.group(1).split()]
     assert 2 <= len(ys) <= 3, ys
     return ys
+
+
+# --- the go-live page -------------------------------------------------------------------------------
+
+
+def test_the_go_live_page_shows_the_evidence_and_only_an_admin_approves(server):
+    """A check and its certificate recorded as the gate records them; the page shows every item
+    with its figure, the drill, the certificate; the buttons by role; the approval by form."""
+    from application.golive.checklist import ItemResult
+    from application.records import AuditEntry, AuditKind
+    from entrypoints.cli.main import installed_version
+    from entrypoints.container import build_store
+    from entrypoints.golive_fingerprint import fingerprints
+    from entrypoints.settings import load_settings
+
+    admin = "golive-admin@example.com"
+    server.create_users({"admin": admin})
+    digest = fingerprints(load_settings(config_file=None, environ=server.env), version=installed_version())["crypto"].digest
+    now = datetime.now(timezone.utc)
+    items = [ItemResult(section="Risk management", item="kill switch drilled", requirement="within 7 days",
+                        figure="0.412 s to cancel 3 orders", passed=True),
+             ItemResult(section="Infrastructure", item="hot standby", requirement="a STANDBY heartbeating",
+                        figure="SQLite: no standby", passed=False, detail="move the store to Postgres")]
+    store = build_store(server.env["QUANTSHIFT_DATABASE_URL"])
+    try:
+        with store() as uow:
+            for data in ({"event": "check", "fingerprint": digest, "items": [i.to_json() for i in items],
+                          "passed": False, "actor": OPERATOR, "broker": "coinbase"},
+                         {"event": "certificate", "certificate_id": "crypto-cert-1", "fingerprint": digest,
+                          "items": [], "checked_by": OPERATOR, "issued_at": now.isoformat(),
+                          "valid_until": (now + timedelta(days=7)).isoformat(), "broker": "coinbase"}):
+                uow.audit.append(AuditEntry(ts=now, kind=AuditKind.GOLIVE, bot="crypto", message="golive", data=data))
+            uow.audit.append(AuditEntry(ts=now - timedelta(days=1), kind=AuditKind.DRILL, account="paper", bot="crypto",
+                                        message="drill", data={"drill": "killswitch", "venue": "simulated",
+                                                               "cancel_seconds": 0.412, "passed": True, "detail": "ok"}))
+            uow.commit()
+    finally:
+        store.close()
+
+    operator = server.logged_in(OPERATOR)
+    assert "/dashboard/golive/crypto" in operator.get("/dashboard").text  # linked from the bots list
+    page = operator.get("/dashboard/golive/crypto")
+    assert page.status_code == 200, page.text
+    text = page.text
+    assert "0.412 s to cancel 3 orders" in text and "SQLite: no standby" in text and "move the store to Postgres" in text
+    assert text.count('data-cell="status">PASS') == 1 and text.count('data-cell="status">FAIL') == 1
+    assert "awaiting approval" in text and "cancel_seconds" in text and "Validation clock" in text
+    assert 'data-action="drill"' in text and 'data-action="approve"' not in text
+    assert " style=" not in text and "<script>" not in text
+    panel = operator.get("/dashboard/golive/crypto/panel", headers={"HX-Request": "true"})
+    assert panel.status_code == 200 and "<html" not in panel.text and "SQLite: no standby" in panel.text
+    # No continuous session runs now: the drill is refused with the reason, nothing recorded.
+    drill = operator.post("/dashboard/golive/crypto/drill", data={"csrf_token": operator.cookies["qs_csrf"]})
+    assert drill.status_code == 409 and "no running session" in drill.text
+    assert operator.get("/dashboard/golive/nobody").status_code == 404
+    refused = operator.post("/dashboard/golive/crypto/approve",
+                            data={"certificate_id": "crypto-cert-1", "csrf_token": operator.cookies["qs_csrf"]})
+    assert refused.status_code == 403
+
+    viewer = server.logged_in(VIEWER)
+    seen = viewer.get("/dashboard/golive/crypto").text
+    assert "0.412 s to cancel 3 orders" in seen and "data-action=" not in seen
+
+    boss = server.logged_in(admin)
+    assert 'data-action="approve"' in boss.get("/dashboard/golive/crypto").text
+    no_token = boss.post("/dashboard/golive/crypto/approve", data={"certificate_id": "crypto-cert-1"})
+    assert no_token.status_code == 403
+    approved = boss.post("/dashboard/golive/crypto/approve",
+                         data={"certificate_id": "crypto-cert-1", "csrf_token": boss.cookies["qs_csrf"]})
+    assert approved.status_code == 303 and approved.headers["location"] == "/dashboard/golive/crypto"
+    after = boss.get("/dashboard/golive/crypto").text
+    assert 'data-cell="certificate-state">valid' in after and admin in after and 'data-action="approve"' not in after

@@ -13,6 +13,7 @@ from entrypoints.web.dashboard.assets import StaticUrls, static_router, template
 from entrypoints.web.dashboard.control import ControlController
 from entrypoints.web.dashboard.errors import DASHBOARD_ERRORS
 from entrypoints.web.dashboard.events import EventsController
+from entrypoints.web.dashboard.golive import GoLivePagesController
 from entrypoints.web.dashboard.login import LoginController
 from entrypoints.web.dashboard.pages import PagesController
 from entrypoints.web.dashboard.session import DashboardSettings, check_csrf, provide_viewer
@@ -33,7 +34,8 @@ def build_dashboard(*, token_lifetime_seconds: int, secure_cookies: bool = False
     settings = DashboardSettings(templates=templates, secure_cookies=secure_cookies, trust_proxy=trust_proxy)
     pages = Router(
         path=DASHBOARD_PATH,
-        route_handlers=[PagesController, LoginController, ControlController, EventsController],
+        route_handlers=[PagesController, LoginController, ControlController, EventsController,
+                        GoLivePagesController],
         dependencies={"viewer": Provide(provide_viewer),
                       "dashboard": Provide(lambda: settings, use_cache=True, sync_to_thread=False)},
         before_request=check_csrf,
