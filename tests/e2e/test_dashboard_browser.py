@@ -179,6 +179,12 @@ def test_live_updates_emergency_halt_and_a_phone_screen(trading):
                 width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
                 assert width <= inner, f"{path}: {width} px of content on a {inner} px screen"
             expect(page.locator(".chart[data-chart=equity] canvas")).to_have_count(1)
+            # The go-live page, from the bot's page: on a phone too, and without a CSP complaint.
+            page.click("a[href='/dashboard/golive/btc']")
+            expect(page.locator("[data-cell=epoch]")).to_contain_text("1 since")
+            expect(page.locator("[data-action=drill]")).to_be_visible()
+            width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            assert width <= inner, f"the go-live page: {width} px of content on a {inner} px screen"
         finally:
             browser.close()
     assert not problems, "\n".join(problems)
