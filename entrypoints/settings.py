@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import attrs
 import cattrs
-from cattrs.gen import make_dict_structure_fn
+from cattrs.gen import make_dict_structure_fn, override
 from cattrs.v import format_exception
 
 from domain.accounting.instrument import AssetClass
@@ -382,6 +382,18 @@ class Settings:
     web: WebSettings = attrs.field(factory=WebSettings)
     alpaca: AlpacaSettings = attrs.field(factory=AlpacaSettings)
     coinbase: CoinbaseSettings = attrs.field(factory=CoinbaseSettings)
+    # The dotted keys the config file set, tables too ("risk", "risk.drawdown_limit", "bots[0].sizing",
+    # "bots[0].params.fast"): live trading accepts no default for a limit (the go-live gate reads
+    # this). Where a value came from is no setting: left out of equality and of every fingerprint.
+    explicit: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset, eq=False, repr=False)
+
+    def bot_explicit(self, name: str) -> frozenset[str]:
+        """The keys the file set for bot `name`, without its "bots[i]." prefix ("sizing", "params.fast")."""
+        index = next((i for i, bot in enumerate(self.bots) if bot.name == name), None)
+        if index is None:
+            raise ConfigurationError(f"no bot named {name!r}; the bots are {[b.name for b in self.bots]}")
+        prefix = f"bots[{index}]."
+        return frozenset(key.removeprefix(prefix) for key in self.explicit if key.startswith(prefix))
 
     def __attrs_post_init__(self) -> None:
         names = [b.name for b in self.bots]
@@ -440,10 +452,28 @@ def make_settings_converter() -> cattrs.Converter:
     converter.register_structure_hook_func(lambda t: t == tuple[str, ...], _structure_strings)
     converter.register_structure_hook(date, lambda v, _: v if isinstance(v, date) else date.fromisoformat(v))
     converter.register_structure_hook_func(lambda t: t == _PARAMS, _structure_params)
-    for cls in (Settings, EngineSettings, RiskSettings, GoLiveSettings, BotSettings, AllocationSettings, MailSettings,
+    for cls in (EngineSettings, RiskSettings, GoLiveSettings, BotSettings, AllocationSettings, MailSettings,
                 WebSettings, AlpacaSettings, CoinbaseSettings):
         converter.register_structure_hook(cls, make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True))
+    # `explicit` is worked out from the file, never read from it (a file key "explicit" is refused).
+    converter.register_structure_hook(Settings, make_dict_structure_fn(
+        Settings, converter, _cattrs_forbid_extra_keys=True, explicit=override(omit=True)))
     return converter
+
+
+def explicit_keys(table: Mapping[str, object], *, prefix: str = "") -> frozenset[str]:
+    """Every dotted key of a parsed TOML file: tables and their keys, arrays of tables by index."""
+    keys: set[str] = set()
+    for name, value in table.items():
+        key = f"{prefix}{name}"
+        keys.add(key)
+        if isinstance(value, Mapping):
+            keys |= explicit_keys(value, prefix=f"{key}.")
+        elif isinstance(value, list) and value and all(isinstance(item, Mapping) for item in value):
+            for index, item in enumerate(value):
+                keys.add(f"{key}[{index}]")
+                keys |= explicit_keys(item, prefix=f"{key}[{index}].")
+    return frozenset(keys)
 
 
 _PARAMS = Mapping[str, int | float | str | bool]
@@ -477,6 +507,7 @@ def load_settings(*, config_file: Path | None, environ: Mapping[str, str] | None
             raise ConfigurationError(f"config file {config_file} cannot be read: {exc}") from exc
     has_bots = "bots" in raw
     empty = not raw
+    explicit = explicit_keys(raw)  # the file's own keys, before the environment adds any
     if environ.get("QUANTSHIFT_DATABASE_URL"):
         raw["database_url"] = environ["QUANTSHIFT_DATABASE_URL"]
     if environ.get("QUANTSHIFT_VENUE_DIR"):
@@ -489,6 +520,7 @@ def load_settings(*, config_file: Path | None, environ: Mapping[str, str] | None
         raise ConfigurationError(f"bad configuration in {where}: {problems}") from exc
     except (ValueError, TypeError) as exc:
         raise ConfigurationError(f"bad configuration in {where}: {exc}") from exc
+    settings = attrs.evolve(settings, explicit=explicit)
     if config_file is not None and require_bots and not has_bots:
         # Running the built-in bots instead would trade symbols and capital the file never named.
         what = "is empty" if empty else "has no [[bots]] table"

@@ -16,7 +16,7 @@ import enum
 import heapq
 import math
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
@@ -74,6 +74,18 @@ _INITIAL_WEIGHTS = ((_R.MEAN_REVERTING, 0.4), (_R.TRENDING_UP, 0.3), (_R.TRENDIN
 
 
 @attrs.frozen(kw_only=True)
+class RegimeSpell:
+    """One stretch of a scripted scenario: `bars` bars drawn in `regime`, the first opening
+    `gap_down` (a fraction: 0.3 is 30 %) below the previous close. A stress test needs the
+    regime it tests on demand (the chain visits a crash rarely), and a crash that gaps through
+    resting stops is the one that reaches the loss limits."""
+
+    regime: Regime = attrs.field(converter=Regime)
+    bars: int = attrs.field(validator=[attrs.validators.instance_of(int), attrs.validators.ge(1)])
+    gap_down: float = attrs.field(default=0.0, validator=[attrs.validators.ge(0.0), attrs.validators.lt(1.0)])
+
+
+@attrs.frozen(kw_only=True)
 class _AssetParams:
     base_vol: float  # log-price volatility over one `day`
     day: timedelta  # what "one day" of volatility means: a session for equities, 24 h for crypto
@@ -114,7 +126,10 @@ def _require_seed(seed: object) -> int:
 class SyntheticPriceProcess:
     """One symbol's price path. `next_bar` must be called with increasing `ts`."""
 
-    def __init__(self, *, instrument: Instrument, seed: int, start_price: Decimal | None = None) -> None:
+    def __init__(self, *, instrument: Instrument, seed: int, start_price: Decimal | None = None,
+                 script: Sequence[RegimeSpell] = ()) -> None:
+        """`script`: the regimes of the first bars, spell after spell; the Markov chain carries
+        on from the last spell's regime. The random draws are the same with or without one."""
         _require_seed(seed)
         if start_price is None:
             start_price = _DEFAULT_START_PRICES.get(instrument.symbol, _FALLBACK_START_PRICE)
@@ -127,6 +142,10 @@ class SyntheticPriceProcess:
         self._anchor = self._log_close
         self._log_floor = math.log(start_price * Decimal("0.01"))  # never below 1% of the start
         self._regime = _pick(_INITIAL_WEIGHTS, float(self._rng.random()))
+        # The scripted bars, one (regime, gap) per bar, consumed from the front.
+        self._script: list[tuple[Regime, float]] = [
+            (spell.regime, spell.gap_down if i == 0 else 0.0) for spell in script for i in range(spell.bars)]
+        self._script.reverse()
         self._last_ts: datetime | None = None
         self._last_end: datetime | None = None
         self._normals: list[list[float]] = []
@@ -157,7 +176,11 @@ class SyntheticPriceProcess:
             raise ValueError(f"ts {ts.isoformat()} is not after the previous bar ({self._last_ts.isoformat()})")
         (z_gap, z_ret, z_high, z_low, z_volume), (u_leave, u_next) = self._draws()
         params = _REGIMES[self._regime]
-        if u_leave < 1.0 / params.mean_bars:
+        gap_down = 0.0
+        if self._script:
+            self._regime, gap_down = self._script.pop()
+            params = _REGIMES[self._regime]
+        elif u_leave < 1.0 / params.mean_bars:
             self._regime = _pick(params.exits, u_next)
             params = _REGIMES[self._regime]
 
@@ -172,6 +195,8 @@ class SyntheticPriceProcess:
         gap_sigma = _CONTIGUOUS_GAP * sigma + _CLOSED_GAP * asset.base_vol * params.vol * math.sqrt(closed)
         floor = self._log_floor
         log_open = max(self._log_close + gap_sigma * z_gap, floor) if self._last_end is not None else self._log_close
+        if gap_down:
+            log_open = max(log_open + math.log1p(-gap_down), floor)
         drift = params.drift * sigma + params.pull * (self._anchor - log_open)
         log_close = max(log_open + drift + sigma * z_ret, floor)
         log_high = max(log_open, log_close) + _WICK * sigma * abs(z_high)
@@ -213,6 +238,8 @@ class SyntheticBarFeed:
     trading_days: int
     interval: timedelta
     seed: int
+    # A scripted scenario for every instrument (RegimeSpell), e.g. a trend then a gapping crash.
+    script: tuple[RegimeSpell, ...] = attrs.field(default=(), converter=tuple)
     _sessions: tuple[Session, ...] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
@@ -241,7 +268,7 @@ class SyntheticBarFeed:
         return heapq.merge(*streams, key=lambda bar: (bar.ts, bar.symbol))
 
     def _bars_for(self, instrument: Instrument) -> Iterator[Bar]:
-        process = SyntheticPriceProcess(instrument=instrument, seed=self.seed)
+        process = SyntheticPriceProcess(instrument=instrument, seed=self.seed, script=self.script)
         for ts in self._timestamps(instrument):
             yield process.next_bar(ts=ts, interval=self.interval)
 

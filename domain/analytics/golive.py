@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import attrs
 
 
@@ -41,3 +43,27 @@ class GoLiveCriteria:
             Criterion(name="critical_errors", requirement="== 0",
                       value=critical_errors, passed=critical_errors == 0),
         )
+
+
+@attrs.frozen(kw_only=True)
+class LiveRiskRequirements:
+    """What the gate's "Risk management" section asks of a bot's settings before real money.
+
+    A limit left at its default was never chosen for this bot, so live trading takes none:
+    each key below must be written in the config file (Settings.explicit)."""
+
+    max_heat: Decimal = Decimal("0.10")  # the risk to the stops, at most this fraction of equity
+    sizings: tuple[str, ...] = ("kelly", "volatility")  # position size follows the edge or the risk
+    drawdown_keys: tuple[str, ...] = ("risk.drawdown_warning", "risk.drawdown_limit")
+    # The daily loss limit takes the tighter of the two: each one in force must be explicit.
+    daily_loss_keys: tuple[str, ...] = ("risk.daily_loss_percent", "risk.daily_loss_amount")
+    # Hard limits: the largest order (quantity and value) and the largest book (gross exposure).
+    hard_limit_keys: tuple[str, ...] = ("risk.max_order_quantity", "risk.max_order_notional",
+                                        "risk.max_gross_exposure")
+
+    def heat_ok(self, max_fraction: Decimal) -> bool:
+        return max_fraction <= self.max_heat
+
+    def missing(self, keys: tuple[str, ...], *, explicit: frozenset[str] | set[str]) -> list[str]:
+        """The keys of `keys` the config file did not set, in order."""
+        return [key for key in keys if key not in explicit]
