@@ -83,6 +83,36 @@ def send_test_alert(*, settings: NotificationSettings, mailer: Mailer, actor: st
     return AlertTestResult(sent_to=tuple(sent))
 
 
+def send_recorded_test_alert(*, uow_factory: UnitOfWorkFactory, mailer: Mailer, actor: str,
+                             clock: Clock) -> AlertTestResult:
+    """send_test_alert to the saved recipients, recorded in the audit trail (kind ALERT_TEST)
+    whether it was delivered or not: the go-live gate wants a delivered test alert within a
+    week as the proof that alerts reach a person. A failure is recorded, then raised."""
+    now = clock.now()
+    with uow_factory() as uow:
+        current = load(uow.settings)
+    try:
+        result = send_test_alert(settings=current, mailer=mailer, actor=actor, now=now)
+    except (MailUnavailable, MailRejected) as exc:
+        _record_test_alert(uow_factory, now=now, actor=actor, sent_to=(), delivered=False, detail=str(exc))
+        raise
+    _record_test_alert(uow_factory, now=now, actor=actor, sent_to=result.sent_to, delivered=True, detail="")
+    return result
+
+
+def _record_test_alert(uow_factory: UnitOfWorkFactory, *, now: datetime, actor: str, sent_to: tuple[str, ...],
+                       delivered: bool, detail: str) -> None:
+    with uow_factory() as uow:
+        uow.audit.append(AuditEntry(
+            ts=now, kind=AuditKind.ALERT_TEST, severity="info" if delivered else "warning",
+            message=(f"test alert sent by {actor} to {', '.join(sent_to)}" if delivered
+                     else f"test alert by {actor} failed: {detail}"),
+            data={"channel": "email", "sent_to": list(sent_to), "delivered": delivered, "actor": actor,
+                  **({"detail": detail} if detail else {})},
+        ))
+        uow.commit()
+
+
 def _summary(value: NotificationSettings) -> dict[str, object]:
     return {"email_enabled": value.email_enabled, "recipients": list(value.recipients),
             "min_level": value.min_level.value}

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from entrypoints.cli.alerts_command import alerts_app
 from entrypoints.cli.backtest import backtest
 from entrypoints.cli.bots_command import bots_app
 from entrypoints.cli.control import halt_command, resume_command
@@ -59,6 +60,7 @@ def build_app() -> typer.Typer:
     app.add_typer(bots_app, name="bots")
     app.add_typer(snapshots_app, name="snapshots")
     app.add_typer(strategy_app, name="strategy")
+    app.add_typer(alerts_app, name="alerts")
     return app
 
 

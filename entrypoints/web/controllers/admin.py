@@ -18,7 +18,11 @@ from litestar.params import FromPath, FromQuery, JSONBody, SkipValidation
 
 from application.accounts.accounts import Accounts, InvitationClosed, Principal, UnknownInvitation
 from application.accounts.invitation_mail import send_invitation
-from application.accounts.notification_admin import ChangeNotificationSettings, change_notification_settings, send_test_alert
+from application.accounts.notification_admin import (
+    ChangeNotificationSettings,
+    change_notification_settings,
+    send_recorded_test_alert,
+)
 from application.accounts.notification_settings import NotificationSettings, load
 from application.ports import Clock
 from application.records import Invitation, Role, User
@@ -79,10 +83,9 @@ class NotificationSettingsController(Controller):
           responses=problem_responses(400, 401, 403, 413, 415, 502, 503))
     def send_test(self, principal: NamedDependency[Principal], store: StoreDep, clock: ClockDep, mail: MailDep) -> AlertTestResponse:
         """Mail a test alert to the saved recipients now; 502 with the SMTP error if it fails."""
-        mailer = mail.require_mailer()
-        with store.unit_of_work(read_only=True) as uow:
-            current = load(uow.settings)
-        result = send_test_alert(settings=current, mailer=mailer, actor=principal.email, now=clock.now())
+        # Recorded (delivered or not) in the audit trail: the go-live gate reads it back.
+        result = send_recorded_test_alert(uow_factory=store, mailer=mail.require_mailer(), actor=principal.email,
+                                          clock=clock)
         return AlertTestResponse(sent_to=list(result.sent_to))
 
 
