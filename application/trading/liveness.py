@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from application.ports import UnitOfWork
-from application.records import BotRunState, Heartbeat, InstanceBeat, InstanceRole
+from application.records import AuditEntry, AuditKind, BotRunState, Heartbeat, InstanceBeat, InstanceRole
 from application.trading.bot_state import BotState
 from domain.errors import ConfigurationError
 
@@ -31,6 +31,22 @@ def refuse_if_running_elsewhere(
                 f"bot {beat.bot} of account {account} is already running (pid {beat.pid} on {beat.host}, "
                 f"heartbeat {age:.1f}s ago); stop it first, or wait until its heartbeat is stale"
             )
+
+
+def record_unclean_ends(uow: UnitOfWork, *, account: str, bots: Sequence[str], pid: int, host: str) -> int:
+    """A bot whose last heartbeat still says RUNNING, written by another process, did not stop cleanly:
+    that process crashed or was killed. Audited as critical (the go-live gate counts it), at its last
+    beat, before this start overwrites the beat. Returns how many."""
+    found = 0
+    for beat in uow.heartbeats.list(account=account):
+        if beat.bot in bots and beat.run_state is BotRunState.RUNNING and (beat.pid, beat.host) != (pid, host):
+            uow.audit.append(AuditEntry(
+                ts=beat.beat_at, kind=AuditKind.ERROR, severity="critical", account=account, bot=beat.bot,
+                message=f"bot {beat.bot} ended without a clean stop (crashed or killed): pid {beat.pid} on "
+                        f"{beat.host}, last heartbeat {beat.beat_at.isoformat()}",
+                data={"event": "unclean_end", "pid": beat.pid, "host": beat.host}))
+            found += 1
+    return found
 
 
 def write_beats(

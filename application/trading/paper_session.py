@@ -25,7 +25,7 @@ from application.trading.bot import BotSpec
 from application.trading.bot_state import BotState, load_bot_state
 from application.trading.cancel_orders import cancel_open_orders
 from application.trading.event_inbox import EventInbox
-from application.trading.liveness import instance_role, refuse_if_running_elsewhere, write_beats
+from application.trading.liveness import instance_role, record_unclean_ends, refuse_if_running_elsewhere, write_beats
 from application.trading.market_hours import MarketHours
 from application.venues.venue_monitors import VenueMonitor
 from application.trading.loss_limits import (
@@ -148,6 +148,8 @@ class PaperSession:
             if self.lease is None:  # with leases, the lease decides who runs
                 refuse_if_running_elsewhere(uow, account=self.account, bots=[b.name for b in self.bots],
                                             pid=self.process.pid, host=self.process.host, now=self._started_at)
+            record_unclean_ends(uow, account=self.account, bots=[b.name for b in self.bots], pid=self.process.pid,
+                                host=self.process.host)
             self._states = [load_bot_state(uow, spec=spec, account=self.account) for spec in self.bots]
             for state in self._states:
                 resume_session(state, uow)
@@ -247,7 +249,7 @@ class PaperSession:
                 self._equity.setdefault(state.name, []).append(EquityPoint(ts=bar.end, equity=equity))
                 self._apply_loss_limits(state, equity=equity, at=bar.end, now=now)
             self._rebalance_if_due(now=now)
-            self._recover_if_degraded()
+            self._recover_if_degraded(now=now)
         except StoreUnavailable as exc:
             self._degrade(str(exc))
         self.idle(now=now)
@@ -466,7 +468,12 @@ class PaperSession:
         self.degraded = f"degraded: {why}"
         self.tally["store_unavailable"] += 1
 
-    def _recover_if_degraded(self) -> None:
+    def _recover_if_degraded(self, *, now: datetime) -> None:
         if self.degraded:
+            # Written once the store is back (it could not be while down): the go-live gate counts it.
+            with self.uow_factory() as uow:
+                uow.audit.append(AuditEntry(ts=now, kind=AuditKind.ERROR, severity="critical", account=self.account,
+                                            message=f"trading was paused: {self.degraded}"))
+                uow.commit()
             self.notifier.notify(level=AlertLevel.WARNING, title="store back: trading resumed", body=self.degraded)
             self.degraded = ""

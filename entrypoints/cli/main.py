@@ -25,6 +25,7 @@ from entrypoints.cli.store_commands import audit, db_app
 from entrypoints.cli.strategy_commands import strategy_app
 from entrypoints.cli.strategies_command import strategies
 from entrypoints.cli.users_command import users_app
+from entrypoints.cli.validation_command import validation_app
 
 
 def build_app() -> typer.Typer:
@@ -60,6 +61,7 @@ def build_app() -> typer.Typer:
     app.add_typer(bots_app, name="bots")
     app.add_typer(snapshots_app, name="snapshots")
     app.add_typer(strategy_app, name="strategy")
+    app.add_typer(validation_app, name="validation")
     app.add_typer(alerts_app, name="alerts")
     return app
 

@@ -36,6 +36,7 @@ from entrypoints.cli.common import process_info
 from entrypoints.container import SIMULATED_VENUE, Container, is_postgres, journaled_broker
 from entrypoints.faults import faults_from_environment
 from entrypoints.venues import ASSET_CLASS_OF, VenueName, account_name, build_venue
+from entrypoints.validation_epochs import ensure_epochs
 
 PAPER_ACCOUNT = "paper"  # the continuous session's account: stable, so a restart carries on
 
@@ -164,7 +165,10 @@ def run_realtime(container: Container, *, bar_seconds: float | None, duration: f
                 lease=lease, allocation=container.allocation(), health=container.health(), monitors=trading.monitors,
                 market_hours=trading.market_hours,
             )
-            session.start(now=clock.now())
+            started = clock.now()
+            session.start(now=started)
+            # Leading now: the bots' validation epochs (real-time paper accounts only) start at this start.
+            ensure_epochs(container, account=account, bots=names, now=started)
             _say(f"LIVE: paper trading {', '.join(names)} on {trading.name} in real time "
                  f"({interval.total_seconds():g}s bars); database {store.path}; Ctrl-C stops")
             session.run_realtime(trading.feed, should_stop=should_stop)
