@@ -24,6 +24,7 @@ from application.trading.allocation import AllocationSchedule, CapitalAllocator
 from application.trading.bot import BotSpec
 from application.trading.bot_state import BotState, load_bot_state
 from application.trading.cancel_orders import cancel_open_orders
+from application.trading.drill_orders import DrillOrders
 from application.trading.event_inbox import EventInbox
 from application.trading.liveness import instance_role, record_unclean_ends, refuse_if_running_elsewhere, write_beats
 from application.trading.market_hours import MarketHours
@@ -125,6 +126,7 @@ class PaperSession:
     _halted: set[str] = attrs.field(factory=set)
     _stops: StopRequests = attrs.field(factory=StopRequests)  # operators' stop requests (application/trading/bot_runs.py)
     _inbox: EventInbox = attrs.field(factory=EventInbox)
+    _drills: DrillOrders = attrs.field(factory=DrillOrders)  # the kill-switch drill's resting order
     _lookup_misses: dict[str, int] = attrs.field(factory=dict)
     _last_reconcile: datetime | None = None
     last_reconciliation: ReconciliationReport | None = None
@@ -412,6 +414,9 @@ class PaperSession:
                 self._halted.add(state.name)
                 self.tally["halts_observed"] += 1
                 log.warning("bot %s halted (%s); %d open order(s) cancelled", state.name, control.reason, count)
+        # After the switch is read: a halted bot is never given a drill order (application/trading/drill_orders.py).
+        self._drills.serve(self._states, broker=self.broker, uow_factory=self.uow_factory, inbox=self._inbox,
+                           lease=self.lease, now=now)
         if stops_changed:
             self._beat(BotRunState.RUNNING, force=True)  # the heartbeat's detail says at once that it obeys
         if self._last_reconcile is not None and (wall - self._last_reconcile).total_seconds() >= self.settings.reconcile_seconds:

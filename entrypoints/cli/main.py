@@ -14,6 +14,7 @@ from entrypoints.cli.bots_command import bots_app
 from entrypoints.cli.control import halt_command, resume_command
 from entrypoints.cli.data_commands import data_app
 from entrypoints.cli.doctor_command import doctor_command
+from entrypoints.cli.drill_command import drill_app
 from entrypoints.cli.health_command import health_command
 from entrypoints.cli.paper import paper
 from entrypoints.cli.reads import positions, risk, status, trades
@@ -61,6 +62,7 @@ def build_app() -> typer.Typer:
     app.add_typer(bots_app, name="bots")
     app.add_typer(snapshots_app, name="snapshots")
     app.add_typer(strategy_app, name="strategy")
+    app.add_typer(drill_app, name="drill")
     app.add_typer(validation_app, name="validation")
     app.add_typer(alerts_app, name="alerts")
     return app
