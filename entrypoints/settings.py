@@ -228,6 +228,16 @@ class GoLiveSettings:
     max_drawdown: float = 0.20
     # How long a go-live certificate stays valid: its drills, backup and standby age (1 to 30 days).
     certificate_days: int = attrs.field(default=7, validator=lambda _i, _a, v: _check_certificate_days(v))
+    # Staged deployment (docs/golive.md, "Probation and the shadow bot"): a newly live bot trades
+    # probation_fraction of its size for probation_days trading days, promoted or demoted by the band.
+    probation_fraction: Decimal = attrs.field(default=Decimal("0.10"), validator=_fraction)
+    probation_days: int = attrs.field(default=10, validator=_non_negative)
+    probation_win_rate_tolerance: float = attrs.field(default=0.10, validator=_non_negative)
+    probation_drawdown_factor: float = attrs.field(default=1.5, validator=_non_negative)
+    probation_max_slippage_bps: float = attrs.field(default=25.0, validator=_non_negative)
+    probation_min_round_trips: int = attrs.field(default=3, validator=_non_negative)
+    probation_check_seconds: float = attrs.field(default=60.0, validator=_positive)
+
 
 
 def _check_certificate_days(value: int) -> None:

@@ -14,6 +14,7 @@ from domain.risk.day_trades import DayTradeRule
 from domain.risk.exposure_limits import CorrelationLimit, SectorLimits
 from domain.risk.portfolio_heat import PortfolioHeat
 from domain.risk.position_sizing import FractionalKelly, VolatilitySizing
+from domain.risk.probation_cap import ProbationCap
 from domain.risk.risk import RiskLimits
 from domain.risk.sizing import AllIn, FixedFraction
 from domain.risk.stops import StopPolicy
@@ -47,6 +48,9 @@ class BotSpec:
     # the keys of the last n trading sessions at a time (the exchange calendar's business days).
     day_trades: DayTradeRule | None = None
     recent_sessions: Callable[[datetime, int], Sequence[str]] | None = None
+    # Live on probation (application/golive/probation.py): entries capped to a fraction of the
+    # order notional limit and of the capital; None: full size.
+    probation: ProbationCap | None = None
 
     @property
     def history_bars(self) -> int:

@@ -263,8 +263,14 @@ class TradingCycle:
                 raise NotLeader(bot.name)  # the fence: leaves the transaction without writing
             decision = RiskEngine.standard(bot.spec.limits).evaluate(intent, self._risk_context(uow, bot, intent.symbol, now))
             if isinstance(decision, Approved):
+                probation = None
+                if bot.spec.probation is not None:  # live on probation: may resize the entry down, or deny it
+                    intent, probation = bot.spec.probation.check(
+                        intent, max_order_notional=bot.spec.limits.max_order_notional, capital=bot.spec.capital,
+                        gross_exposure=bot.portfolio.exposure(bot.mark_prices()).gross)
                 intent, heat = heat_check(bot, intent)  # may resize the entry down
-                extra = ([heat] if heat is not None else []) + exposure_checks(bot, intent)
+                extra = ([probation] if probation is not None else []) + ([heat] if heat is not None else []) \
+                    + exposure_checks(bot, intent)
                 if bot.spec.day_trades is not None:
                     counted = day_trade_check(bot, intent, now=now,
                                               fills=uow.fills.list(account=bot.account, bot=bot.name))
