@@ -11,13 +11,8 @@ import time
 from collections.abc import Callable
 
 from adapters.simulated.journal_reader import JournalReader
-from application.golive.drills import (
-    FailoverDrill,
-    KillSwitchDrill,
-    VenueOrders,
-    failover_drill,
-    killswitch_drill,
-)
+from application.golive.drills import KillSwitchDrill, VenueOrders, killswitch_drill
+from application.golive.failover import FailoverDrill, failover_drill
 from application.records import AuditEntry
 from domain.errors import ConfigurationError
 from entrypoints.cli.paper_realtime import session_account, venue_bots

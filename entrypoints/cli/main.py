@@ -15,6 +15,7 @@ from entrypoints.cli.control import halt_command, resume_command
 from entrypoints.cli.data_commands import data_app
 from entrypoints.cli.doctor_command import doctor_command
 from entrypoints.cli.drill_command import drill_app
+from entrypoints.cli.golive_command import golive_app
 from entrypoints.cli.health_command import health_command
 from entrypoints.cli.paper import paper
 from entrypoints.cli.reads import positions, risk, status, trades
@@ -64,6 +65,7 @@ def build_app() -> typer.Typer:
     app.add_typer(strategy_app, name="strategy")
     app.add_typer(drill_app, name="drill")
     app.add_typer(validation_app, name="validation")
+    app.add_typer(golive_app, name="golive")
     app.add_typer(alerts_app, name="alerts")
     return app
 
