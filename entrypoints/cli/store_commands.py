@@ -11,6 +11,7 @@ import typer
 from application.records import AuditEntry
 from application.reports.audit_query import KIND_FILTERS, AuditQuery, audit_page, kind_filter
 
+from entrypoints.cli.backup_command import register as register_backup_commands
 from entrypoints.cli.common import ConfigOption, JsonOption, checked_symbol, cli_errors, container_for, fail, reading_container
 from entrypoints.cli.output import make_output_converter, print_json, print_table
 
@@ -43,6 +44,9 @@ def db_status(config: ConfigOption = None, json_output: JsonOption = False) -> N
     else:
         state = "up to date" if version == latest else f"behind: run `quantshift db upgrade` ({latest} available)"
         print(f"{store.path}: schema version {version}, {state}")
+
+
+register_backup_commands(db_app)  # db backup, db verify-backup
 
 
 def _parse_since(text: str | None) -> datetime | None:
