@@ -239,7 +239,6 @@ class GoLiveSettings:
     probation_check_seconds: float = attrs.field(default=60.0, validator=_positive)
 
 
-
 def _check_certificate_days(value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 30:
         raise ValueError(f"certificate_days: {value!r} must be a whole number of days from 1 to 30")
@@ -342,6 +341,16 @@ def _check_host(_i: object, a: attrs.Attribute, value: str) -> None:
 # The keys come from the environment only: a secret in a file ends up in backups and repositories.
 ALPACA_KEY_VARIABLES = ("ALPACA_API_KEY", "ALPACA_SECRET_KEY")
 COINBASE_KEY_VARIABLES = ("COINBASE_API_KEY", "COINBASE_API_SECRET")
+# Live money has keys of its own: `paper` never reads these, `live` never reads the paper ones.
+ALPACA_LIVE_KEY_VARIABLES = ("ALPACA_LIVE_API_KEY", "ALPACA_LIVE_SECRET_KEY")
+COINBASE_LIVE_KEY_VARIABLES = ("COINBASE_LIVE_API_KEY", "COINBASE_LIVE_API_SECRET")
+
+
+@attrs.frozen(kw_only=True)
+class LiveSettings:
+    """[live]: `quantshift live` (real money). The confirmation may stand here instead of the flag."""
+
+    i_understand_this_is_real_money: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -392,6 +401,7 @@ class Settings:
     web: WebSettings = attrs.field(factory=WebSettings)
     alpaca: AlpacaSettings = attrs.field(factory=AlpacaSettings)
     coinbase: CoinbaseSettings = attrs.field(factory=CoinbaseSettings)
+    live: LiveSettings = attrs.field(factory=LiveSettings)
     # The dotted keys the config file set, tables too ("risk", "risk.drawdown_limit", "bots[0].sizing",
     # "bots[0].params.fast"): live trading accepts no default for a limit (the go-live gate reads
     # this). Where a value came from is no setting: left out of equality and of every fingerprint.
@@ -463,7 +473,7 @@ def make_settings_converter() -> cattrs.Converter:
     converter.register_structure_hook(date, lambda v, _: v if isinstance(v, date) else date.fromisoformat(v))
     converter.register_structure_hook_func(lambda t: t == _PARAMS, _structure_params)
     for cls in (EngineSettings, RiskSettings, GoLiveSettings, BotSettings, AllocationSettings, MailSettings,
-                WebSettings, AlpacaSettings, CoinbaseSettings):
+                WebSettings, AlpacaSettings, CoinbaseSettings, LiveSettings):
         converter.register_structure_hook(cls, make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True))
     # `explicit` is worked out from the file, never read from it (a file key "explicit" is refused).
     converter.register_structure_hook(Settings, make_dict_structure_fn(

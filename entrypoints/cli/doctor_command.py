@@ -9,11 +9,12 @@ from typing import Annotated
 import typer
 
 from adapters.clock import SystemClock
+from application.golive.live_credentials import equal_keys
 from application.venues.doctor import Check, Verdict, diagnose, healthy
 from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors
 from entrypoints.cli.output import print_json, print_table
 from entrypoints.settings import load_settings
-from entrypoints.venues import REAL_VENUES, VenueName, build_venue, keys_present, venue_symbols
+from entrypoints.venues import REAL_VENUES, VenueName, build_venue, key_variables, keys_present, venue_symbols
 
 EXIT_UNHEALTHY = 1
 
@@ -21,6 +22,7 @@ EXIT_UNHEALTHY = 1
 def doctor_command(
     venue: Annotated[list[str] | None, typer.Option("--venue", help="alpaca or coinbase (repeat for both; default both).")] = None,
     sandbox: Annotated[bool, typer.Option("--sandbox", help="Coinbase: check the sandbox host.")] = False,
+    live: Annotated[bool, typer.Option("--live", help="Check the LIVE keys (ALPACA_LIVE_API_KEY / ALPACA_LIVE_SECRET_KEY, COINBASE_LIVE_API_KEY / COINBASE_LIVE_API_SECRET) read-only against the live endpoints (Alpaca live, Coinbase production).")] = False,
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -30,6 +32,9 @@ def doctor_command(
     option or configuration."""
     with cli_errors():
         settings = load_settings(config_file=config)
+        if live and sandbox:
+            raise typer.BadParameter("--live checks the live endpoints; --sandbox is Coinbase's paper host",
+                                     param_hint="--sandbox")
         chosen = list(dict.fromkeys(venue or REAL_VENUES))
         for name in chosen:
             if name not in REAL_VENUES:
@@ -41,12 +46,17 @@ def doctor_command(
             opened = []
 
             def connect(v=v, opened=opened):
-                built = build_venue(v, settings, environ=os.environ, clock=clock, sandbox=sandbox)
+                built = build_venue(v, settings, environ=os.environ, clock=clock, sandbox=sandbox, live=live)
                 opened.append(built)
                 return built.account
 
             try:
-                results[name] = diagnose(venue=name, keys=keys_present(v, os.environ), connect=connect,
+                same = _same_as_paper(v) if live else []
+                if same:  # a paper key at the live endpoint is refused there; say the cause instead
+                    results[name] = [Check(name="keys", verdict=Verdict.FAIL, detail=(
+                        f"{', '.join(same)} equal the paper keys: a paper key never trades live"))]
+                    continue
+                results[name] = diagnose(venue=name, keys=keys_present(v, os.environ, live=live), connect=connect,
                                          symbols=venue_symbols(v, settings), clock=clock)
             finally:
                 for built in opened:
@@ -60,6 +70,11 @@ def doctor_command(
                         [[c.name, _mark(c.verdict), c.detail] for c in checks])
     if not all(healthy(c) for c in results.values()):
         raise typer.Exit(EXIT_UNHEALTHY)
+
+
+def _same_as_paper(venue: VenueName) -> list[str]:
+    return equal_keys(live={n: os.environ.get(n, "") for n in key_variables(venue, live=True)},
+                      paper={n: os.environ.get(n, "") for n in key_variables(venue)})
 
 
 def _mark(verdict: Verdict) -> str:

@@ -17,6 +17,7 @@ from entrypoints.cli.doctor_command import doctor_command
 from entrypoints.cli.drill_command import drill_app
 from entrypoints.cli.golive_command import golive_app
 from entrypoints.cli.health_command import health_command
+from entrypoints.cli.live import live_command
 from entrypoints.cli.paper import paper
 from entrypoints.cli.reads import positions, risk, status, trades
 from entrypoints.cli.reconcile_command import reconcile_command
@@ -41,6 +42,7 @@ def build_app() -> typer.Typer:
     )
     app.callback()(_main_options)
     app.command("paper")(paper)
+    app.command("live")(live_command)
     app.command("backtest")(backtest)
     app.command("status")(status)
     app.command("trades")(trades)

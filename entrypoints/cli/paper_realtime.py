@@ -1,4 +1,8 @@
-"""The continuous `quantshift paper` session, with hot standby on Postgres.
+"""The continuous session of `quantshift paper` and `quantshift live`, with hot standby on Postgres.
+
+Paper and live are one session (run_realtime); live differs only in its account, its keys
+and endpoint, the bots it may run and the certificate watch it adds (LiveAccount,
+entrypoints/cli/live.py).
 
 On SQLite one instance runs a bot and a second is refused. On Postgres every instance
 waits as STANDBY until it holds the bots' leases (the leader renews them with its heartbeat),
@@ -13,9 +17,9 @@ import signal
 import sys
 import threading
 import time
-from datetime import timedelta
-
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -25,7 +29,7 @@ from application.safety.lease import LeaseGuard
 from application.safety.standby import wait_for_leadership
 from application.trading.bot import BotSpec
 from application.trading.market_hours import MarketHours, VenueMarketHours
-from application.trading.paper_session import PaperSession, SessionSettings
+from application.trading.paper_session import PaperSession, ProcessInfo, SessionSettings
 from application.trading.session_end import OnStop
 from application.venues.ports import BarListener, Broker, LiveMarketData
 from application.venues.venue_health import MeasuredBroker, MeasuredMarketData
@@ -38,7 +42,23 @@ from entrypoints.faults import faults_from_environment
 from entrypoints.venues import ASSET_CLASS_OF, VenueName, account_name, build_venue
 from entrypoints.validation_epochs import ensure_epochs
 
+if TYPE_CHECKING:
+    from entrypoints.golive_staging import LiveStaging
+
 PAPER_ACCOUNT = "paper"  # the continuous session's account: stable, so a restart carries on
+
+
+@attrs.frozen(kw_only=True)
+class LiveAccount:
+    """What `quantshift live` changes in the continuous session: real money."""
+
+    account: str  # "alpaca-live" or "coinbase" (entrypoints/venues.account_name)
+    bots: Sequence[str]  # the certified bots it runs, of the venue's
+    # The certificate watch (application/golive/live_gate.CertificateWatch), ticked with each supervision.
+    watch: Callable[[], VenueMonitor]
+    # Staged deployment (entrypoints/golive_staging.stage_live): probation caps on the specs, its
+    # monitor and the shadow paper bot; called with the bots, this process and now, once leading.
+    stage: Callable[[Sequence[BotSpec], ProcessInfo, datetime], LiveStaging] | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -83,7 +103,7 @@ def session_account(container: Container, venue: str, *, sandbox: bool) -> str:
 
 
 def open_venue(container: Container, venue: str, *, account: str, bots: Sequence[BotSpec], interval: timedelta,
-               seed: int | None, sandbox: bool) -> TradingVenue:
+               seed: int | None, sandbox: bool, live: bool = False) -> TradingVenue:
     settings = container.settings()
     clock = container.clock()
     health = container.health()
@@ -97,7 +117,7 @@ def open_venue(container: Container, venue: str, *, account: str, bots: Sequence
                             feed=MeasuredMarketData(inner=feed, venue=SIMULATED_VENUE, recorder=health),
                             listener=broker, monitors=(), close=broker.close)
     name: VenueName = venue  # type: ignore[assignment]
-    real = build_venue(name, settings, environ=os.environ, clock=clock, sandbox=sandbox)
+    real = build_venue(name, settings, environ=os.environ, clock=clock, sandbox=sandbox, live=live)
     try:
         symbols = sorted({s for b in bots for s in b.instruments})
         stream = real.market_data(symbols, interval)
@@ -116,13 +136,17 @@ def open_venue(container: Container, venue: str, *, account: str, bots: Sequence
 
 
 def run_realtime(container: Container, *, bar_seconds: float | None, duration: float | None, seed: int | None,
-                 venue: str = SIMULATED_VENUE, sandbox: bool = False) -> None:
+                 venue: str = SIMULATED_VENUE, sandbox: bool = False, live: LiveAccount | None = None) -> None:
+    """`live`: real money on the venue's live endpoint (checked and confirmed by the caller)."""
     settings = container.settings()
     store = container.store()
     clock = container.clock()
     bots = venue_bots(container, venue)
+    if live is not None:
+        bots = [b for b in bots if b.name in live.bots]
     names = [b.name for b in bots]
-    account = session_account(container, venue, sandbox=sandbox)
+    account = live.account if live is not None else session_account(container, venue, sandbox=sandbox)
+    mode = "paper" if live is None else "live"
     interval = timedelta(seconds=bar_seconds) if bar_seconds else settings.engine.interval
     process = process_info()
     lease = None
@@ -138,7 +162,7 @@ def run_realtime(container: Container, *, bar_seconds: float | None, duration: f
 
     with store() as uow:
         if uow.sessions.get(account) is None:
-            uow.sessions.start(SessionRecord(account=account, mode="paper", seed=seed, trading_days=None,
+            uow.sessions.start(SessionRecord(account=account, mode=mode, seed=seed, trading_days=None,
                                              started_at=clock.now()))
             uow.commit()
     while not should_stop():
@@ -153,27 +177,42 @@ def run_realtime(container: Container, *, bar_seconds: float | None, duration: f
         ):
             return
         trading = open_venue(container, venue, account=account, bots=bots, interval=interval, seed=seed,
-                             sandbox=sandbox)
+                             sandbox=sandbox, live=live is not None)
+        staging = None
         try:
+            if live is not None and live.stage is not None:
+                staging = live.stage(bots, process, clock.now())
+            monitors = [*trading.monitors, *([live.watch()] if live is not None else []),
+                        *([staging.monitor] if staging is not None else [])]
             session = PaperSession(
-                settings=SessionSettings(account=account, mode="paper",
+                settings=SessionSettings(account=account, mode=mode,
                                          heartbeat_seconds=settings.engine.heartbeat_seconds,
                                          evaluations_per_bar=settings.engine.evaluations_per_bar,
                                          on_stop=OnStop(settings.engine.on_stop)),
-                bots=bots, uow_factory=store, venue=trading.listener, notifier=container.notifier(),
+                bots=staging.bots if staging is not None else bots, uow_factory=store, venue=trading.listener,
+                notifier=container.notifier(),
                 broker=trading.broker, wall_clock=clock, process=process, faults=faults_from_environment(os.environ),
-                lease=lease, allocation=container.allocation(), health=container.health(), monitors=trading.monitors,
+                lease=lease, allocation=container.allocation(), health=container.health(), monitors=monitors,
                 market_hours=trading.market_hours,
             )
+            if staging is not None:
+                staging.attach(session)
             started = clock.now()
             session.start(now=started)
+            if staging is not None:
+                staging.start(now=started)
             # Leading now: the bots' validation epochs (real-time paper accounts only) start at this start.
             ensure_epochs(container, account=account, bots=names, now=started)
-            _say(f"LIVE: paper trading {', '.join(names)} on {trading.name} in real time "
+            what = "paper trading" if live is None else "REAL MONEY: live trading"
+            _say(f"LIVE: {what} {', '.join(names)} on {trading.name} ({account}) in real time "
                  f"({interval.total_seconds():g}s bars); database {store.path}; Ctrl-C stops")
-            session.run_realtime(trading.feed, should_stop=should_stop)
-            session.stop(now=clock.now(), detail="lease lost" if session.lost_lease else
-                         ("stopped by signal" if stop.is_set() else "duration reached"))
+            session.run_realtime(staging.feed(trading.feed) if staging is not None else trading.feed,
+                                 should_stop=should_stop)
+            detail = ("lease lost" if session.lost_lease else
+                      ("stopped by signal" if stop.is_set() else "duration reached"))
+            session.stop(now=clock.now(), detail=detail)
+            if staging is not None:
+                staging.stop(now=clock.now(), detail=detail)
         finally:
             trading.close()
         if lease is None or not session.lost_lease:

@@ -13,6 +13,7 @@ import pytest
 
 from tests.e2e.conftest import Cli
 from tests.fakes.alpaca_venue import FakeAlpaca
+from tests.support.configs import alpaca_section
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -21,18 +22,7 @@ STRATEGIES = Path(__file__).with_name("user_strategies.py")
 
 
 def alpaca_config(cli: Cli, fake: FakeAlpaca) -> Path:
-    return cli.config(f"""
-[engine]
-timeframe = "1m"
-heartbeat_seconds = 0.5
-
-[alpaca]
-trading_url = "{fake.url}"
-data_url = "{fake.url}"
-trading_stream_url = "{fake.trading_stream.url}"
-data_stream_url = "{fake.data_stream.url}"
-timeout_seconds = 2
-
+    return cli.config(alpaca_section(fake) + f"""
 [[bots]]
 name = "eq"
 asset_class = "equity"

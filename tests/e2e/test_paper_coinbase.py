@@ -14,24 +14,18 @@ import pytest
 from tests.e2e.conftest import Cli
 from tests.e2e.test_paper_alpaca import STRATEGIES
 from tests.fakes.coinbase_venue import FakeCoinbase
+from tests.support.configs import coinbase_section
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
 
 def coinbase_config(cli: Cli, fake: FakeCoinbase) -> Path:
-    return cli.config(f"""
+    return cli.config("""
 [engine]
 timeframe = "5m"
 heartbeat_seconds = 0.5
-
-[coinbase]
-rest_host = "{fake.rest_host}"
-ws_url = "{fake.ws_url}"
-ws_user_url = "{fake.ws_url}"
-ca_bundle = "{fake.ca_file}"
-timeout_seconds = 2
-
+""" + coinbase_section(fake) + f"""
 [[bots]]
 name = "btc"
 asset_class = "crypto"

@@ -22,6 +22,8 @@ the REAL alpaca-py SDK in tests. Never reaches a real host.
         venue.count("POST", "/v2/orders")            # every request is recorded
 
 Auth: APCA-API-KEY-ID / APCA-API-SECRET-KEY headers; wrong keys -> 401 like Alpaca.
+`FakeAlpaca(live=True)` is the live endpoint: its own live key (LIVE_API_KEY), a live account
+number, and 401 for every other key, a paper key included, as api.alpaca.markets answers one.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from tests.fakes.alpaca_streams import DataStreamServer, TradingStreamServer
 
 API_KEY = "PKTESTKEY"
 SECRET_KEY = "test-secret"
+LIVE_API_KEY = "AKTESTLIVEKEY"
+LIVE_SECRET_KEY = "test-live-secret"
 UNAUTHORIZED = {"code": 40110000, "message": "request is not authorized"}
 DUPLICATE = {"code": 40010001, "message": "client_order_id must be unique"}
 
@@ -65,8 +69,10 @@ def _asset(symbol: str, *, fractionable: bool = True, shortable: bool = True, tr
 
 
 class FakeAlpaca:
-    def __init__(self, *, api_key: str = API_KEY, secret_key: str = SECRET_KEY) -> None:
-        self.api_key, self.secret_key = api_key, secret_key
+    def __init__(self, *, api_key: str | None = None, secret_key: str | None = None, live: bool = False) -> None:
+        self.live = live
+        self.api_key = api_key or (LIVE_API_KEY if live else API_KEY)
+        self.secret_key = secret_key or (LIVE_SECRET_KEY if live else SECRET_KEY)
         self.trading_stream = TradingStreamServer(authorized=self._authorized)
         self.data_stream = DataStreamServer(authorized=self._authorized)
         self.book = OrderBook(now=lambda: datetime.now(timezone.utc), notify=self.trading_stream.push)
@@ -119,7 +125,7 @@ class FakeAlpaca:
 
     def connection(self) -> dict:
         """The build_alpaca_venue keyword arguments that point at this fake."""
-        return {"api_key": self.api_key, "secret_key": self.secret_key, "paper": True, "trading_url": self.url,
+        return {"api_key": self.api_key, "secret_key": self.secret_key, "paper": not self.live, "trading_url": self.url,
                 "data_url": self.url, "trading_stream_url": self.trading_stream.url,
                 "data_stream_url": self.data_stream.url}
 
@@ -287,7 +293,8 @@ class FakeAlpaca:
             cash = self.book.cash
             market = sum((q * self.book.prices.get(s, a) for s, (q, a) in self.book.positions.items()), Decimal(0))
         fields = {
-            "id": "e6fe16f3-64a4-4921-8928-cadf02f92f98", "account_number": "PA3TESTACCT", "status": "ACTIVE",
+            "id": "e6fe16f3-64a4-4921-8928-cadf02f92f98", "account_number": "3TESTLIVE" if self.live else "PA3TESTACCT",
+            "status": "ACTIVE",
             "crypto_status": "ACTIVE", "currency": "USD", "cash": number(cash), "portfolio_value": number(cash + market),
             "equity": number(cash + market), "last_equity": number(cash + market),
             "buying_power": number(2 * (cash + market)), "regt_buying_power": number(2 * (cash + market)),

@@ -25,3 +25,32 @@ symbols = ["{symbol}"]
 capital = {capital}
 {fraction}strategy = "{strategies}:FlipFlop"
 '''
+
+
+def alpaca_section(fake: object) -> str:
+    """[engine] at 1-minute bars and 0.5 s heartbeats, and [alpaca] pointed at a FakeAlpaca
+    (tests/fakes/alpaca_venue.py), paper or live."""
+    return f'''
+[engine]
+timeframe = "1m"
+heartbeat_seconds = 0.5
+
+[alpaca]
+trading_url = "{fake.url}"
+data_url = "{fake.url}"
+trading_stream_url = "{fake.trading_stream.url}"
+data_stream_url = "{fake.data_stream.url}"
+timeout_seconds = 2
+'''  # type: ignore[attr-defined]
+
+
+def coinbase_section(fake: object) -> str:
+    """[coinbase] pointed at a FakeCoinbase (tests/fakes/coinbase_venue.py), over its TLS CA."""
+    return f'''
+[coinbase]
+rest_host = "{fake.rest_host}"
+ws_url = "{fake.ws_url}"
+ws_user_url = "{fake.ws_url}"
+ca_bundle = "{fake.ca_file}"
+timeout_seconds = 2
+'''  # type: ignore[attr-defined]
