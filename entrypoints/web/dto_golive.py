@@ -166,3 +166,14 @@ class ApprovalResponse(msgspec.Struct, kw_only=True):
     approved_at: datetime
     valid_until: datetime
     changed: bool  # false: it was approved already (by approved_by), nothing recorded
+
+
+class CheckRunResponse(msgspec.Struct, kw_only=True):
+    """POST /api/v1/golive/{bot}/check: the run as recorded (a check entry; a certificate when
+    every item passed, awaiting an admin's approval)."""
+
+    bot: str
+    passed: bool
+    seconds: float
+    check: CheckResponse | None  # null only if the record cannot be read back
+    certificate: CertificateResponse | None  # issued by this run

@@ -10,8 +10,15 @@ show as "configuration changed" on the page without a restart of `serve`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 
 import attrs
 
@@ -32,8 +39,77 @@ from entrypoints.settings import BotSettings, Settings
 KillSwitchRunner = Callable[[str | None, str, str], AuditEntry]
 
 
+# (bot, broker or None, actor) -> whether every item passed; the run records the check itself.
+CheckRunner = Callable[[str, str | None, str], bool]
+# A check replays the crash regime through the backtest engine and stops and starts the paper
+# bot through the API: seconds of work with side effects. One at a time per bot and server,
+# and not again within this long (a double click, an impatient reload) of the last start.
+CHECK_COOLDOWN_SECONDS = 15.0
+CHECK_TIMEOUT_SECONDS = 600.0
+
+
 def _unavailable(*_: object) -> AuditEntry:
     raise ConfigurationError("this server runs no drills (it was built without a container)")
+
+
+def _no_checks(*_: object) -> bool:
+    raise ConfigurationError("this server runs no checks (it was built without a container)")
+
+
+class CheckBusy(Exception):
+    """A check of the bot is under way, or started less than the cooldown ago."""
+
+
+class CheckGate:
+    """Per bot: one check at a time, and a pause between two (process memory: a restart forgets)."""
+
+    def __init__(self, *, cooldown_seconds: float = CHECK_COOLDOWN_SECONDS,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._lock = threading.Lock()
+        self._running: set[str] = set()
+        self._started: dict[str, float] = {}
+        self._cooldown = cooldown_seconds
+        self._monotonic = monotonic
+
+    def run(self, bot: str, work: Callable[[], bool]) -> bool:
+        with self._lock:
+            if bot in self._running:
+                raise CheckBusy(f"a check of bot {bot} is under way; its result shows when it ends")
+            since = self._monotonic() - self._started.get(bot, float("-inf"))
+            if since < self._cooldown:
+                raise CheckBusy(f"a check of bot {bot} started {since:.0f} s ago: wait "
+                                f"{self._cooldown - since:.0f} s before the next one")
+            self._running.add(bot)
+            self._started[bot] = self._monotonic()
+        try:
+            return work()
+        finally:
+            with self._lock:
+                self._running.discard(bot)
+
+
+def cli_check_runner(*, config: Path | None, environ: Mapping[str, str]) -> CheckRunner:
+    """`quantshift golive check --json` in a process of its own: the very checklist of the CLI
+    (pytest-bdd over features/golive), kept out of the server's process, whose threads would
+    share pytest's redirected output, warning filters and hooks; a crash there costs no worker."""
+    executable = Path(sys.executable).with_name("quantshift")
+    program = str(executable) if executable.exists() else (shutil.which("quantshift") or "quantshift")
+
+    def run(bot: str, broker: str | None, actor: str) -> bool:
+        args = [program, "golive", "check", "--bot", bot, "--as", actor, "--json"]
+        if broker:
+            args += ["--broker", broker]
+        if config is not None:
+            args += ["--config", str(config)]
+        done = subprocess.run(args, env=dict(environ), capture_output=True, text=True, timeout=CHECK_TIMEOUT_SECONDS)
+        if done.returncode == 2:  # the CLI's "bad input": its one-line error, said to the caller
+            lines = [line.removeprefix("error: ") for line in done.stderr.strip().splitlines() if line.strip()]
+            raise ConfigurationError(lines[-1] if lines else f"golive check of {bot} refused its input")
+        if done.returncode not in (0, 1):
+            raise RuntimeError(f"golive check of {bot} exited {done.returncode}: {done.stderr.strip()[-2000:]}")
+        return bool(json.loads(done.stdout)["passed"])
+
+    return run
 
 
 @attrs.frozen(kw_only=True)
@@ -52,6 +128,8 @@ class GoLiveDesk:
     version: str  # QuantShift's, as entrypoints.cli.main.installed_version() says it (part of the fingerprint)
     calendar: TradingCalendar = attrs.field(factory=NyseCalendar)
     killswitch: KillSwitchRunner = _unavailable
+    check: CheckRunner = _no_checks
+    check_gate: CheckGate = attrs.field(factory=CheckGate)
 
     def bot_names(self) -> list[str]:
         return [b.name for b in self.settings.bots]

@@ -19,12 +19,12 @@ from litestar import Litestar
 from adapters.security import Argon2PasswordHasher, HmacInvitationSigner, JwtTokenService
 from adapters.security.keys import MIN_KEY_BYTES
 from application.accounts.accounts import Accounts
-from domain.errors import ConfigurationError
 from application.records import AuditEntry
+from domain.errors import ConfigurationError
 from entrypoints.container import Container, build_container
 from entrypoints.settings import load_settings
 from entrypoints.web.app import create_app
-from entrypoints.web.golive_desk import GoLiveDesk
+from entrypoints.web.golive_desk import GoLiveDesk, cli_check_runner
 from entrypoints.web.snapshot_job import snapshot_lifespans
 
 JWT_SECRET = "QUANTSHIFT_JWT_SECRET"
@@ -81,7 +81,8 @@ def build_app(*, environ: Mapping[str, str]) -> Litestar:
                       trust_proxy=environ.get(TRUST_PROXY, "") in _YES,
                       secure_cookies=environ.get(SECURE_COOKIES, "") in _YES,
                       lifespan=snapshot_lifespans(store=store, clock=clock, bots=container.bots(), environ=environ),
-                      mail=container.email(), golive=_golive_desk(container))
+                      mail=container.email(),
+                      golive=_golive_desk(container, config=Path(config) if config else None, environ=environ))
 
 
 def app_from_environment() -> Litestar:
@@ -89,13 +90,14 @@ def app_from_environment() -> Litestar:
     return build_app(environ=os.environ)
 
 
-def _golive_desk(container: Container) -> GoLiveDesk:
+def _golive_desk(container: Container, *, config: Path | None, environ: Mapping[str, str]) -> GoLiveDesk:
     def killswitch(bot: str | None, venue: str, actor: str) -> AuditEntry:
         from entrypoints.drills import run_killswitch_drill  # the CLI's wiring of the drill; loaded on first use
 
         return run_killswitch_drill(container, bot=bot, venue=venue, actor=actor)
 
-    return GoLiveDesk(settings=container.settings(), version=_cli_version(), killswitch=killswitch)
+    return GoLiveDesk(settings=container.settings(), version=_cli_version(), killswitch=killswitch,
+                      check=cli_check_runner(config=config, environ=environ))
 
 
 def _cli_version() -> str:

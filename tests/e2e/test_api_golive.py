@@ -192,3 +192,30 @@ def test_roles_and_bad_input_are_4xx_problems(deployment):
     refused = assert_problem(srv.as_role("operator", "POST", "/api/v1/drills/killswitch", json={"bot": d.bot}), 409)
     assert "no running session" in refused["detail"]
     assert srv.call("GET", "/api/v1/golive", token=srv.tokens["viewer"]).headers["content-type"] != PROBLEM
+
+
+@SQLITE
+def test_an_operator_runs_the_check_as_golive_check_does_and_it_is_recorded(deployment):
+    """The real checklist (features/golive through `quantshift golive check`), against a server
+    that cannot pass it (SQLite: no standby; no 30 days): every item comes back with its figure,
+    recorded with the operator as the checker; no certificate."""
+    d = deployment
+    url = f"/api/v1/golive/{d.bot}/check"
+    assert_problem(d.srv.as_role("viewer", "POST", url, json={}), 403)
+    other = "alpaca" if d.srv.as_role("admin", "GET", f"/api/v1/golive/{d.bot}").json()["asset_class"] == "crypto" \
+        else "coinbase"
+    wrong = assert_problem(d.srv.as_role("operator", "POST", url, json={"broker": other}), 400)
+    assert other in wrong["detail"]
+    response = d.srv.as_role("operator", "POST", url, json={})
+    assert response.status_code == 200, response.text
+    run = response.json()
+    assert run["passed"] is False and run["certificate"] is None and run["seconds"] > 0
+    items = run["check"]["items"]
+    assert {i["section"] for i in items} == {"Bot validation", "Risk management", "Infrastructure", "Platform"}
+    assert run["check"]["checked_by"] == "operator@example.com"
+    standby = next(i for i in items if i["section"] == "Infrastructure" and not i["passed"])
+    assert standby["figure"] and standby["detail"]
+    busy = assert_problem(d.srv.as_role("operator", "POST", url, json={}), 409)
+    assert "wait" in busy["detail"]
+    body = d.get()
+    assert body["check"] == run["check"]  # the page's "as last checked" is this run

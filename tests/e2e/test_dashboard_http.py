@@ -370,7 +370,7 @@ def test_the_go_live_page_shows_the_evidence_and_only_an_admin_approves(server):
     assert "0.412 s to cancel 3 orders" in text and "SQLite: no standby" in text and "move the store to Postgres" in text
     assert text.count('data-cell="status">PASS') == 1 and text.count('data-cell="status">FAIL') == 1
     assert "awaiting approval" in text and "cancel_seconds" in text and "Validation clock" in text
-    assert 'data-action="drill"' in text and 'data-action="approve"' not in text
+    assert 'data-action="drill"' in text and 'data-action="check"' in text and 'data-action="approve"' not in text
     assert " style=" not in text and "<script>" not in text
     panel = operator.get("/dashboard/golive/crypto/panel", headers={"HX-Request": "true"})
     assert panel.status_code == 200 and "<html" not in panel.text and "SQLite: no standby" in panel.text
@@ -385,6 +385,10 @@ def test_the_go_live_page_shows_the_evidence_and_only_an_admin_approves(server):
     viewer = server.logged_in(VIEWER)
     seen = viewer.get("/dashboard/golive/crypto").text
     assert "0.412 s to cancel 3 orders" in seen and "data-action=" not in seen
+    for action in ("check", "drill", "approve"):
+        refused = viewer.post(f"/dashboard/golive/crypto/{action}",
+                              data={"certificate_id": "crypto-cert-1", "csrf_token": viewer.cookies["qs_csrf"]})
+        assert refused.status_code == 403, action
 
     boss = server.logged_in(admin)
     assert 'data-action="approve"' in boss.get("/dashboard/golive/crypto").text

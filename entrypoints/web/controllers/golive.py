@@ -10,6 +10,7 @@ calls, with the caller's email as the actor (the approver, the checker, the dril
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,13 +27,16 @@ from application.golive.checklist import ItemResult
 from application.golive.drills import DrillRefused
 from application.ports import Clock
 from domain.access import Action
+from entrypoints.golive_deployment import venue_for
 from entrypoints.web.deps import ClockDep, Store, StoreDep
 from entrypoints.web.dto_golive import (
     ApprovalResponse,
     ApproveRequest,
     BackupResponse,
     CertificateResponse,
+    CheckRequest,
     CheckResponse,
+    CheckRunResponse,
     DrillResponse,
     GoLiveBotResponse,
     GoLiveSummaryResponse,
@@ -42,7 +46,7 @@ from entrypoints.web.dto_golive import (
     ValidationResponse,
 )
 from entrypoints.web.errors import problem_responses
-from entrypoints.web.golive_desk import BotPicture, GoLiveDesk
+from entrypoints.web.golive_desk import BotPicture, CheckBusy, GoLiveDesk
 from entrypoints.web.security import provide_principal
 
 GoLiveDep = NamedDependency[SkipValidation[GoLiveDesk]]
@@ -76,6 +80,15 @@ class GoLiveController(Controller):
         """One bot: the checklist as last checked with every item, the validation clock, the last
         kill-switch and failover drills, the backups, the certificate and its approval, probation."""
         return bot_detail(store, clock, golive, bot=bot)
+
+    @post("/{bot:str}/check", opt=_CHECK, sync_to_thread=True, status_code=200, responses=_WRITE_ERRORS)
+    def check(self, bot: FromPath[str], data: JSONBody[CheckRequest], principal: NamedDependency[Principal],
+              store: StoreDep, clock: ClockDep, golive: GoLiveDep) -> CheckRunResponse:
+        """Run the go-live checklist of the bot, as `quantshift golive check --bot NAME --as <you>`:
+        every item of features/golive against this deployment, recorded as a check (and a
+        certificate when all passed). Takes seconds; 409 while one runs for the bot or within
+        15 s of the last one started here."""
+        return run_check(store, clock, golive, bot=bot, broker=data.broker, actor=principal.email)
 
     @post("/{bot:str}/approve", opt=_APPROVE, sync_to_thread=True, status_code=200, responses=_WRITE_ERRORS)
     def approve(self, bot: FromPath[str], data: JSONBody[ApproveRequest], principal: NamedDependency[Principal],
@@ -145,6 +158,27 @@ def approve(store: Store, clock: Clock, golive: GoLiveDesk, *, bot: str, certifi
     return ApprovalResponse(bot=bot, certificate_id=approved.certificate_id, approved_by=approved.approved_by or "",
                             approved_at=approved.approved_at or now, valid_until=approved.valid_until,
                             changed=changed)
+
+
+def run_check(store: Store, clock: Clock, golive: GoLiveDesk, *, bot: str, broker: str | None,
+              actor: str) -> CheckRunResponse:
+    require_configured(golive, bot)
+    venue_for(golive.settings, bot=bot, broker=broker)  # a broker of another asset class: 400 before any work
+    started = time.monotonic()
+    before = clock.now()
+    try:
+        passed = golive.check_gate.run(bot, lambda: golive.check(bot, broker, actor))
+    except CheckBusy as exc:
+        raise Conflict(str(exc)) from None
+    seconds = time.monotonic() - started
+    with store.unit_of_work(read_only=True) as uow:
+        current = golive.fingerprint(bot)
+        view = ov.bot_overview(ov.evidence(uow), bot=bot, fingerprint=current.digest if current else None,
+                               now=clock.now())
+    certificate = view.certificate if passed and view.certificate and view.certificate.issued_at \
+        and view.certificate.issued_at >= before.replace(microsecond=0) else None
+    return CheckRunResponse(bot=bot, passed=passed, seconds=round(seconds, 3), check=_check(view.last_check),
+                            certificate=_certificate(certificate))
 
 
 def run_killswitch(golive: GoLiveDesk, *, bot: str | None, broker: str, actor: str) -> DrillResponse:

@@ -23,7 +23,14 @@ from litestar.response import Redirect, Template
 
 from application.accounts.accounts import Principal
 from domain.access import Action, allowed
-from entrypoints.web.controllers.golive import GoLiveDep, approve, bot_detail, require_configured, run_killswitch
+from entrypoints.web.controllers.golive import (
+    GoLiveDep,
+    approve,
+    bot_detail,
+    require_configured,
+    run_check,
+    run_killswitch,
+)
 from entrypoints.web.dashboard.pages import Name, page
 from entrypoints.web.dashboard.session import SettingsDep, ViewerDep, with_session
 from entrypoints.web.deps import ClockDep, StoreDep
@@ -47,8 +54,7 @@ def golive_url(bot: str) -> str:
 
 def _rights(principal: Principal) -> dict[str, bool]:
     return {"can_check": allowed(principal.role, Action.GOLIVE_CHECK),
-            "can_approve": allowed(principal.role, Action.GOLIVE_APPROVE),
-            "checks_here": False}
+            "can_approve": allowed(principal.role, Action.GOLIVE_APPROVE)}
 
 
 class GoLivePagesController(Controller):
@@ -76,6 +82,15 @@ class GoLivePagesController(Controller):
         viewer.principal.require(Action.GOLIVE_APPROVE)
         await anyio.to_thread.run_sync(lambda: approve(
             store, clock, golive, bot=bot, certificate_id=data.certificate_id, principal=viewer.principal))
+        return Redirect(golive_url(bot), status_code=303)
+
+    @post("/{bot:str}/check")
+    async def check(self, viewer: ViewerDep, store: StoreDep, clock: ClockDep, golive: GoLiveDep,
+                    bot: Name) -> Response:
+        """The go-live checklist of this bot, as `quantshift golive check` (a few seconds)."""
+        viewer.principal.require(Action.GOLIVE_CHECK)
+        await anyio.to_thread.run_sync(lambda: run_check(store, clock, golive, bot=bot, broker=None,
+                                                         actor=viewer.principal.email))
         return Redirect(golive_url(bot), status_code=303)
 
     @post("/{bot:str}/drill")
