@@ -179,6 +179,7 @@ def run_realtime(container: Container, *, bar_seconds: float | None, duration: f
         trading = open_venue(container, venue, account=account, bots=bots, interval=interval, seed=seed,
                              sandbox=sandbox, live=live is not None)
         staging = None
+        detail = "aborted"
         try:
             if live is not None and live.stage is not None:
                 staging = live.stage(bots, process, clock.now())
@@ -211,9 +212,9 @@ def run_realtime(container: Container, *, bar_seconds: float | None, duration: f
             detail = ("lease lost" if session.lost_lease else
                       ("stopped by signal" if stop.is_set() else "duration reached"))
             session.stop(now=clock.now(), detail=detail)
-            if staging is not None:
-                staging.stop(now=clock.now(), detail=detail)
         finally:
+            if staging is not None:  # also when the session raised: it closes the shadow's venue journal
+                staging.stop(now=clock.now(), detail=detail)
             trading.close()
         if lease is None or not session.lost_lease:
             return
