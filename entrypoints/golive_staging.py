@@ -31,7 +31,7 @@ from application.venues.ports import LiveMarketData
 from domain.accounting.instrument import AssetClass
 from domain.analytics.probation import PaperRecord, ProbationBand, ProbationPolicy
 from domain.errors import ConfigurationError
-from entrypoints.container import Container, journaled_broker
+from entrypoints.container import Container, bot_specs, journaled_broker
 from entrypoints.settings import Settings
 
 SHADOW_MODE = "shadow"  # the shadow session's heartbeat mode: never counted as paper validation
@@ -123,6 +123,10 @@ def shadow_bot(container: Container, *, live_account: str, bots: Sequence[BotSpe
     (caps included: the same quantities), in this process under an instance name of its own."""
     settings = container.settings()
     account = shadow_account(live_account)
+    # Specs of its own, built afresh: a strategy (and a breaker) keeps state bar to bar, so one
+    # instance called by both sessions would see every bar twice and shift the live bot's decisions.
+    fresh = {spec.name: spec for spec in bot_specs(settings)}
+    bots = [attrs.evolve(fresh[spec.name], probation=spec.probation) for spec in bots]
     broker = journaled_broker(container, account=account)
     session = PaperSession(
         settings=SessionSettings(account=account, mode=SHADOW_MODE, heartbeat_seconds=settings.engine.heartbeat_seconds,

@@ -35,3 +35,29 @@ def test_golive_settings_make_the_policy_and_a_bad_one_is_named(tmp_path: Path) 
                       'symbols = ["SPY"]\n', encoding="utf-8")
     with pytest.raises(ConfigurationError, match="probation_fraction"):
         load_settings(config_file=config, environ={})
+
+
+def test_the_shadow_bot_trades_strategies_of_its_own_with_the_live_caps(tmp_path: Path) -> None:
+    """A strategy keeps state bar to bar: the shadow calling the live bot's own instance would
+    feed it every bar twice and shift the live decisions."""
+    import attrs
+
+    from application.trading.paper_session import ProcessInfo
+    from domain.risk.probation_cap import ProbationCap
+    from entrypoints.container import build_container
+    from entrypoints.golive_staging import shadow_bot
+
+    config = tmp_path / "bots.toml"
+    config.write_text('[[bots]]\nname = "spy"\nasset_class = "equity"\nsymbols = ["SPY"]\n', encoding="utf-8")
+    settings = load_settings(config_file=config, environ={"QUANTSHIFT_DATABASE_URL": f"sqlite:///{tmp_path / 'qs.db'}"})
+    container = build_container(settings)
+    (live,) = container.bots()
+    capped = attrs.evolve(live, probation=ProbationCap(fraction=Decimal("0.1"), label="probation"))
+    shadow = shadow_bot(container, live_account="alpaca-live", bots=[capped], process=ProcessInfo(pid=1, host="h"))
+    try:
+        (twin,) = shadow.session.bots
+        assert twin.strategy is not live.strategy and type(twin.strategy) is type(live.strategy)
+        assert twin.probation == capped.probation and twin.name == "spy"
+        assert shadow.account == "shadow-alpaca-live"
+    finally:
+        shadow.close()
