@@ -53,6 +53,14 @@ capital = 10000
 params = { fast = 10, slow = 30 }
 '''
 ENGINE = '[engine]\nheartbeat_seconds = 0.5\nlease_seconds = {lease}\ntimeframe = "{timeframe}"\n'
+# Each drill order is an order of the bot and counts toward its order-rate throttle (10 a minute
+# per symbol by default): ten drills in half a minute would trip it, and the throttle's halt (not
+# the drill's) would then hold. The benchmark opens it up; one drill a week never comes near it.
+THROTTLE = """
+[risk]
+max_orders_per_symbol_per_minute = 100000
+max_orders_per_bot_per_minute = 100000
+"""
 
 
 def wait(predicate: Callable[[], object], timeout: float, what: str) -> object:
@@ -111,7 +119,7 @@ def simulated(runs: int) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         env = sqlite_env(tmp)
         config = Path(tmp) / "bots.toml"
-        config.write_text(ENGINE.format(lease=5, timeframe="15m") + EQUITY_BOT)
+        config.write_text(ENGINE.format(lease=5, timeframe="15m") + THROTTLE + EQUITY_BOT)
         with paper(env, "--bar-seconds", "0.2", "--config", str(config)):
             wait(running(env, "spy"), 60, "the simulated session")
             return drills(env, config, venue="simulated", bot="spy", runs=runs)
@@ -145,7 +153,7 @@ data_url = "{fake.url}"
 trading_stream_url = "{fake.trading_stream.url}"
 data_stream_url = "{fake.data_stream.url}"
 timeout_seconds = 2
-''' + EQUITY_BOT)
+''' + THROTTLE + EQUITY_BOT)
         now = datetime.now(timezone.utc)
         fake.clock_fields = {"timestamp": now.isoformat(), "is_open": True,
                              "next_open": (now + timedelta(days=1)).isoformat(),
@@ -178,7 +186,7 @@ ws_url = "{fake.ws_url}"
 ws_user_url = "{fake.ws_url}"
 ca_bundle = "{fake.ca_file}"
 timeout_seconds = 2
-''' + CRYPTO_BOT)
+''' + THROTTLE + CRYPTO_BOT)
             fake.book.set_price("BTC-USD", Decimal(100))
             with paper(env, "--broker", "coinbase", "--sandbox", "--config", str(config)):
                 wait(lambda: fake.ws.subscribers("candles") > 0, 60, "the Coinbase candle subscription")
