@@ -20,7 +20,7 @@ drill that died midway never leaves an order resting.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -94,17 +94,21 @@ class DrillOrders:
     _resting: set[str] = attrs.field(factory=set)  # drill orders this session may still have open
     _scanned: bool = False
 
-    def serve(self, states: Sequence[BotState], *, broker: Broker, uow_factory: UnitOfWorkFactory,
-              inbox: EventInbox, lease: LeaseGuard | None, now: datetime) -> None:
+    def read(self, uow: UnitOfWork, *, account: str, bots: Sequence[str]) -> dict[str, DrillRequest | None]:
+        """The bots' drill requests, read inside the supervision's own transaction (the one that
+        reads the switches), so a drill costs the session no transaction of its own."""
+        if not self._scanned:  # a drill order a killed session left resting
+            self._resting |= {o.client_order_id for o in uow.orders.open_orders(account=account)
+                              if o.strategy == DRILL_STRATEGY}
+            self._scanned = True
+        return {bot: read_request(uow, account=account, bot=bot) for bot in bots}
+
+    def serve(self, states: Sequence[BotState], requests: Mapping[str, DrillRequest | None], *, broker: Broker,
+              uow_factory: UnitOfWorkFactory, inbox: EventInbox, lease: LeaseGuard | None, now: datetime) -> None:
+        """`requests`: what `read` gave, before the switches were applied to `states`."""
         account = states[0].account if states else ""
-        with uow_factory() as uow:
-            if not self._scanned:  # a drill order a killed session left resting
-                self._resting |= {o.client_order_id for o in uow.orders.open_orders(account=account)
-                                  if o.strategy == DRILL_STRATEGY}
-                self._scanned = True
-            requests = {s.name: read_request(uow, account=account, bot=s.name) for s in states}
         for state in states:
-            request = requests[state.name]
+            request = requests.get(state.name)
             if (request is not None and request.state == REQUESTED and not state.halted
                     and abs(now - request.requested_at) <= REQUEST_TTL):  # abs: clocks of two hosts
                 self._place(state, request, broker=broker, uow_factory=uow_factory, inbox=inbox, lease=lease, now=now)

@@ -393,6 +393,7 @@ class PaperSession:
         with self.uow_factory() as uow:
             controls = {s.name: effective_control(uow, account=self.account, bot=s.name) for s in self._states}
             stops_changed = self._stops.read(uow, account=self.account)
+            drills = self._drills.read(uow, account=self.account, bots=[s.name for s in self._states])
         for state in self._states:
             control = controls[state.name]
             state.trading_state = control.state if control is not None else TradingState.ACTIVE
@@ -415,7 +416,7 @@ class PaperSession:
                 self.tally["halts_observed"] += 1
                 log.warning("bot %s halted (%s); %d open order(s) cancelled", state.name, control.reason, count)
         # After the switch is read: a halted bot is never given a drill order (application/trading/drill_orders.py).
-        self._drills.serve(self._states, broker=self.broker, uow_factory=self.uow_factory, inbox=self._inbox,
+        self._drills.serve(self._states, drills, broker=self.broker, uow_factory=self.uow_factory, inbox=self._inbox,
                            lease=self.lease, now=now)
         if stops_changed:
             self._beat(BotRunState.RUNNING, force=True)  # the heartbeat's detail says at once that it obeys
