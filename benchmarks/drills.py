@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from entrypoints.container import build_container  # noqa: E402
 from entrypoints.drills import run_failover_drill, run_killswitch_drill  # noqa: E402
 from entrypoints.settings import load_settings  # noqa: E402
+from tests.support.configs import alpaca_table, coinbase_section  # noqa: E402
 
 QUANTSHIFT = str(Path(sys.executable).with_name("quantshift"))
 
@@ -146,14 +147,7 @@ def alpaca(runs: int) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp, FakeAlpaca() as fake:
         env = sqlite_env(tmp, ALPACA_API_KEY=fake.api_key, ALPACA_SECRET_KEY=fake.secret_key)
         config = Path(tmp) / "bots.toml"
-        config.write_text(ENGINE.format(lease=5, timeframe="1m") + f'''
-[alpaca]
-trading_url = "{fake.url}"
-data_url = "{fake.url}"
-trading_stream_url = "{fake.trading_stream.url}"
-data_stream_url = "{fake.data_stream.url}"
-timeout_seconds = 2
-''' + THROTTLE + EQUITY_BOT)
+        config.write_text(ENGINE.format(lease=5, timeframe="1m") + alpaca_table(fake) + THROTTLE + EQUITY_BOT)
         now = datetime.now(timezone.utc)
         fake.clock_fields = {"timestamp": now.isoformat(), "is_open": True,
                              "next_open": (now + timedelta(days=1)).isoformat(),
@@ -179,14 +173,7 @@ def coinbase(runs: int) -> list[dict]:
         try:
             env = sqlite_env(tmp, COINBASE_API_KEY=fake.key.name, COINBASE_API_SECRET=fake.key.secret)
             config = Path(tmp) / "bots.toml"
-            config.write_text(ENGINE.format(lease=5, timeframe="5m") + f'''
-[coinbase]
-rest_host = "{fake.rest_host}"
-ws_url = "{fake.ws_url}"
-ws_user_url = "{fake.ws_url}"
-ca_bundle = "{fake.ca_file}"
-timeout_seconds = 2
-''' + THROTTLE + CRYPTO_BOT)
+            config.write_text(ENGINE.format(lease=5, timeframe="5m") + coinbase_section(fake) + THROTTLE + CRYPTO_BOT)
             fake.book.set_price("BTC-USD", Decimal(100))
             with paper(env, "--broker", "coinbase", "--sandbox", "--config", str(config)):
                 wait(lambda: fake.ws.subscribers("candles") > 0, 60, "the Coinbase candle subscription")

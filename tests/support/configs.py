@@ -30,11 +30,16 @@ capital = {capital}
 def alpaca_section(fake: object) -> str:
     """[engine] at 1-minute bars and 0.5 s heartbeats, and [alpaca] pointed at a FakeAlpaca
     (tests/fakes/alpaca_venue.py), paper or live."""
-    return f'''
+    return '''
 [engine]
 timeframe = "1m"
 heartbeat_seconds = 0.5
+''' + alpaca_table(fake)
 
+
+def alpaca_table(fake: object) -> str:
+    """[alpaca] alone, pointed at a FakeAlpaca, for a config that writes its own [engine]."""
+    return f'''
 [alpaca]
 trading_url = "{fake.url}"
 data_url = "{fake.url}"
