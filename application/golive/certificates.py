@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from application.golive.checklist import ItemResult
+from application.golive.probation import demoted_since
 from application.ports import UnitOfWork
 from application.records import AuditEntry, AuditKind, Role
 from domain.errors import RejectedError
@@ -125,11 +126,18 @@ def latest_certificate(uow: UnitOfWork, *, bot: str) -> Certificate | None:
     return found[-1] if found else None
 
 
-def current_certificate(uow: UnitOfWork, *, bot: str, fingerprint: str, now: datetime) -> Certificate | None:
-    """The newest certificate of the bot for exactly this fingerprint that is approved and not
-    expired; None: the bot may not trade real money (certificate_problems says why)."""
+def current_certificate(uow: UnitOfWork, *, bot: str, fingerprint: str, now: datetime,
+                        broker: str = "") -> Certificate | None:
+    """The newest certificate of the bot for exactly this fingerprint that is approved, not
+    expired, issued after the bot's last demotion from live (the demotion is the live record
+    contradicting what the certificate rested on) and, given `broker`, checked for that venue
+    (the checklist's credentials item is the venue's); None: the bot may not trade real money
+    (certificate_problems says why)."""
+    demoted = demoted_since(uow, bot=bot)
     for certificate in reversed(certificates(uow, bot=bot)):
-        if certificate.fingerprint == fingerprint and certificate.approved and not certificate.expired(now):
+        if (certificate.fingerprint == fingerprint and certificate.approved and not certificate.expired(now)
+                and (demoted is None or certificate.issued_at > demoted)
+                and (not broker or certificate.broker == broker)):
             return certificate
     return None
 
@@ -140,10 +148,11 @@ def latest_check(uow: UnitOfWork, *, bot: str) -> AuditEntry | None:
     return checks[-1] if checks else None
 
 
-def certificate_problems(uow: UnitOfWork, *, bot: str, fingerprint: str, now: datetime) -> list[str]:
+def certificate_problems(uow: UnitOfWork, *, bot: str, fingerprint: str, now: datetime,
+                         broker: str = "") -> list[str]:
     """Why the bot has no current certificate, for a person (empty when it has one): the state
     of its newest certificate, then the items its latest check failed."""
-    if current_certificate(uow, bot=bot, fingerprint=fingerprint, now=now) is not None:
+    if current_certificate(uow, bot=bot, fingerprint=fingerprint, now=now, broker=broker) is not None:
         return []
     problems = []
     latest = latest_certificate(uow, bot=bot)
@@ -159,6 +168,13 @@ def certificate_problems(uow: UnitOfWork, *, bot: str, fingerprint: str, now: da
         if not latest.approved:
             problems.append(f"not approved: an admin runs `quantshift golive approve --bot {bot}` "
                             f"(certificate {latest.certificate_id})")
+        if broker and latest.broker != broker:
+            problems.append(f"checked for {latest.broker or 'no venue'}, not {broker} (certificate "
+                            f"{latest.certificate_id}): run `quantshift golive check --bot {bot} --broker {broker}`")
+        demoted = demoted_since(uow, bot=bot)
+        if demoted is not None and latest.issued_at <= demoted:
+            problems.append(f"demoted from live on {demoted:%Y-%m-%d %H:%M} UTC, after certificate "
+                            f"{latest.certificate_id} was issued: run `quantshift golive check --bot {bot}` again")
     check = latest_check(uow, bot=bot)
     if check is not None and not check.data.get("passed"):
         for item in check.data.get("items", []):  # type: ignore[union-attr]

@@ -25,6 +25,7 @@ from decimal import Decimal
 import attrs
 
 from application.golive.checklist import ItemResult
+from application.golive.drills import FAILOVER
 from application.golive.fingerprint import BotFingerprint
 from application.golive.ports import TradingCalendar, TradingSession
 from application.ports import UnitOfWork
@@ -203,8 +204,27 @@ def critical_events(uow: UnitOfWork, *, epoch: ValidationEpoch, now: datetime) -
     as kind error or halt (an order or fill entry that is critical comes with one of those)."""
     entries = uow.audit.list(account=epoch.account, since=epoch.started_at, limit=_ALL,
                              kinds=(AuditKind.ERROR.value, AuditKind.HALT.value))
+    drilled = _drill_kills(uow, account=epoch.account, since=epoch.started_at)
     return tuple(e for e in entries if e.severity == "critical" and e.ts <= now and e.bot in (epoch.bot, "")
-                 and (e.kind is not AuditKind.HALT or e.data.get("actor") in _AUTOMATIC_HALTS))
+                 and (e.kind is not AuditKind.HALT or e.data.get("actor") in _AUTOMATIC_HALTS)
+                 and not _killed_by_drill(e, drilled))
+
+
+def _drill_kills(uow: UnitOfWork, *, account: str, since: datetime) -> dict[str, datetime]:
+    """The instances ("pid@host") a failover drill killed on purpose, with when the drill ended."""
+    drills = uow.audit.list(account=account, since=since, limit=_ALL, kinds=(AuditKind.DRILL.value,))
+    return {str(d.data["from_instance"]): d.ts for d in drills
+            if d.data.get("drill") == FAILOVER and d.data.get("from_instance")}
+
+
+def _killed_by_drill(entry: AuditEntry, drilled: Mapping[str, datetime]) -> bool:
+    """The failover drill SIGKILLs the LIVE instance, and the next start rightly audits that as an
+    unclean end; it is the drill's evidence, not a crash of the bot. Only that instance's entry,
+    written at its last heartbeat (before the drill's record), is exempt: any other crash counts."""
+    if entry.data.get("event") != "unclean_end":
+        return False
+    ended = drilled.get(f"{entry.data.get('pid')}@{entry.data.get('host')}")
+    return ended is not None and entry.ts <= ended
 
 
 def _days_run(asset_class: str, *, points: Sequence[datetime], spans: Sequence[tuple[datetime, datetime]],

@@ -9,6 +9,7 @@ the live endpoint's own word on the keys (a key of the other environment is refu
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -38,9 +39,10 @@ if TYPE_CHECKING:
 CONFIRMATION = "--i-understand-this-is-real-money"
 
 
-def certificate_problems() -> CertificateProblems:
-    """The gate's reading of the certificates (application/golive/certificates.py)."""
-    return certificates.certificate_problems
+def certificate_problems(venue: VenueName) -> CertificateProblems:
+    """The gate's reading of the certificates (application/golive/certificates.py): one checked
+    for this venue (its live credentials item is the venue's)."""
+    return functools.partial(certificates.certificate_problems, broker=venue)
 
 
 def live_command(
@@ -82,7 +84,7 @@ def live_command(
             variables = " / ".join(key_variables(venue, live=True))
             raise ConfigurationError(f"{venue} live endpoint, {variables}: " + "; ".join(problems))
         account = account_name(venue, settings, live=True)
-        ids = _certificate_ids(container, certified)
+        ids = _certificate_ids(container, certified, venue=venue)
 
         def stage(bots: Sequence[BotSpec], process: ProcessInfo, now: datetime) -> LiveStaging:
             from entrypoints.golive_staging import stage_live  # the shadow's simulated venue: live only
@@ -92,7 +94,7 @@ def live_command(
 
         run_realtime(container, bar_seconds=None, duration=duration, seed=None, venue=venue, live=LiveAccount(
             account=account, bots=sorted(certified), stage=stage,
-            watch=lambda: _watch(container, config=config, account=account, running=certified)))
+            watch=lambda: _watch(container, config=config, account=account, running=certified, venue=venue)))
 
 
 def _venue(broker: str | None, settings: Settings) -> VenueName:
@@ -126,7 +128,7 @@ def _certified_bots(container: Container, venue: VenueName, *, config: Path,
     names = [b.name for b in venue_bots(container, venue)]
     prints = {name: fp for name, fp in _fingerprints(settings).items() if name in names}
     with container.store()() as uow:
-        refused = refusals(uow, fingerprints=prints, now=container.clock().now(), problems=certificate_problems())
+        refused = refusals(uow, fingerprints=prints, now=container.clock().now(), problems=certificate_problems(venue))
     if refused and (not only_certified or len(refused) == len(prints)):
         hint = "" if only_certified or len(refused) == len(prints) else (
             f"\n(--only-certified starts {', '.join(n for n in prints if n not in refused)} alone)")
@@ -136,13 +138,15 @@ def _certified_bots(container: Container, venue: VenueName, *, config: Path,
     return {name: fp for name, fp in prints.items() if name not in refused}
 
 
-def _certificate_ids(container: Container, certified: Mapping[str, BotFingerprint]) -> dict[str, str]:
+def _certificate_ids(container: Container, certified: Mapping[str, BotFingerprint], *,
+                     venue: VenueName) -> dict[str, str]:
     """The certificate each bot goes live under (its probation names it)."""
     now = container.clock().now()
     ids = {}
     with container.store()() as uow:
         for bot, fingerprint in certified.items():
-            found = certificates.current_certificate(uow, bot=bot, fingerprint=fingerprint.digest, now=now)
+            found = certificates.current_certificate(uow, bot=bot, fingerprint=fingerprint.digest, now=now,
+                                                     broker=venue)
             ids[bot] = found.certificate_id if found is not None else ""
     return ids
 
@@ -153,10 +157,11 @@ def _fingerprints(settings: Settings) -> dict[str, BotFingerprint]:
     return fingerprints(settings, version=installed_version())
 
 
-def _watch(container: Container, *, config: Path, account: str, running: dict[str, BotFingerprint]) -> CertificateWatch:
+def _watch(container: Container, *, config: Path, account: str, running: dict[str, BotFingerprint],
+           venue: VenueName) -> CertificateWatch:
     settings = container.settings()
     return CertificateWatch(
         account=account, running=running,
         read_fingerprints=lambda: _fingerprints(load_settings(config_file=config)),
-        problems=certificate_problems(), uow_factory=container.store(), notifier=container.notifier(),
+        problems=certificate_problems(venue), uow_factory=container.store(), notifier=container.notifier(),
         every_seconds=settings.engine.heartbeat_seconds)

@@ -55,7 +55,7 @@ capital = 10000
 
 
 def certify(cli: Cli, config: Path, *, bot: str = "eq", issued: datetime | None = None,
-            approved: bool = True) -> None:
+            approved: bool = True, broker: str = "alpaca") -> None:
     """The gate's records for the config as it is now: a certificate (application/golive/certificates.py)
     and, unless told otherwise, an admin's approval entry (the documented record)."""
     now = issued or datetime.now(timezone.utc)
@@ -63,7 +63,7 @@ def certify(cli: Cli, config: Path, *, bot: str = "eq", issued: datetime | None 
     store = build_store(cli.env["QUANTSHIFT_DATABASE_URL"])
     with store() as uow:
         certificate = issue_certificate(uow, bot=bot, fingerprint=digest, items=[PASSED], checked_by="op@example.com",
-                                        broker="alpaca", now=now)
+                                        broker=broker, now=now)
         if approved:
             uow.audit.append(AuditEntry(ts=now, kind=AuditKind.GOLIVE, bot=bot, message="approved",
                                         data={"event": "approval", "certificate_id": certificate.certificate_id,
@@ -204,7 +204,7 @@ capital = 10000
         unknown = cli.invoke(*doctor)
         assert unknown.returncode == 1 and "refused (401)" in unknown.stdout
         # live: the key is refused at the production endpoint once certified; a sandbox config never goes live.
-        certify(cli, config, bot="btc")
+        certify(cli, config, bot="btc", broker="coinbase")
         out = refused(cli, "--config", str(config), CONFIRM)
         assert "coinbase live endpoint" in out and "did not accept the key" in out
         sandboxed = cli.config(body.replace("[coinbase]\n", "[coinbase]\nsandbox = true\n"))

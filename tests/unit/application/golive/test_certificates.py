@@ -17,7 +17,7 @@ from application.golive.certificates import (
     record_check,
 )
 from application.golive.checklist import ItemResult
-from application.records import AuditKind, Role, User
+from application.records import AuditEntry, AuditKind, Role, User
 from tests.fakes.builders import T0
 from tests.fakes.memory_store import InMemoryStore
 
@@ -145,3 +145,37 @@ def test_approval_is_refused_without_a_certificate_when_expired_or_for_another_c
         _approve(store, "root@example.com", at=T0 + timedelta(days=1))
     _, problems = _current(store, at=T0 + timedelta(days=1))
     assert [p.split(" (")[0].split(":")[0] for p in problems] == ["expired on 2025-01-03 15", "not approved"]
+
+
+def test_a_demotion_from_live_voids_the_certificates_issued_before_it():
+    store = _store("root@example.com")
+    before = _issue(store)
+    _approve(store, "root@example.com")
+    demoted_at = T0 + timedelta(days=2)
+    with store() as uow:  # the probation's record of a demotion (application/golive/probation.py)
+        uow.audit.append(AuditEntry(ts=demoted_at, kind=AuditKind.GOLIVE, account="alpaca-live", bot="spy",
+                                    message="spy demoted back to paper: win rate out of band",
+                                    data={"event": "demoted", "fingerprint": FP,
+                                          "certificate_id": before.certificate_id}))
+        uow.commit()
+    current, problems = _current(store, at=demoted_at + timedelta(hours=1))
+    assert current is None
+    assert problems == [f"demoted from live on 2025-01-04 15:00 UTC, after certificate {before.certificate_id} was "
+                        "issued: run `quantshift golive check --bot spy` again"]
+    after = _issue(store, at=demoted_at + timedelta(hours=2))
+    _approve(store, "root@example.com", at=demoted_at + timedelta(hours=3))
+    current, problems = _current(store, at=demoted_at + timedelta(hours=4))
+    assert current is not None and current.certificate_id == after.certificate_id and problems == []
+
+
+def test_a_certificate_checked_for_one_venue_does_not_take_the_bot_live_on_another():
+    store = _store("root@example.com")
+    issued = _issue(store)  # checked for alpaca
+    _approve(store, "root@example.com")
+    at = T0 + timedelta(hours=2)
+    with store.unit_of_work(read_only=True) as uow:
+        assert current_certificate(uow, bot="spy", fingerprint=FP, now=at, broker="alpaca") is not None
+        assert current_certificate(uow, bot="spy", fingerprint=FP, now=at, broker="coinbase") is None
+        assert certificate_problems(uow, bot="spy", fingerprint=FP, now=at, broker="coinbase") == [
+            f"checked for alpaca, not coinbase (certificate {issued.certificate_id}): run "
+            "`quantshift golive check --bot spy --broker coinbase`"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+import attrs
 import pytest
 
 from adapters.sqlite import SqliteStore
@@ -16,7 +17,7 @@ from application.golive.validation_clock import (
     validation_items,
     validation_status,
 )
-from application.records import AuditKind
+from application.records import AuditEntry, AuditKind
 from domain.analytics.golive import GoLiveCriteria
 from domain.errors import ConfigurationError
 from entrypoints.golive_calendar import NyseCalendar
@@ -157,6 +158,29 @@ def test_the_figures_are_the_current_epochs_only(store):
     assert status.trading_days == 1 and not status.passed
     assert {c.name: c.passed for c in status.criteria} == {
         "trading_days": False, "round_trips": True, "win_rate": True, "max_drawdown": True, "critical_errors": False}
+
+
+def test_the_instance_a_failover_drill_killed_is_not_a_crash_but_any_other_unclean_end_is(store):
+    start = MON + timedelta(hours=15)
+    _epoch(store, "eq", at=start)
+    t = start + timedelta(hours=1)
+
+    def unclean(at, pid, host="db1"):
+        return attrs.evolve(critical(at, f"bot eq ended without a clean stop: pid {pid} on {host}", bot="eq"),
+                            data={"event": "unclean_end", "pid": pid, "host": host})
+
+    drill = AuditEntry(ts=t + timedelta(seconds=2), kind=AuditKind.DRILL, account="paper",
+                       message="failover drill of paper: PASSED",
+                       data={"drill": "failover", "from_instance": "41@db1", "to_instance": "42@db1", "passed": True})
+    write(store, bot="eq", audit=[unclean(t, 41), drill,
+                                  unclean(t, 43),  # another instance: a real crash
+                                  unclean(t, 41, host="db2"),  # the same pid on another host
+                                  unclean(t + timedelta(hours=1), 41)])  # pid 41 again, after the drill: a crash
+    events = _status(store, "eq", now=t + timedelta(hours=2)).critical_events
+    assert [e.message for e in events] == ["bot eq ended without a clean stop: pid 43 on db1",
+                                           "bot eq ended without a clean stop: pid 41 on db2",
+                                           "bot eq ended without a clean stop: pid 41 on db1"]
+    assert events[-1].ts == t + timedelta(hours=1)
 
 
 def test_items_say_what_to_do_and_pass_only_on_a_full_record(store):
