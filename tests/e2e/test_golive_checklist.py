@@ -40,6 +40,7 @@ from tests.fakes.alpaca_venue import FakeAlpaca
 from tests.fakes.clock import FixedClock
 from tests.fakes.mailer import RecordingMailer
 from tests.support import validation_records as records
+from tests.support.configs import GOLIVE_RISK_TABLE
 from tests.support.processes import QUANTSHIFT, ServeProcess, run_quantshift
 
 pytestmark = pytest.mark.e2e
@@ -50,16 +51,7 @@ JWT_SECRET, INVITATION_SECRET = "golive-jwt-secret-" + "j" * 32, "golive-invitat
 NOW = datetime.now(timezone.utc).replace(microsecond=0)  # the records' "now"; real time is later
 EPOCH_START = NOW - timedelta(days=50)  # about 34 NYSE sessions
 
-CONFIG = """\
-[risk]
-max_heat = 0.10
-drawdown_warning = 0.05
-drawdown_limit = 0.10
-daily_loss_percent = 0.03
-max_order_quantity = 1000
-max_order_notional = 100000
-max_gross_exposure = 1.0
-
+CONFIG = GOLIVE_RISK_TABLE + """
 [mail]
 host = "127.0.0.1"
 port = 2525

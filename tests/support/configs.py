@@ -11,6 +11,19 @@ max_orders_per_symbol_per_minute = 100000
 max_orders_per_bot_per_minute = 100000
 """
 
+# Every risk limit the go-live checklist asks for, explicit and passing (the example of
+# docs/golive.md "Risk management items" opens with it).
+GOLIVE_RISK_TABLE = """\
+[risk]
+max_heat = 0.10
+drawdown_warning = 0.05
+drawdown_limit = 0.10
+daily_loss_percent = 0.03
+max_order_quantity = 1000
+max_order_notional = 100000
+max_gross_exposure = 1.0
+"""
+
 
 def flipflop_bot(strategies: Path, *, name: str = "btc", symbol: str = "BTC-USD", capital: object = 10000,
                  position_fraction: object | None = None) -> str:

@@ -21,18 +21,10 @@ from entrypoints.golive_risk_replay import (
     _spec,
 )
 from entrypoints.settings import Settings, load_settings
+from tests.support.configs import GOLIVE_RISK_TABLE
 
 # The example of docs/golive.md ("Risk management items"): every item passes.
-PASSING = """\
-[risk]
-max_heat = 0.10
-drawdown_warning = 0.05
-drawdown_limit = 0.10
-daily_loss_percent = 0.03
-max_order_quantity = 1000
-max_order_notional = 100000
-max_gross_exposure = 1.0
-
+PASSING = GOLIVE_RISK_TABLE + """
 [[bots]]
 name = "btc"
 asset_class = "crypto"
