@@ -19,9 +19,14 @@ the REAL alpaca-py SDK in tests. Never reaches a real host.
         venue.charge_fee("0.02", "TAF fee", symbol="AAPL", client_order_id=coid)  # a FEE activity
         venue.bust(coid, cum_qty="1"); venue.restate(coid, cum_qty="1", price="9.99")  # trade_bust / restated
         venue.data_stream.push_bar(symbol="AAPL", ts=..., open=..., ...)
+        venue.clock_fields = {..., "is_open": False}  # equity orders are taken, queued till it opens
         venue.count("POST", "/v2/orders")            # every request is recorded
 
 Auth: APCA-API-KEY-ID / APCA-API-SECRET-KEY headers; wrong keys -> 401 like Alpaca.
+While the clock says the market is closed, equity orders are accepted and queued, never
+matched (Alpaca's "orders submitted outside of eligible trading hours will be queued and
+eligible for execution at the time of the next market open"): the first price set once the
+clock says open again fills them. Crypto trades around the clock.
 `FakeAlpaca(live=True)` is the live endpoint: its own live key (LIVE_API_KEY), a live account
 number, and 401 for every other key, a paper key included, as api.alpaca.markets answers one.
 """
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from http.server import ThreadingHTTPServer
@@ -68,6 +74,19 @@ def _asset(symbol: str, *, fractionable: bool = True, shortable: bool = True, tr
             "maintenance_margin_requirement": 30, "attributes": []}
 
 
+class _TradingHoursBook(OrderBook):
+    """The order book, matching equity orders only while the venue's clock says open."""
+
+    def __init__(self, *, is_open: Callable[[], bool], is_crypto: Callable[[str], bool], **options: object) -> None:
+        super().__init__(**options)  # type: ignore[arg-type]
+        self._is_open = is_open
+        self._is_crypto = is_crypto
+
+    def match(self, order: FakeOrder) -> None:
+        if self._is_crypto(order.symbol) or self._is_open():
+            super().match(order)
+
+
 class FakeAlpaca:
     def __init__(self, *, api_key: str | None = None, secret_key: str | None = None, live: bool = False) -> None:
         self.live = live
@@ -75,7 +94,9 @@ class FakeAlpaca:
         self.secret_key = secret_key or (LIVE_SECRET_KEY if live else SECRET_KEY)
         self.trading_stream = TradingStreamServer(authorized=self._authorized)
         self.data_stream = DataStreamServer(authorized=self._authorized)
-        self.book = OrderBook(now=lambda: datetime.now(timezone.utc), notify=self.trading_stream.push)
+        self.book = _TradingHoursBook(now=lambda: datetime.now(timezone.utc), notify=self.trading_stream.push,
+                                      is_open=lambda: bool(self.clock_fields.get("is_open")),
+                                      is_crypto=lambda s: self.assets.get(s, {}).get("class") == "crypto")
         self.requests: list[RecordedRequest] = []
         self.faults: list[Fault] = []
         self.assets = {s: _asset(s) for s in ("AAPL", "SPY", "MSFT")}
