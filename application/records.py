@@ -79,6 +79,7 @@ class AuditKind(enum.Enum):
     BACKUP = "backup"  # a backup taken or verified by a restore (data["event"])
     GOLIVE = "golive"  # a check, certificate, approval, probation step or live gate decision (data["event"])
     ALERT_TEST = "alert_test"  # a test alert sent to the configured channels, and who received it
+    ALERT = "alert"  # an alert fired, deduplicated, repeated, acknowledged or resolved (application/alerting/)
 
 
 @attrs.frozen(kw_only=True)
