@@ -100,8 +100,8 @@ def reset_validation(command: ResetCommand, *, uow_factory: UnitOfWorkFactory, s
                                          "after that session")
             if result is not CycleResult.SUBMITTED:
                 raise ConfigurationError(f"validation reset of bot {bot}: the exit of {symbol}"
-                                         f" was not sent ({result.value}); see `quantshift audit --kind risk`. "
-                                         "The clock was not reset")
+                                         f" was not sent ({result.value}{_denial(uow_factory, account, bot, now)}); "
+                                         "see `quantshift audit --kind risk`. The clock was not reset")
             with uow_factory() as uow:
                 sent = uow.orders.get(planned.intent.client_order_id)
             # A venue's refusal comes back as the send's answer, not as an error: the order is rejected.
@@ -118,3 +118,11 @@ def reset_validation(command: ResetCommand, *, uow_factory: UnitOfWorkFactory, s
         uow.commit()
     return ResetOutcome(epoch=epoch, orders_cancelled=cancelled, exits=tuple(exits), venue=broker is not None,
                         unfilled=tuple(unfilled))
+
+
+def _denial(uow_factory: UnitOfWorkFactory, account: str, bot: str, since: datetime) -> str:
+    """The risk check's own words for a denied exit (an exit of an earlier reset still waiting at
+    the venue is the usual one), so the operator need not look it up."""
+    with uow_factory() as uow:
+        entries = [e for e in uow.audit.list(account=account, kind="risk", since=since, limit=20) if e.bot == bot]
+    return f": {entries[-1].message}" if entries else ""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from application.golive.validation_clock import current_epoch
@@ -14,7 +15,9 @@ from application.golive.validation_reset import ResetCommand, reset_validation
 from application.records import AuditKind
 from application.trading.liveness import BotAlreadyRunning
 from application.trading.trading_cycle import CycleResult
+from domain.errors import ConfigurationError
 from domain.orders.order import OrderStatus
+from domain.risk.risk import RiskLimits
 from domain.strategy import Target
 from tests.fakes.builders import T0, always, bar, bars, spec
 from tests.fakes.harness import Harness
@@ -101,5 +104,18 @@ def test_reset_is_refused_while_a_session_runs_the_bot_and_touches_nothing():
     with pytest.raises(BotAlreadyRunning, match="stop it first"):
         _reset(h, bot_spec, now=now)
     assert len(h.broker.submits) == sent and h.broker.cancels == []
+    with h.store.unit_of_work(read_only=True) as uow:
+        assert current_epoch(uow, bot="bot1") is None
+
+
+def test_a_denied_exit_stops_the_reset_with_the_risk_checks_own_words():
+    h = Harness(account="paper")
+    bot_spec, _ = _bot_with_a_position_and_a_resting_order(h)
+    tight = attrs.evolve(bot_spec, limits=RiskLimits(max_order_quantity=Decimal(1)))  # the exit is bigger
+    with pytest.raises(ConfigurationError) as refused:
+        _reset(h, tight, now=T0 + timedelta(minutes=5))
+    message = str(refused.value)
+    assert message.startswith("validation reset of bot bot1: the exit of SPY was not sent (denied: ")
+    assert "quantity" in message and message.endswith("The clock was not reset")
     with h.store.unit_of_work(read_only=True) as uow:
         assert current_epoch(uow, bot="bot1") is None
