@@ -120,11 +120,33 @@ class StreamThread:
     def close(self, *, timeout: float = 5.0) -> None:
         if not self._started:
             return
-        if self.stream._loop_ready.wait(timeout):
-            loop = self.stream._own_loop
-            if loop is not None and loop.is_running():
-                try:
-                    asyncio.run_coroutine_threadsafe(self.stream._shutdown(), loop).result(timeout)
-                except (RuntimeError, TimeoutError, asyncio.CancelledError) as error:
-                    log.warning("alpaca stream %s did not stop cleanly: %s", self._thread.name, error)
-        self._thread.join(timeout)
+        # Our own close of the socket makes the SDK's loop log "websocket error, restarting" once
+        # before it sees that it was told to stop: on a clean stop that line is false, so it is
+        # dropped, for this thread only (another stream's real error still shows).
+        quiet = _StoppingStream(thread=self._thread.ident)
+        for name in _SDK_STREAM_LOGGERS:
+            logging.getLogger(name).addFilter(quiet)
+        try:
+            if self.stream._loop_ready.wait(timeout):
+                loop = self.stream._own_loop
+                if loop is not None and loop.is_running():
+                    try:
+                        asyncio.run_coroutine_threadsafe(self.stream._shutdown(), loop).result(timeout)
+                    except (RuntimeError, TimeoutError, asyncio.CancelledError) as error:
+                        log.warning("alpaca stream %s did not stop cleanly: %s", self._thread.name, error)
+            self._thread.join(timeout)
+        finally:
+            for name in _SDK_STREAM_LOGGERS:
+                logging.getLogger(name).removeFilter(quiet)
+
+
+_SDK_STREAM_LOGGERS = ("alpaca.trading.stream", "alpaca.data.live.websocket")
+
+
+class _StoppingStream(logging.Filter):
+    def __init__(self, *, thread: int | None) -> None:
+        super().__init__()
+        self._thread = thread
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.thread == self._thread and "websocket error, restarting" in record.getMessage())

@@ -3,6 +3,7 @@ trade updates with reconnect + REST resync, and the one shared market data strea
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -130,7 +131,8 @@ def test_unsupported_stream_intervals_are_refused(alpaca):
         alpaca.market_data(["AAPL"], timedelta(seconds=30))
 
 
-def test_close_stops_both_stream_threads(fake_alpaca, alpaca):
+def test_close_stops_both_stream_threads_without_a_false_error_line(fake_alpaca, alpaca, caplog):
+    caplog.set_level(logging.INFO, logger="alpaca")
     alpaca.market_data(["AAPL"])
     alpaca.broker.poll_events()
     assert wait_until(lambda: fake_alpaca.data_stream.live_connections() == 1
@@ -140,3 +142,6 @@ def test_close_stops_both_stream_threads(fake_alpaca, alpaca):
                       and fake_alpaca.trading_stream.live_connections() == 0)
     import threading
     assert not [t for t in threading.enumerate() if t.name.startswith("alpaca-")]
+    # The SDK's "websocket error, restarting" on our own close would tell the user of a fault there is not.
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("alpaca.")]
+    assert not [m for m in said if "websocket error, restarting" in m], said
