@@ -54,7 +54,7 @@ Store = SqliteStore | PostgresStore
 
 T0 = datetime(2024, 3, 1, 14, 30, tzinfo=timezone.utc)
 NEW_YORK = timezone(timedelta(hours=-5))  # a non-UTC zone: stored as the instant, read back in UTC
-LATEST = 8
+LATEST = 9
 RAW_SQL_ERRORS = (sqlite3.DatabaseError, psycopg.Error)
 
 
@@ -123,7 +123,8 @@ def test_migrate_is_idempotent_and_recorded(store: Store, raw_sql) -> None:
     assert store.migrate() == []
     assert store.schema_version() == LATEST
     assert raw_sql("SELECT version, name FROM schema_migrations ORDER BY version") == [(1, "initial"), (2, "leases"), (3, "instances"), (4, "stops"), (5, "allocations"), (6, "users"),
-                                                                                         (7, "operations"), (8, "fill_corrections")]
+                                                                                         (7, "operations"), (8, "fill_corrections"),
+                                                                                         (9, "audit_by_kind")]
 
 
 def test_first_unit_of_work_migrates_an_empty_store(store: Store) -> None:
@@ -279,6 +280,10 @@ def test_orders_round_trip_and_queries(store: Store) -> None:
         assert uow.orders.open_orders(account="other") == []
         assert uow.orders.count(account="acc", bot="bot") == 4
         assert uow.orders.count(account="acc", bot="other") == 0
+        assert uow.orders.count_by_status(account="acc") == {("bot", OrderStatus.PARTIALLY_FILLED): 1,
+                                                              ("bot", OrderStatus.INITIALIZED): 2,
+                                                              ("bot", OrderStatus.FILLED): 1}
+        assert uow.orders.count_by_status(account="other") == {}
         times = uow.orders.submission_times(account="acc", bot="bot", symbol=None, since=T0)
         assert times == [T0 + timedelta(seconds=1)]
         assert uow.orders.submission_times(account="acc", bot="bot", symbol="SPY", since=T0 + timedelta(seconds=2)) == []
