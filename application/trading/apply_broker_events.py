@@ -86,6 +86,10 @@ def _apply_one(uow: UnitOfWork, event: BrokerEvent) -> tuple[str, str]:
         if order.venue_order_id is None:
             order.venue_order_id = event.venue_order_id
             uow.orders.save(order)
+        if order.status is OrderStatus.PENDING_CANCEL:
+            # The venue cancels asynchronously (Alpaca): its read-back still says accepted while
+            # our cancel is on its way. That is the expected race, not a fault worth a warning.
+            return "duplicate", order.bot
     try:
         if isinstance(event, OrderAccepted):
             if order.status is OrderStatus.INITIALIZED:

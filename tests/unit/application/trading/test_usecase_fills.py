@@ -275,3 +275,22 @@ def test_a_round_trip_closed_by_a_replayed_fill_is_recorded_once():
     assert trip.gross_pnl == Decimal("12.40")
     assert trip.commission == Decimal("2.00")
     assert trip.net_pnl == Decimal("10.40")
+
+
+def test_an_accepted_snapshot_while_our_cancel_is_pending_is_the_expected_race_not_a_warning():
+    store = _store_with_submitted_orders()
+    apply_broker_events([OrderAccepted(client_order_id="o-qqq-buy", venue_order_id="V-1", ts=T0)], uow_factory=store)
+    with store() as uow:
+        order = uow.orders.get("o-qqq-buy")
+        order.transition(OrderStatus.PENDING_CANCEL, at=T0 + timedelta(seconds=1))
+        uow.orders.save(order)
+        uow.commit()
+    # The venue's read-back after the cancel request still shows the order accepted (Alpaca cancels
+    # asynchronously), then the cancel arrives.
+    outcome = apply_broker_events([
+        OrderAccepted(client_order_id="o-qqq-buy", venue_order_id="V-1", ts=T0 + timedelta(seconds=2)),
+        OrderCancelled(client_order_id="o-qqq-buy", reason="", ts=T0 + timedelta(seconds=3))], uow_factory=store)
+    assert (outcome.applied, outcome.ignored) == (1, 0)
+    with store() as uow:
+        assert uow.orders.get("o-qqq-buy").status is OrderStatus.CANCELLED
+        assert [e.message for e in uow.audit.list(kind=AuditKind.ORDER.value) if e.severity == "warning"] == []
