@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+import attrs
+
 from application.alerting.alert import Alert
+from application.ports import AlertLevel
+from domain.errors import TransientError
 
 
 @runtime_checkable  # a Notifier that is also a sink gets keyed alerts (bot_alerts.as_sink)
@@ -21,3 +25,47 @@ class AlertSink(Protocol):
 
 
 # channels
+
+
+class DeliveryFailed(TransientError):
+    """A channel did not take an alert (refused, unreachable, timed out). The message names the
+    channel's service and what went wrong, never the URL: it holds the channel's secrets."""
+
+    def __init__(self, message: str, *, service: str) -> None:
+        super().__init__(message)
+        self.service = service
+
+
+@attrs.frozen(kw_only=True)
+class UrlCheck:
+    """What the sender made of a channel URL: the service it reaches ("Telegram", "E-Mail")
+    and the URL as it may be shown (scheme and host only: "tgram://…", "json://127.0.0.1:8123/…")."""
+
+    service: str
+    shown: str
+
+
+class ChannelSender(Protocol):
+    """Sends one message to one channel URL (an Apprise URL, its secrets already resolved)."""
+
+    def send(self, *, url: str, title: str, body: str, level: AlertLevel) -> None:
+        """Deliver now, within the sender's time bound. Raises DeliveryFailed naming the service."""
+        ...
+
+    def check(self, url: str) -> UrlCheck:
+        """Whether the sender knows the URL's service and the URL parses for it: the UrlCheck,
+        or ConfigurationError saying what is wrong (never echoing the URL). Sends nothing."""
+        ...
+
+
+class SecretBox(Protocol):
+    """Encrypts channel URLs for the store, and decrypts them at send time."""
+
+    def seal(self, plain: str) -> str:
+        """`plain` encrypted, as text. Raises ConfigurationError when no key is configured."""
+        ...
+
+    def open(self, sealed: str) -> str:
+        """What `seal` gave back, decrypted. Raises ConfigurationError when no key is
+        configured, or when the key is not the one that sealed it."""
+        ...

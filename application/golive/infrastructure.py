@@ -13,6 +13,7 @@ from typing import Protocol
 import attrs
 
 from application.accounts.notification_settings import load as load_notification_settings
+from application.alerting.channel_store import load_channels
 from application.golive.checklist import ItemResult
 from application.ports import UnitOfWork
 from application.records import AuditKind
@@ -68,8 +69,9 @@ def standby_item(uow: UnitOfWork, *, bot: str, engine: str, now: datetime) -> It
 
 def alerting_item(uow: UnitOfWork, *, smtp_configured: bool, now: datetime,
                   max_age: timedelta = ALERT_MAX_AGE) -> ItemResult:
-    """An alert channel (SMTP and saved recipients, e-mail alerts on) and a test alert
-    delivered through it within `max_age`."""
+    """An alert channel (e-mail: SMTP and saved recipients, e-mail alerts on; or an enabled
+    alert channel, application/alerting) and a test alert delivered within `max_age`
+    (an ALERT_TEST entry of either: `quantshift alerts test`, `quantshift alerts channels test`)."""
     requirement = f"an alert channel configured and a test alert delivered within {max_age.days} days"
     item = "monitoring and alerting"
     try:
@@ -78,21 +80,32 @@ def alerting_item(uow: UnitOfWork, *, smtp_configured: bool, now: datetime,
         return ItemResult(section=SECTION, item=item, requirement=requirement, passed=False,
                           figure=f"notification settings unreadable: {exc}",
                           detail="save them again on the admin page (Settings, notifications)")
+    try:
+        channels = [c for c in load_channels(uow.settings) if c.enabled]
+        unreadable = ""
+    except ConfigurationError as exc:
+        channels, unreadable = [], f"alert channels unreadable: {exc}"
     missing = [what for what, ok in (("no SMTP server ([mail] host / QUANTSHIFT_SMTP_HOST)", smtp_configured),
                                      ("no recipients saved", bool(saved.recipients)),
                                      ("e-mail alerts are off", saved.email_enabled)) if not ok]
     tests = [e for e in uow.audit.list(kind=AuditKind.ALERT_TEST.value, since=now - max_age, limit=_LIMIT)
              if e.data.get("delivered") and e.ts <= now]
     last = tests[-1] if tests else None
-    channel = f"e-mail to {', '.join(saved.recipients)}" if saved.recipients else "no channel"
+    email = f"e-mail to {', '.join(saved.recipients)}" if saved.recipients else ""
+    if email and not missing:
+        email += f" (min level {saved.min_level.value})"
+    listed = f"alert channels {', '.join(f'{c.name} ({c.shown})' for c in channels)}" if channels else unreadable
+    channel = "; ".join(part for part in (email, listed) if part) or "no channel"
     tested = (f"test alert delivered {_age(now - last.ts)} ago to {', '.join(map(str, last.data.get('sent_to', [])))}"
               if last else f"no test alert delivered in the last {max_age.days} days")
-    if missing or last is None:
-        todo = "; ".join(missing) if missing else "send one: `quantshift alerts test` (or the admin page)"
+    configured = not missing or bool(channels)
+    if not configured or last is None:
+        todo = ("; ".join([*missing, unreadable or "or no alert channel saved (`quantshift alerts channels add`)"])
+                if not configured else
+                "send one: `quantshift alerts channels test` or `quantshift alerts test` (or the admin page)")
         return ItemResult(section=SECTION, item=item, requirement=requirement, passed=False,
                           figure=f"{channel}; {tested}", detail=todo)
-    return ItemResult(section=SECTION, item=item, requirement=requirement, passed=True,
-                      figure=f"{channel} (min level {saved.min_level.value}); {tested}")
+    return ItemResult(section=SECTION, item=item, requirement=requirement, passed=True, figure=f"{channel}; {tested}")
 
 
 def audit_trail_item(guard: AuditTrailGuard) -> ItemResult:

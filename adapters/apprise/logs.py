@@ -1,0 +1,84 @@
+"""Apprise's logger, kept away from ours: Apprise logs what it sends to, and at DEBUG/TRACE the
+URLs it parsed (tokens, passwords, topics). Its "apprise" logger is cut off from the root
+(propagate off, so neither our log files nor Sentry's logging integration ever see it), and
+its records go only to the send that caused them, which keeps the reason (scrubbed of every
+part of the URL but its scheme and host) for the DeliveryFailed it raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import re
+import threading
+from collections.abc import Iterator
+from urllib.parse import unquote
+
+LOGGER = "apprise"
+_captured: contextvars.ContextVar[list[logging.LogRecord] | None] = contextvars.ContextVar(
+    "quantshift_apprise_records", default=None)
+_installed = threading.Lock()
+_done = False
+_SEPARATORS = re.compile(r"[/:@?&=#,;+\s]+")
+_MIN_SECRET = 3  # shorter pieces ("to", "1") are no secret and would blot out every word
+
+
+class _ToCurrentSend(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        records = _captured.get()
+        if records is not None:
+            records.append(record)
+
+
+def isolate_apprise_logger() -> None:
+    """Once per process (idempotent): Apprise's records go to the current send only."""
+    global _done
+    with _installed:
+        if _done:
+            return
+        logger = logging.getLogger(LOGGER)
+        logger.propagate = False
+        logger.setLevel(logging.DEBUG)  # DEBUG carries the socket errors; TRACE (the parsed URLs) stays off
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+        logger.addHandler(_ToCurrentSend())
+        _done = True
+
+
+@contextlib.contextmanager
+def captured() -> Iterator[list[logging.LogRecord]]:
+    """The records Apprise logs in this thread (this context) inside the block."""
+    records: list[logging.LogRecord] = []
+    token = _captured.set(records)
+    try:
+        yield records
+    finally:
+        _captured.reset(token)
+
+
+def secrets_of(url: str, *, shown: str) -> list[str]:
+    """Every piece of `url` that is not in `shown`, longest first: what a message must not show."""
+    visible = set(_SEPARATORS.split(shown))
+    pieces = {piece for raw in (url, unquote(url)) for piece in _SEPARATORS.split(raw)}
+    return sorted((p for p in pieces if len(p) >= _MIN_SECRET and p not in visible), key=len, reverse=True)
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def reason(records: list[logging.LogRecord], *, secrets: list[str]) -> str:
+    """Why a send failed, from what Apprise logged: its warnings and errors, and the socket
+    error's kind (refused, timed out) from its DEBUG lines; scrubbed."""
+    said = [r.getMessage() for r in records if r.levelno >= logging.WARNING]
+    socket = " ".join(r.getMessage() for r in records if r.levelno < logging.WARNING and "xception" in r.getMessage())
+    for words, short in (("Connection refused", "connection refused"), ("timed out", "timed out"),
+                         ("Name or service not known", "unknown host"), ("certificate verify failed", "TLS certificate refused")):
+        if words in socket:
+            said.append(short)
+            break
+    unique = list(dict.fromkeys(line.strip() for line in said if line.strip()))
+    return scrub("; ".join(unique[-3:]), secrets)
