@@ -25,7 +25,7 @@ from application.records import (
 from domain.accounting.position import Position, RoundTrip
 from domain.orders.fill import Fill
 from domain.orders.fill_corrections import FillCorrection
-from domain.orders.order import Order
+from domain.orders.order import Order, OrderStatus
 from domain.risk.stops import StopLevel
 
 
@@ -77,6 +77,11 @@ class OrderRepository(Protocol):
         ...
 
     def count(self, *, account: str, bot: str | None = None) -> int: ...
+
+    def count_by_status(self, *, account: str) -> dict[tuple[str, OrderStatus], int]:
+        """(bot, status) -> how many of the account's orders are in that status now; pairs
+        with none are left out (one grouped query: /metrics reads it every scrape)."""
+        ...
 
 
 class FillRepository(Protocol):

@@ -31,7 +31,7 @@ def test_paper_session_stores_everything_and_reports(cli):
         from decimal import Decimal
         total = sum((Decimal(q) if s == "buy" else -Decimal(q) for s, q in fills), Decimal(0))
         assert total == Decimal(quantity), (bot, symbol)
-    assert cli.json("db", "status") == {"database": str(cli.db), "version": 8, "latest": 8, "up_to_date": True}
+    assert cli.json("db", "status") == {"database": str(cli.db), "version": 9, "latest": 9, "up_to_date": True}
     assert cli.json("db", "upgrade")["applied"] == []
     fills = cli.json("audit", "--account", "sim-0001", "--kind", "fill", "--limit", "100000")
     assert len(fills) == report["fills"] and all(e["data"]["fill_id"] for e in fills)

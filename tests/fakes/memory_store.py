@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -52,7 +53,7 @@ from domain.accounting.position import Position, RoundTrip
 from domain.errors import StoreUnavailable
 from domain.orders.fill import Fill
 from domain.orders.fill_corrections import FillCorrection
-from domain.orders.order import Order
+from domain.orders.order import Order, OrderStatus
 from domain.risk.stops import StopLevel
 
 _SIMULATION_ACCOUNT = re.compile(r"^sim-(\d+)$")
@@ -317,6 +318,9 @@ class _Orders(_Repo):
 
     def count(self, *, account: str, bot: str | None = None) -> int:
         return len(self._rows(account, bot))
+
+    def count_by_status(self, *, account: str) -> dict[tuple[str, OrderStatus], int]:
+        return dict(Counter((o.bot, o.status) for _, o in self._rows(account, None)))
 
 
 class _Fills(_Repo):

@@ -109,6 +109,9 @@ def test_order_queries_follow_the_port():
         assert uow.orders.submission_times(account="a", bot="b1", symbol="QQQ", since=T0 + timedelta(seconds=10)) == [
             T0 + timedelta(seconds=10)]
         assert uow.orders.count(account="a", bot="b2") == 1
+        assert uow.orders.count_by_status(account="a") == {
+            ("b1", OrderStatus.SUBMITTED): 2, ("b1", OrderStatus.DENIED): 1, ("b1", OrderStatus.INITIALIZED): 1,
+            ("b2", OrderStatus.INITIALIZED): 1}
 
 
 def test_fills_positions_accounts_and_trades():

@@ -91,6 +91,11 @@ class PostgresOrders:
         row = self._db.one(f"SELECT COUNT(*) AS n FROM orders{clause}", params)
         return int(row["n"]) if row else 0
 
+    def count_by_status(self, *, account: str) -> dict[tuple[str, OrderStatus], int]:
+        rows = self._db.all("SELECT bot, status, COUNT(*) AS n FROM orders WHERE account = %s GROUP BY bot, status",
+                            (account,))
+        return {(row["bot"], OrderStatus(row["status"])): int(row["n"]) for row in rows}
+
     @staticmethod
     def _mutable_fields(order: Order) -> tuple[object, ...]:
         return (

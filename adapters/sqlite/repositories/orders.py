@@ -97,6 +97,11 @@ class SqliteOrders:
         row = self._db.one(f"SELECT COUNT(*) FROM orders{clause}", params)
         return int(row[0]) if row else 0
 
+    def count_by_status(self, *, account: str) -> dict[tuple[str, OrderStatus], int]:
+        rows = self._db.all("SELECT bot, status, COUNT(*) FROM orders WHERE account = ? GROUP BY bot, status",
+                            (account,))
+        return {(row[0], OrderStatus(row[1])): int(row[2]) for row in rows}
+
     @staticmethod
     def _mutable_fields(order: Order) -> tuple[object, ...]:
         return (

@@ -106,13 +106,14 @@ def test_connection_settings(tmp_path: Path) -> None:
 
 
 def test_migrations_are_recorded_with_the_wall_clock(store: SqliteStore) -> None:
-    assert store.migrate() == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert store.migrate() == [1, 2, 3, 4, 5, 6, 7, 8, 9]
     assert rows(store, "SELECT version, name, applied_at FROM schema_migrations ORDER BY version") == [
         (1, "initial", "2030-01-01T12:00:00.123456+00:00"), (2, "leases", "2030-01-01T12:00:00.123456+00:00"),
         (3, "instances", "2030-01-01T12:00:00.123456+00:00"), (4, "stops", "2030-01-01T12:00:00.123456+00:00"),
         (5, "allocations", "2030-01-01T12:00:00.123456+00:00"), (6, "users", "2030-01-01T12:00:00.123456+00:00"),
         (7, "operations", "2030-01-01T12:00:00.123456+00:00"),
-        (8, "fill_corrections", "2030-01-01T12:00:00.123456+00:00")]
+        (8, "fill_corrections", "2030-01-01T12:00:00.123456+00:00"),
+        (9, "audit_by_kind", "2030-01-01T12:00:00.123456+00:00")]
 
 
 def test_two_processes_migrating_at_once_apply_once(tmp_path: Path) -> None:
@@ -140,7 +141,7 @@ def test_two_processes_migrating_at_once_apply_once(tmp_path: Path) -> None:
     ]
     outputs = sorted(p.communicate(timeout=60)[0].strip() for p in procs)
     assert [p.returncode for p in procs] == [0, 0, 0, 0]
-    assert outputs == ["[1, 2, 3, 4, 5, 6, 7, 8]", "[]", "[]", "[]"]
+    assert outputs == ["[1, 2, 3, 4, 5, 6, 7, 8, 9]", "[]", "[]", "[]"]
 
 
 def test_directory_path_is_unavailable(tmp_path: Path) -> None:
