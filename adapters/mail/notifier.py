@@ -31,14 +31,18 @@ class EmailNotifier:
         self._fallback = fallback
 
     def notify(self, *, level: AlertLevel, title: str, body: str) -> None:
-        try:
-            if _RANK[level] < _RANK[self._min_level] or not self._recipients:
-                return
-            failures = self._mail(level=level, title=title, body=body)
-        except Exception as exc:  # noqa: BLE001 - never raise, whatever went wrong
-            failures = [f"{type(exc).__name__}: {exc}"]
+        failures = self.send(level=level, title=title, body=body)
         if failures:
             self._fall_back(level=level, title=title, body=body, failures=failures)
+
+    def send(self, *, level: AlertLevel, title: str, body: str) -> list[str]:
+        """Mail it (at or above min_level) without the fallback: what failed, one line each. Never raises."""
+        try:
+            if _RANK[level] < _RANK[self._min_level] or not self._recipients:
+                return []
+            return self._mail(level=level, title=title, body=body)
+        except Exception as exc:  # noqa: BLE001 - never raise, whatever went wrong
+            return [f"{type(exc).__name__}: {exc}"]
 
     def _mail(self, *, level: AlertLevel, title: str, body: str) -> list[str]:
         # A title is free text from anywhere in the bot: flatten it rather than lose the alert.

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
 from application.alerting.alert import Alert
 from application.ports import AlertLevel
 from domain.errors import TransientError
+
+if TYPE_CHECKING:
+    from application.alerting.channels import Delivery  # channels.py imports this module
 
 
 @runtime_checkable  # a Notifier that is also a sink gets keyed alerts (bot_alerts.as_sink)
@@ -21,6 +26,15 @@ class AlertSink(Protocol):
     def resolve(self, *, key: str, title: str, body: str = "", account: str = "", bot: str = "") -> None:
         """The condition under `key` cleared. Nothing happens when no alert of it is open.
         Never raises, never blocks."""
+        ...
+
+
+class AlertRoute(Protocol):
+    """One way out for the dispatcher's notices: the saved channels, the saved e-mail recipients."""
+
+    def deliver(self, alert: Alert, *, now: datetime, link: str) -> Sequence[Delivery]:
+        """Send `alert` wherever this route reaches that wants it: one Delivery each (none when
+        nothing wants it). Never raises."""
         ...
 
 
