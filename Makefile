@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11+ and make):
 #   make paper   - install, then a 30-day paper-trading validation session on embedded defaults
-#   make test    - install (and Debian's chromium for the browser test), then the whole test suite
+#   make test    - install (and Debian's chromium and prometheus for their tests), then the whole test suite
 # The virtualenv is built from requirements.lock (pinned, hashed) for reproducible installs.
 
 PYTHON ?= python3
@@ -29,8 +29,19 @@ $(CHROMIUM):
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
 
+# The alert rules' tests and the Grafana dashboard's test run Debian's prometheus and promtool
+# (deploy/prometheus/). Installed without the recommended node exporter; where systemd runs,
+# the service the package enables is stopped and disabled again: the tests start their own
+# server on a free port, and nothing should stay on 9090.
+PROMTOOL := /usr/bin/promtool
+
+$(PROMTOOL):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus
+	if [ -d /run/systemd/system ]; then $(SUDO) systemctl disable --now prometheus; fi
+
 # Four workers on two cores: most end-to-end tests wait on the processes they drive.
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(PROMTOOL)
 	$(VENV)/bin/python -m pytest -n 4 -q
 
 # Regenerate the lock after changing dependencies in pyproject.toml.

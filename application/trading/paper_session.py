@@ -17,8 +17,6 @@ from decimal import Decimal
 
 import attrs
 
-from application.alerting import bot_alerts
-from application.alerting.bot_alerts import RejectStreaks
 from application.safety.control import effective_control
 from application.safety.halt import set_trading_state
 from application.safety.lease import LeaseGuard
@@ -90,7 +88,6 @@ class SessionSettings:
     # What a clean stop does to the working orders (application/trading/session_end.py); None: nothing,
     # for a backtest, whose venue ends with the run.
     on_stop: OnStop | None = OnStop.CANCEL_ENTRIES
-    reject_streak: int = 3  # venue rejections in a row of one bot that alert ([alerts] reject_streak)
 
     def __attrs_post_init__(self) -> None:
         if self.heartbeat_seconds <= 0:
@@ -128,10 +125,7 @@ class PaperSession:
     _last_supervise: datetime | None = None
     _halted: set[str] = attrs.field(factory=set)
     _stops: StopRequests = attrs.field(factory=StopRequests)  # operators' stop requests (application/trading/bot_runs.py)
-    _inbox: EventInbox = attrs.field(default=attrs.Factory(lambda self: EventInbox(listener=RejectStreaks(
-        notifier=self.notifier, account=self.account, threshold=self.settings.reject_streak).observe), takes_self=True))
-    _reconciliation_failed: bool = False
-    _daily_loss_held: set[str] = attrs.field(factory=set)  # bots whose daily loss limit tripped
+    _inbox: EventInbox = attrs.field(factory=EventInbox)
     _drills: DrillOrders = attrs.field(factory=DrillOrders)  # the kill-switch drill's resting order
     _lookup_misses: dict[str, int] = attrs.field(factory=dict)
     _last_reconcile: datetime | None = None
@@ -169,9 +163,6 @@ class PaperSession:
                 data={"pid": self.process.pid, "host": self.process.host},
             ))
             uow.commit()
-        # A new run: its strategies are all on again and no reject streak is counted yet.
-        bot_alerts.session_started(self.notifier, account=self.account, bots=[b.name for b in self.bots],
-                                   symbols={b.name: list(b.instruments) for b in self.bots})
         closed = resolve_open_orders_at_start(account=self.account, broker=self.broker,
                                               uow_factory=self.uow_factory, now=now)
         if closed:
@@ -198,10 +189,8 @@ class PaperSession:
                     set_trading_state(ControlState(scope=bot_scope(self.account, state.name), state=TradingState.HALTED, reason=reason,
                                                    actor="reconciliation", changed_at=now), uow_factory=self.uow_factory)
                     state.halted = True
-            bot_alerts.reconciliation(self.notifier, account=self.account, mismatches=list(report.mismatches))
-        elif self._reconciliation_failed:
-            bot_alerts.reconciliation(self.notifier, account=self.account, mismatches=None)
-        self._reconciliation_failed = not report.ok
+            self.notifier.notify(level=AlertLevel.CRITICAL, title=f"reconciliation failed for {self.account}: bots halted",
+                                 body="; ".join(report.mismatches))
         return report
 
     def run_accelerated(self, bars: Iterable[Bar], *, on_bar: Callable[[Bar], None] | None = None) -> None:
@@ -280,11 +269,6 @@ class PaperSession:
 
     def _apply_loss_limits(self, state: BotState, *, equity: Decimal, at: datetime, now: datetime) -> None:
         """The drawdown breaker and the daily loss limit, after each bar (decisions in loss_limits)."""
-        if state.daily_loss_stop:
-            self._daily_loss_held.add(state.name)
-        elif state.name in self._daily_loss_held:  # a new trading session re-armed it
-            self._daily_loss_held.discard(state.name)
-            bot_alerts.daily_loss_rearmed(self.notifier, account=self.account, bot=state.name)
         decision = drawdown_change(state, equity=equity)
         if decision is not None:
             if decision.state is TradingState.HALTED and state.spec.flatten_on_halt:
@@ -295,8 +279,8 @@ class PaperSession:
                               kind=AuditKind.RESUME if decision.state is TradingState.ACTIVE else AuditKind.HALT)
             state.trading_state, state.trading_actor = decision.state, DRAWDOWN_ACTOR
             state.halted = decision.state is TradingState.HALTED
-            bot_alerts.drawdown_changed(self.notifier, account=self.account, bot=state.name, decision=decision,
-                                        equity=equity, breaker=state.spec.drawdown)
+            self.notifier.notify(level=AlertLevel.WARNING if decision.state is TradingState.ACTIVE else AlertLevel.CRITICAL,
+                                 title=f"bot {state.name} {decision.state.value}", body=decision.reason)
             if state.halted:
                 self._supervise(now=now, force=True)  # cancel its open orders now
         day = daily_loss_trip(state, equity=equity)
@@ -305,8 +289,7 @@ class PaperSession:
                 uow.audit.append(AuditEntry(ts=now, kind=AuditKind.RISK, severity="warning", account=self.account,
                                             bot=state.name, message=f"{DAILY_LOSS_MESSAGE}{day.reason}"))
                 uow.commit()
-            self._daily_loss_held.add(state.name)
-            bot_alerts.daily_loss_tripped(self.notifier, account=self.account, bot=state.name, reason=day.reason)
+            self.notifier.notify(level=AlertLevel.CRITICAL, title=f"bot {state.name}: daily loss limit", body=day.reason)
             # Protective stops stay: they can only close positions, which the limit still allows.
             cancel_open_orders(account=self.account, bot=state.name, broker=self.broker, uow_factory=self.uow_factory,
                                now=now, reason=f"daily loss limit: {day.reason}", inbox=self._inbox,
@@ -444,8 +427,7 @@ class PaperSession:
             reason = f"order {order.client_order_id} ({order.symbol}) {order.reason}"
             set_trading_state(ControlState(scope=bot_scope(self.account, order.bot), state=TradingState.HALTED, reason=reason,
                                            actor="in-flight check", changed_at=now), uow_factory=self.uow_factory)
-            bot_alerts.halted(self.notifier, scope=bot_scope(self.account, order.bot),
-                              title=f"bot {order.bot} halted: order lost", body=reason)
+            self.notifier.notify(level=AlertLevel.CRITICAL, title=f"bot {order.bot} halted: order lost", body=reason)
         for monitor in self.monitors:
             monitor.tick(now=now)
 
@@ -488,7 +470,7 @@ class PaperSession:
         # Fail closed: nothing was sent for this bar (the intent could not be committed).
         if not self.degraded:
             log.error("store unavailable, trading paused: %s", why)
-            bot_alerts.trading_paused(self.notifier, account=self.account, why=why)
+            self.notifier.notify(level=AlertLevel.CRITICAL, title="store unavailable: trading paused", body=why)
         self.degraded = f"degraded: {why}"
         self.tally["store_unavailable"] += 1
 
@@ -499,5 +481,5 @@ class PaperSession:
                 uow.audit.append(AuditEntry(ts=now, kind=AuditKind.ERROR, severity="critical", account=self.account,
                                             message=f"trading was paused: {self.degraded}"))
                 uow.commit()
-            bot_alerts.trading_resumed(self.notifier, account=self.account, why=self.degraded)
+            self.notifier.notify(level=AlertLevel.WARNING, title="store back: trading resumed", body=self.degraded)
             self.degraded = ""

@@ -17,8 +17,7 @@ from decimal import Decimal
 
 import attrs
 
-from application.alerting import bot_alerts
-from application.ports import Notifier, UnitOfWork, UnitOfWorkFactory
+from application.ports import AlertLevel, Notifier, UnitOfWork, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind, ControlState, bot_scope
 from application.safety.control import effective_state
 from application.safety.halt import set_trading_state
@@ -246,7 +245,8 @@ class TradingCycle:
             bot.disabled[bar.symbol] = why
             log.exception("strategy %s failed on %s", bot.spec.strategy.name, bar.symbol)
             # Alert first: it cannot fail, while the audit write can (store down).
-            bot_alerts.strategy_disabled(self.notifier, account=bot.account, bot=bot.name, symbol=bar.symbol, why=why)
+            self.notifier.notify(level=AlertLevel.CRITICAL, title=f"strategy disabled on {bot.name}/{bar.symbol}",
+                                 body=why)
             self._audit(AuditEntry(ts=now, kind=AuditKind.ERROR, severity="critical", account=bot.account,
                                    bot=bot.name, symbol=bar.symbol,
                                    message=f"strategy {bot.spec.strategy.name} disabled: {why}"))
@@ -361,8 +361,7 @@ class TradingCycle:
             ControlState(scope=bot_scope(bot.account, bot.name), state=TradingState.HALTED, reason=reason, actor="risk-engine", changed_at=now),
             uow_factory=self.uow_factory,
         )
-        bot_alerts.halted(self.notifier, scope=bot_scope(bot.account, bot.name), title=f"bot {bot.name} halted",
-                          body=reason, check=decision.check)
+        self.notifier.notify(level=AlertLevel.CRITICAL, title=f"bot {bot.name} halted", body=reason)
         cancel_open_orders(account=bot.account, bot=bot.name, broker=self.broker,
                            uow_factory=self.uow_factory, now=now, reason=f"halt: {reason}")
 

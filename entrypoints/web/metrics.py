@@ -2,8 +2,9 @@
 
 HTTP figures are counted as requests pass (route template, not the raw path, so ids do not
 explode the label space; unmatched paths share one label). Store figures (bots by liveness,
-orders, fills, risk denials, equity and drawdown per bot) are read at scrape time by a
-custom collector, so they are right even when the bots run in other processes.
+orders, fills, risk denials; per bot in metrics_bots.py, per venue in metrics_venues.py) are
+read at scrape time by custom collectors, so they are right even when the bots run in other
+processes.
 
 Each app has its own registry (no global state, nothing at import). With more than one
 uvicorn worker each worker answers with its own HTTP counts; the store figures agree.
@@ -50,9 +51,6 @@ class StoreCollector(Collector):
 
     def _read(self) -> list[CounterMetricFamily | GaugeMetricFamily]:
         bots = GaugeMetricFamily("quantshift_bots", "Bots by liveness (from the heartbeat's age)", labels=["liveness"])
-        equity = GaugeMetricFamily("quantshift_bot_equity", "Equity per bot", labels=["account", "bot"])
-        drawdown = GaugeMetricFamily("quantshift_bot_drawdown_ratio", "Drawdown from the equity peak per bot",
-                                     labels=["account", "bot"])
         orders = CounterMetricFamily("quantshift_orders", "Orders recorded (denied ones included)", labels=["account"])
         fills = CounterMetricFamily("quantshift_fills", "Fills recorded", labels=["account"])
         denials = CounterMetricFamily("quantshift_risk_denials", "Order intents the risk engine denied",
@@ -62,12 +60,6 @@ class StoreCollector(Collector):
             by_liveness = Tally(s.liveness for s in statuses)
             for state in BotLiveness:
                 bots.add_metric([state.value], by_liveness[state])
-            for s in statuses:
-                equity.add_metric([s.account, s.bot], float(s.equity))
-                curve = [point.equity for _, point in uow.equity.list(account=s.account, bot=s.bot)]
-                stored = uow.accounts.get(account=s.account, bot=s.bot)
-                peak = max([s.equity, *curve, *([stored.initial_cash] if stored else [])])
-                drawdown.add_metric([s.account, s.bot], float((peak - s.equity) / peak) if peak > 0 else 0.0)
             for account in sorted({ledger.account for ledger in uow.accounts.list()}):
                 orders.add_metric([account], uow.orders.count(account=account))
                 fills.add_metric([account], uow.fills.count(account=account))
@@ -76,7 +68,7 @@ class StoreCollector(Collector):
                 denied = sum(1 for e in uow.audit.list(account=account, kind="risk", limit=1_000_000)
                              if "DENIED" in e.message)
                 denials.add_metric([account], denied)
-        return [bots, equity, drawdown, orders, fills, denials]
+        return [bots, orders, fills, denials]
 
 
 class HttpMetrics:
