@@ -44,6 +44,7 @@ from domain.risk.position_sizing import FractionalKelly, VolatilitySizing
 from domain.risk.risk import RiskLimits
 from domain.risk.sizing import FixedFraction
 from domain.risk.stops import ChandelierExit, FixedPercentStop, ParabolicSar, StopPolicy, TrailingAtrStop
+from entrypoints.error_reporting import process_error_reporter
 from entrypoints.mail_setup import EmailFeatures, build_alert_settings, build_mailer, build_notifier
 from entrypoints.settings import BotSettings, Settings, parse_timeframe
 from entrypoints.strategies import build_strategy
@@ -294,6 +295,9 @@ class Container(containers.DeclarativeContainer):
     allocation = providers.Singleton(allocation_schedule, settings)
     # One per process: every measured venue wrapper of the process adds to it (wall-clock minutes).
     health = providers.Singleton(HealthRecorder, clock=clock)
+    # Unexpected exceptions (application/error_reporting.py): Sentry once the command started it
+    # (entrypoints/error_reporting.py), else a no-op. A test overrides it with a recording fake.
+    error_reporter = providers.Callable(process_error_reporter)
     broker = providers.Singleton(
         build_simulated_broker,
         config=providers.Callable(simulated_broker_config, settings),

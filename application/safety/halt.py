@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import attrs
 
-from application.ports import AlertLevel, Clock, Notifier, UnitOfWorkFactory
+from application.alerting import bot_alerts
+from application.ports import Clock, Notifier, UnitOfWorkFactory
 from application.records import GLOBAL_SCOPE, AuditEntry, AuditKind, ControlState
 from domain.errors import ConfigurationError
 from domain.risk.trading_state import TradingState
@@ -59,8 +60,8 @@ def halt(command: HaltCommand, *, uow_factory: UnitOfWorkFactory, clock: Clock, 
         actor=command.actor, changed_at=clock.now(),
     )
     _write(state, kind=AuditKind.HALT, uow_factory=uow_factory)
-    notifier.notify(level=AlertLevel.CRITICAL, title=f"HALT ({_scope_name(command.scope)})",
-                    body=f"{command.reason} (by {command.actor})")
+    bot_alerts.halted(notifier, scope=command.scope, title=f"HALT ({_scope_name(command.scope)})",
+                      body=f"{command.reason} (by {command.actor})")
     return state
 
 
@@ -78,9 +79,9 @@ def resume(command: ResumeCommand, *, uow_factory: UnitOfWorkFactory, clock: Clo
                              actor=command.actor, changed_at=now)
         _write(state, kind=AuditKind.RESUME, uow_factory=uow_factory)
         lifted.append(state)
-    notifier.notify(level=AlertLevel.WARNING, title=f"RESUME ({_scope_name(command.scope)})",
-                    body=f"{command.reason} (by {command.actor}); re-armed: "
-                         + ", ".join(_scope_name(s.scope) for s in lifted))
+    bot_alerts.resumed(notifier, scopes=[s.scope for s in lifted], title=f"RESUME ({_scope_name(command.scope)})",
+                       body=f"{command.reason} (by {command.actor}); re-armed: "
+                            + ", ".join(_scope_name(s.scope) for s in lifted))
     return lifted
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 import attrs
 
+from application.log_context import order_fields
 from application.ports import UnitOfWork, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind
 from application.trading.fill_corrections import apply_fill_correction
@@ -115,6 +116,10 @@ def _apply_one(uow: UnitOfWork, event: BrokerEvent) -> tuple[str, str]:
         message=f"order {order.status.value}" + (f": {order.reason}" if order.reason else ""),
         severity="warning" if order.status is OrderStatus.REJECTED else "info",
     ))
+    # Logged in the event's transaction, which commits right after (a failed commit logs its own error).
+    log.log(logging.WARNING if order.status is OrderStatus.REJECTED else logging.INFO, "order %s %s%s",
+            order.client_order_id, order.status.value, f": {order.reason}" if order.reason else "",
+            extra=order_fields(order))
     return "applied", order.bot
 
 
@@ -133,7 +138,7 @@ def _check_final_quantity(uow: UnitOfWork, order: Order, event: OrderCancelled |
 
 
 def _ignore(uow: UnitOfWork, order: Order, event: BrokerEvent, exc: IllegalTransition) -> str:
-    log.warning("ignored venue event: %s", exc)
+    log.warning("ignored venue event: %s", exc, extra=order_fields(order))
     uow.audit.append(AuditEntry(
         ts=event.ts, kind=AuditKind.ORDER, severity="warning", account=order.account, bot=order.bot,
         symbol=order.symbol, client_order_id=order.client_order_id,
@@ -173,6 +178,8 @@ def _apply_fill(uow: UnitOfWork, order: Order, event: OrderFilled) -> str:
               "commission": str(fill.commission), "position": str(update.position.quantity),
               "cash": str(portfolio.cash), "realized_pnl": str(update.realized_pnl)},
     ))
+    log.info("order %s filled %s %s %s @ %s (fill %s)", order.client_order_id, fill.side.value, fill.quantity,
+             order.symbol, fill.price, fill.fill_id, extra=order_fields(order))
     trip = update.closed_trip
     if trip is not None and uow.trades.add(trip, account=order.account):
         uow.audit.append(AuditEntry(

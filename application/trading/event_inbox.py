@@ -3,7 +3,7 @@ held here until each one is committed: a store outage delays them, never loses t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import attrs
 
@@ -15,6 +15,8 @@ from domain.orders.events import BrokerEvent
 @attrs.define
 class EventInbox:
     _events: list[BrokerEvent] = attrs.field(factory=list)
+    # Told of each event once it is recorded, with its order's bot (the reject streak's alert).
+    listener: Callable[[str, BrokerEvent], None] | None = attrs.field(default=None, kw_only=True)
 
     def add(self, events: Iterable[BrokerEvent]) -> None:
         self._events.extend(events)
@@ -29,7 +31,9 @@ class EventInbox:
         alerts: list[str] = []
         while self._events:
             outcome = apply_broker_events(self._events[:1], uow_factory=uow_factory)
-            del self._events[0]
+            event = self._events.pop(0)
+            if self.listener is not None and outcome.applied and len(outcome.touched_bots) == 1:
+                self.listener(next(iter(outcome.touched_bots)), event)
             applied += outcome.applied
             duplicates += outcome.duplicates
             ignored += outcome.ignored

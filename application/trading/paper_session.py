@@ -17,6 +17,10 @@ from decimal import Decimal
 
 import attrs
 
+from application.error_reporting import ErrorReporter, NoErrorReporter
+from application.log_context import log_context
+from application.alerting import bot_alerts
+from application.alerting.bot_alerts import RejectStreaks
 from application.safety.control import effective_control
 from application.safety.halt import set_trading_state
 from application.safety.lease import LeaseGuard
@@ -88,6 +92,7 @@ class SessionSettings:
     # What a clean stop does to the working orders (application/trading/session_end.py); None: nothing,
     # for a backtest, whose venue ends with the run.
     on_stop: OnStop | None = OnStop.CANCEL_ENTRIES
+    reject_streak: int = 3  # venue rejections in a row of one bot that alert ([alerts] reject_streak)
 
     def __attrs_post_init__(self) -> None:
         if self.heartbeat_seconds <= 0:
@@ -114,6 +119,7 @@ class PaperSession:
     # each supervision; they alert on their own and never raise.
     monitors: Sequence[VenueMonitor] = ()
     market_hours: MarketHours | None = None  # a real venue's clock says when equities trade
+    errors: ErrorReporter = attrs.field(factory=NoErrorReporter)  # a strategy's exception, to Sentry
     sleep: Callable[[float], None] = time.sleep  # while a stop waits for the venue's cancel confirmations
     lost_lease: bool = False
     tally: Counter[str] = attrs.field(factory=Counter)
@@ -125,7 +131,10 @@ class PaperSession:
     _last_supervise: datetime | None = None
     _halted: set[str] = attrs.field(factory=set)
     _stops: StopRequests = attrs.field(factory=StopRequests)  # operators' stop requests (application/trading/bot_runs.py)
-    _inbox: EventInbox = attrs.field(factory=EventInbox)
+    _inbox: EventInbox = attrs.field(default=attrs.Factory(lambda self: EventInbox(listener=RejectStreaks(
+        notifier=self.notifier, account=self.account, threshold=self.settings.reject_streak).observe), takes_self=True))
+    _reconciliation_failed: bool = False
+    _daily_loss_held: set[str] = attrs.field(factory=set)  # bots whose daily loss limit tripped
     _drills: DrillOrders = attrs.field(factory=DrillOrders)  # the kill-switch drill's resting order
     _lookup_misses: dict[str, int] = attrs.field(factory=dict)
     _last_reconcile: datetime | None = None
@@ -144,7 +153,8 @@ class PaperSession:
     def start(self, *, now: datetime) -> None:
         self._cycle = TradingCycle(uow_factory=self.uow_factory, broker=self.broker, notifier=self.notifier,
                                    inbox=self._inbox, faults=self.faults, lease=self.lease,
-                                   defer_to_open=self.settings.size_at_open, market_hours=self.market_hours)
+                                   defer_to_open=self.settings.size_at_open, market_hours=self.market_hours,
+                                   errors=self.errors)
         self._started_at = self.wall_clock.now()
         with self.uow_factory() as uow:
             if self.lease is None:  # with leases, the lease decides who runs
@@ -163,6 +173,9 @@ class PaperSession:
                 data={"pid": self.process.pid, "host": self.process.host},
             ))
             uow.commit()
+        # A new run: its strategies are all on again and no reject streak is counted yet.
+        bot_alerts.session_started(self.notifier, account=self.account, bots=[b.name for b in self.bots],
+                                   symbols={b.name: list(b.instruments) for b in self.bots})
         closed = resolve_open_orders_at_start(account=self.account, broker=self.broker,
                                               uow_factory=self.uow_factory, now=now)
         if closed:
@@ -189,24 +202,28 @@ class PaperSession:
                     set_trading_state(ControlState(scope=bot_scope(self.account, state.name), state=TradingState.HALTED, reason=reason,
                                                    actor="reconciliation", changed_at=now), uow_factory=self.uow_factory)
                     state.halted = True
-            self.notifier.notify(level=AlertLevel.CRITICAL, title=f"reconciliation failed for {self.account}: bots halted",
-                                 body="; ".join(report.mismatches))
+            bot_alerts.reconciliation(self.notifier, account=self.account, mismatches=list(report.mismatches))
+        elif self._reconciliation_failed:
+            bot_alerts.reconciliation(self.notifier, account=self.account, mismatches=None)
+        self._reconciliation_failed = not report.ok
         return report
 
     def run_accelerated(self, bars: Iterable[Bar], *, on_bar: Callable[[Bar], None] | None = None) -> None:
         """As fast as possible; the session's time is each bar's close."""
-        for bar in bars:
-            self.process_bar(bar, now=bar.end)
-            if on_bar is not None:
-                on_bar(bar)
+        with log_context(account=self.account):
+            for bar in bars:
+                self.process_bar(bar, now=bar.end)
+                if on_bar is not None:
+                    on_bar(bar)
 
     def run_realtime(self, feed: LiveMarketData, *, should_stop: Callable[[], bool]) -> None:
         poll = min(self.settings.supervise_seconds, self.settings.heartbeat_seconds / 2)
-        while not should_stop() and not self.lost_lease:
-            for bar in feed.poll(timeout=poll):
-                self.process_bar(bar, now=self.wall_clock.now())
-            self._record_streamed_events()
-            self.idle(now=self.wall_clock.now())
+        with log_context(account=self.account):
+            while not should_stop() and not self.lost_lease:
+                for bar in feed.poll(timeout=poll):
+                    self.process_bar(bar, now=self.wall_clock.now())
+                self._record_streamed_events()
+                self.idle(now=self.wall_clock.now())
 
     def _record_streamed_events(self) -> None:
         """A streaming venue reports fills between bars: record them as they come, not at the
@@ -224,7 +241,8 @@ class PaperSession:
                 for state in self._states:
                     if state.spec.trades(bar.symbol):
                         opened = bar.ts if self.settings.mode == "simulation" else now
-                        result = self._cycle.on_open(state, bar, now=opened)
+                        with log_context(bot=state.name, symbol=bar.symbol):
+                            result = self._cycle.on_open(state, bar, now=opened)
                         if result is not None:
                             self.tally[result.value] += 1
             if self.venue is not None:
@@ -243,18 +261,23 @@ class PaperSession:
             for state in self._states:
                 if not state.spec.trades(bar.symbol):
                     continue
-                roll_session(state, at=bar.end)
-                evaluations = self._stops.evaluations(state.name, configured=self.settings.evaluations_per_bar)
-                for result in self._cycle.on_bar(state, bar, now=now, evaluations=evaluations):
-                    self.tally[result.value] += 1
-                equity = state.equity()
-                self._equity.setdefault(state.name, []).append(EquityPoint(ts=bar.end, equity=equity))
-                self._apply_loss_limits(state, equity=equity, at=bar.end, now=now)
+                with log_context(bot=state.name, symbol=bar.symbol):  # its logs and its crash name the bot
+                    self._bot_bar(state, bar, now=now)
             self._rebalance_if_due(now=now)
             self._recover_if_degraded(now=now)
         except StoreUnavailable as exc:
             self._degrade(str(exc))
         self.idle(now=now)
+
+    def _bot_bar(self, state: BotState, bar: Bar, *, now: datetime) -> None:
+        roll_session(state, at=bar.end)
+        evaluations = self._stops.evaluations(state.name, configured=self.settings.evaluations_per_bar)
+        assert self._cycle is not None
+        for result in self._cycle.on_bar(state, bar, now=now, evaluations=evaluations):
+            self.tally[result.value] += 1
+        equity = state.equity()
+        self._equity.setdefault(state.name, []).append(EquityPoint(ts=bar.end, equity=equity))
+        self._apply_loss_limits(state, equity=equity, at=bar.end, now=now)
 
     def _rebalance_if_due(self, *, now: datetime) -> None:
         if self.allocation is None or self.degraded or self.lost_lease:
@@ -269,6 +292,11 @@ class PaperSession:
 
     def _apply_loss_limits(self, state: BotState, *, equity: Decimal, at: datetime, now: datetime) -> None:
         """The drawdown breaker and the daily loss limit, after each bar (decisions in loss_limits)."""
+        if state.daily_loss_stop:
+            self._daily_loss_held.add(state.name)
+        elif state.name in self._daily_loss_held:  # a new trading session re-armed it
+            self._daily_loss_held.discard(state.name)
+            bot_alerts.daily_loss_rearmed(self.notifier, account=self.account, bot=state.name)
         decision = drawdown_change(state, equity=equity)
         if decision is not None:
             if decision.state is TradingState.HALTED and state.spec.flatten_on_halt:
@@ -279,8 +307,8 @@ class PaperSession:
                               kind=AuditKind.RESUME if decision.state is TradingState.ACTIVE else AuditKind.HALT)
             state.trading_state, state.trading_actor = decision.state, DRAWDOWN_ACTOR
             state.halted = decision.state is TradingState.HALTED
-            self.notifier.notify(level=AlertLevel.WARNING if decision.state is TradingState.ACTIVE else AlertLevel.CRITICAL,
-                                 title=f"bot {state.name} {decision.state.value}", body=decision.reason)
+            bot_alerts.drawdown_changed(self.notifier, account=self.account, bot=state.name, decision=decision,
+                                        equity=equity, breaker=state.spec.drawdown)
             if state.halted:
                 self._supervise(now=now, force=True)  # cancel its open orders now
         day = daily_loss_trip(state, equity=equity)
@@ -289,7 +317,8 @@ class PaperSession:
                 uow.audit.append(AuditEntry(ts=now, kind=AuditKind.RISK, severity="warning", account=self.account,
                                             bot=state.name, message=f"{DAILY_LOSS_MESSAGE}{day.reason}"))
                 uow.commit()
-            self.notifier.notify(level=AlertLevel.CRITICAL, title=f"bot {state.name}: daily loss limit", body=day.reason)
+            self._daily_loss_held.add(state.name)
+            bot_alerts.daily_loss_tripped(self.notifier, account=self.account, bot=state.name, reason=day.reason)
             # Protective stops stay: they can only close positions, which the limit still allows.
             cancel_open_orders(account=self.account, bot=state.name, broker=self.broker, uow_factory=self.uow_factory,
                                now=now, reason=f"daily loss limit: {day.reason}", inbox=self._inbox,
@@ -427,7 +456,8 @@ class PaperSession:
             reason = f"order {order.client_order_id} ({order.symbol}) {order.reason}"
             set_trading_state(ControlState(scope=bot_scope(self.account, order.bot), state=TradingState.HALTED, reason=reason,
                                            actor="in-flight check", changed_at=now), uow_factory=self.uow_factory)
-            self.notifier.notify(level=AlertLevel.CRITICAL, title=f"bot {order.bot} halted: order lost", body=reason)
+            bot_alerts.halted(self.notifier, scope=bot_scope(self.account, order.bot),
+                              title=f"bot {order.bot} halted: order lost", body=reason)
         for monitor in self.monitors:
             monitor.tick(now=now)
 
@@ -470,7 +500,7 @@ class PaperSession:
         # Fail closed: nothing was sent for this bar (the intent could not be committed).
         if not self.degraded:
             log.error("store unavailable, trading paused: %s", why)
-            self.notifier.notify(level=AlertLevel.CRITICAL, title="store unavailable: trading paused", body=why)
+            bot_alerts.trading_paused(self.notifier, account=self.account, why=why)
         self.degraded = f"degraded: {why}"
         self.tally["store_unavailable"] += 1
 
@@ -481,5 +511,5 @@ class PaperSession:
                 uow.audit.append(AuditEntry(ts=now, kind=AuditKind.ERROR, severity="critical", account=self.account,
                                             message=f"trading was paused: {self.degraded}"))
                 uow.commit()
-            self.notifier.notify(level=AlertLevel.WARNING, title="store back: trading resumed", body=self.degraded)
+            bot_alerts.trading_resumed(self.notifier, account=self.account, why=self.degraded)
             self.degraded = ""

@@ -17,7 +17,10 @@ from decimal import Decimal
 
 import attrs
 
-from application.ports import AlertLevel, Notifier, UnitOfWork, UnitOfWorkFactory
+from application.error_reporting import ErrorReporter, NoErrorReporter
+from application.log_context import log_context
+from application.alerting import bot_alerts
+from application.ports import Notifier, UnitOfWork, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind, ControlState, bot_scope
 from application.safety.control import effective_state
 from application.safety.halt import set_trading_state
@@ -73,6 +76,7 @@ class TradingCycle:
     lease: LeaseGuard | None = None  # set when instances share a bot (hot standby)
     defer_to_open: bool = False  # a simulated venue filling market orders at the next open
     market_hours: MarketHours | None = None  # a real venue's trading hours (its clock); None: always
+    errors: ErrorReporter = attrs.field(factory=NoErrorReporter)  # a strategy's exception, to Sentry
 
     def on_bar(self, bot: BotState, bar: Bar, *, now: datetime, evaluations: int = 1) -> list[CycleResult]:
         """Feed one bar to the bot; `evaluations` > 1 re-runs the strategy on it, as a
@@ -200,6 +204,13 @@ class TradingCycle:
 
     def _act(self, bot: BotState, planned: PlannedIntent, *, signal: Signal, now: datetime) -> CycleResult:
         """Intent -> risk -> committed -> submitted, for a strategy's intent or a stop's exit."""
+        intent = planned.intent
+        # Every line logged on the way (ours, the venue adapter's) names the order.
+        with log_context(account=bot.account, bot=bot.name, symbol=intent.symbol,
+                         client_order_id=intent.client_order_id):
+            return self._act_on(bot, planned, signal=signal, now=now)
+
+    def _act_on(self, bot: BotState, planned: PlannedIntent, *, signal: Signal, now: datetime) -> CycleResult:
         if self.market_hours is not None and not self.market_hours.is_open(
                 planned.intent.instrument.asset_class, now=now):
             return CycleResult.MARKET_CLOSED  # nothing committed: the signal is taken again when it opens
@@ -243,10 +254,11 @@ class TradingCycle:
         except Exception as exc:  # noqa: BLE001 - user code may raise anything
             why = f"{type(exc).__name__}: {exc}"
             bot.disabled[bar.symbol] = why
-            log.exception("strategy %s failed on %s", bot.spec.strategy.name, bar.symbol)
+            log.exception("strategy %s failed on %s", bot.spec.strategy.name, bar.symbol,
+                          extra={"account": bot.account, "bot": bot.name, "symbol": bar.symbol})
+            self.errors.capture(exc, bot=bot.name, account=bot.account, symbol=bar.symbol)
             # Alert first: it cannot fail, while the audit write can (store down).
-            self.notifier.notify(level=AlertLevel.CRITICAL, title=f"strategy disabled on {bot.name}/{bar.symbol}",
-                                 body=why)
+            bot_alerts.strategy_disabled(self.notifier, account=bot.account, bot=bot.name, symbol=bar.symbol, why=why)
             self._audit(AuditEntry(ts=now, kind=AuditKind.ERROR, severity="critical", account=bot.account,
                                    bot=bot.name, symbol=bar.symbol,
                                    message=f"strategy {bot.spec.strategy.name} disabled: {why}"))
@@ -302,6 +314,8 @@ class TradingCycle:
                 },
             ))
             uow.commit()
+        log.info("order intent %s %s %s: %s", intent.side.value, intent.quantity, intent.symbol,
+                 f"DENIED by {decision.check}: {decision.reason}" if isinstance(decision, Denied) else "approved")
         return order, decision
 
     def _risk_context(self, uow: UnitOfWork, bot: BotState, symbol: str, now: datetime) -> RiskContext:
@@ -331,10 +345,13 @@ class TradingCycle:
             # Unknown outcome: the order may exist at the venue. Never resend with a new
             # id; the in-flight check looks it up by client_order_id.
             self._mark_submitted(order.client_order_id, now=now, note=f"outcome unknown: {exc}")
+            log.warning("order %s: outcome unknown (%s); looked up by its id", order.client_order_id, exc)
             return CycleResult.UNKNOWN_OUTCOME
         self.inbox.add(events)  # held until recorded, even if the store fails right now
         self.faults.reached("after_submit_before_ack")
         self._mark_submitted(order.client_order_id, now=now, note="")
+        log.info("order %s submitted to the venue: %s %s %s", order.client_order_id, order.side.value,
+                 order.quantity, order.symbol)
         self.inbox.apply(uow_factory=self.uow_factory)
         with self.uow_factory() as uow:
             bot.reload(uow)
@@ -361,7 +378,8 @@ class TradingCycle:
             ControlState(scope=bot_scope(bot.account, bot.name), state=TradingState.HALTED, reason=reason, actor="risk-engine", changed_at=now),
             uow_factory=self.uow_factory,
         )
-        self.notifier.notify(level=AlertLevel.CRITICAL, title=f"bot {bot.name} halted", body=reason)
+        bot_alerts.halted(self.notifier, scope=bot_scope(bot.account, bot.name), title=f"bot {bot.name} halted",
+                          body=reason, check=decision.check)
         cancel_open_orders(account=bot.account, bot=bot.name, broker=self.broker,
                            uow_factory=self.uow_factory, now=now, reason=f"halt: {reason}")
 

@@ -10,8 +10,8 @@ the live endpoint's own word on the keys (a key of the other environment is refu
 from __future__ import annotations
 
 import functools
+import logging
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -26,10 +26,11 @@ from application.golive.live_gate import CertificateProblems, CertificateWatch, 
 from application.trading.bot import BotSpec
 from application.trading.paper_session import ProcessInfo
 from domain.errors import ConfigurationError
-from entrypoints.cli.common import ConfigOption, cli_errors, container_for, setup_logging
+from entrypoints.cli.common import ConfigOption, LogFormatOption, cli_errors, container_for, setup_logging
 from entrypoints.cli.paper_realtime import LiveAccount, run_realtime, venue_bots
 from entrypoints.container import Container
 from entrypoints.golive_fingerprint import fingerprints
+from entrypoints.logging_setup import LogFormat, say
 from entrypoints.settings import Settings, load_settings
 from entrypoints.venues import ASSET_CLASS_OF, REAL_VENUES, VenueName, account_name, build_venue, key_variables
 
@@ -52,6 +53,7 @@ def live_command(
     only_certified: Annotated[bool, typer.Option("--only-certified", help="Start the certified bots and leave out (named) the others; without it one uncertified bot refuses the whole start.")] = False,
     duration: Annotated[float | None, typer.Option("--duration", help="Stop after this many seconds.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log alerts and decisions to stderr.")] = False,
+    log_format: LogFormatOption = LogFormat.TEXT,
 ) -> None:
     """Trade REAL MONEY with the bots that hold a current go-live certificate.
 
@@ -59,8 +61,8 @@ def live_command(
     ALPACA_LIVE_SECRET_KEY) or Coinbase production (COINBASE_LIVE_API_KEY / COINBASE_LIVE_API_SECRET).
     While it runs, a change of a bot's configuration (or its certificate expiring) blocks that
     bot's new entries; exits and protective stops keep working (docs/golive.md)."""
-    setup_logging(verbose=verbose)
-    with cli_errors():
+    setup_logging(verbose=verbose, log_format=log_format)
+    with cli_errors(environment="live"):
         if config is None:
             raise ConfigurationError("live needs --config bots.toml: the certified configuration, which the "
                                      "session re-reads to notice a change")
@@ -134,7 +136,7 @@ def _certified_bots(container: Container, venue: VenueName, *, config: Path,
             f"\n(--only-certified starts {', '.join(n for n in prints if n not in refused)} alone)")
         raise ConfigurationError(f"live refused for {config}: {refusal_text(refused)}{hint}")
     if refused:
-        print(f"--only-certified: not started, {refusal_text(refused)}", file=sys.stderr, flush=True)
+        say(f"--only-certified: not started, {refusal_text(refused)}", level=logging.WARNING)
     return {name: fp for name, fp in prints.items() if name not in refused}
 
 

@@ -26,12 +26,22 @@ from application.venues.venue_health import MeasuredBroker
 from domain.accounting.market import Bar
 from domain.analytics.golive import GoLiveCriteria
 from domain.errors import ConfigurationError
-from entrypoints.cli.common import ConfigOption, JsonOption, cli_errors, container_for, fail, process_info, setup_logging
+from entrypoints.cli.common import (
+    ConfigOption,
+    JsonOption,
+    LogFormatOption,
+    cli_errors,
+    container_for,
+    fail,
+    process_info,
+    setup_logging,
+)
 from entrypoints.cli.output import money, percent, print_json, print_table, ratio
 from entrypoints.cli.paper_progress import DayProgress
 from entrypoints.cli.paper_realtime import run_realtime
 from entrypoints.container import SIMULATED_VENUE, Container
 from entrypoints.faults import faults_from_environment
+from entrypoints.logging_setup import LogFormat, LogLines, json_logging
 from entrypoints.venues import REAL_VENUES
 
 
@@ -48,6 +58,7 @@ def paper(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log alerts and decisions to stderr; with --days or --data, also one line per trading day (orders sent and denied, each bot's equity and trading state).")] = False,
     broker: Annotated[str, typer.Option("--broker", help="simulated (built in, no keys), alpaca (its paper account: equity bots) or coinbase (with --sandbox: crypto bots). Real venues stream bars and order updates; keys from the environment.")] = SIMULATED_VENUE,
     sandbox: Annotated[bool, typer.Option("--sandbox", help="Coinbase: trade on Coinbase's sandbox.")] = False,
+    log_format: LogFormatOption = LogFormat.TEXT,
 ) -> None:
     """Paper-trade the configured bots on the built-in simulated broker.
 
@@ -55,8 +66,8 @@ def paper(
     With --days N it runs N trading days of synthetic data as fast as it can and prints the
     go/no-go validation report against the go-live criteria.
     """
-    setup_logging(verbose=verbose)
-    with cli_errors():
+    setup_logging(verbose=verbose, log_format=log_format)
+    with cli_errors(environment="paper"):
         container = container_for(config)
         settings = container.settings()
         if broker not in (SIMULATED_VENUE, *REAL_VENUES):
@@ -168,7 +179,7 @@ def _run_accelerated(container: Container, *, source: _BarSource, seed: int | No
         faults=faults_from_environment(os.environ), allocation=container.allocation(),
         # Flushed with the heartbeats (every few wall-clock seconds and at the end), into wall-clock
         # minutes: latency is wall-clock time, and simulated days pass in seconds here.
-        health=container.health(),
+        health=container.health(), errors=container.error_reporter(),
     )
     # SIGTERM ends an accelerated run like Ctrl-C: cleanly, with heartbeats that say stopped.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
@@ -177,11 +188,13 @@ def _run_accelerated(container: Container, *, source: _BarSource, seed: int | No
     session.start(now=source.span[0] if source.span else (counter.first.ts if counter.first else clock.now()))
     console = Console(stderr=True)
     label = f"{source.days} trading days" if source.days else "CSV replay"
-    days_told = DayProgress(tally=session.tally, states=lambda: session.states) if verbose else None
+    # In a JSON-logging process the day lines are log records, and no progress bar draws on stderr.
+    days_told = DayProgress(tally=session.tally, states=lambda: session.states,
+                            out=LogLines(logger="quantshift.paper") if json_logging() else None) if verbose else None
     # The day lines are the progress when verbose; a bar redrawn between them would garble both.
     with Progress(TextColumn(f"[bold]{account}[/] {label}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=console,
-                  disable=verbose or not (show_progress and console.is_terminal)) as bar:
+                  disable=verbose or json_logging() or not (show_progress and console.is_terminal)) as bar:
         task = bar.add_task("bars", total=source.expected)
 
         def advance(b: Bar) -> None:

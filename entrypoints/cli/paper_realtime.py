@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -37,6 +36,7 @@ from application.venues.venue_monitors import AccountMonitor, FundingMonitor, Ve
 from domain.accounting.instrument import AssetClass
 from domain.errors import ConfigurationError
 from entrypoints.cli.common import process_info
+from entrypoints.logging_setup import say
 from entrypoints.container import SIMULATED_VENUE, Container, is_postgres, journaled_broker
 from entrypoints.faults import faults_from_environment
 from entrypoints.venues import ASSET_CLASS_OF, VenueName, account_name, build_venue
@@ -194,7 +194,7 @@ def run_realtime(container: Container, *, bar_seconds: float | None, duration: f
                 notifier=container.notifier(),
                 broker=trading.broker, wall_clock=clock, process=process, faults=faults_from_environment(os.environ),
                 lease=lease, allocation=container.allocation(), health=container.health(), monitors=monitors,
-                market_hours=trading.market_hours,
+                market_hours=trading.market_hours, errors=container.error_reporter(),
             )
             if staging is not None:
                 staging.attach(session)
@@ -221,4 +221,4 @@ def run_realtime(container: Container, *, bar_seconds: float | None, duration: f
 
 
 def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    say(message, logger="quantshift.session")  # a line on stderr, or a JSON record in a JSON process

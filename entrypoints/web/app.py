@@ -25,6 +25,7 @@ from litestar.typing import FieldDefinition
 from prometheus_client import CollectorRegistry
 
 from application.accounts.accounts import Accounts
+from application.error_reporting import ErrorReporter, NoErrorReporter
 from application.ports import Clock, Notifier
 from application.trading.bot import BotSpec
 from entrypoints.mail_setup import EmailFeatures
@@ -92,6 +93,7 @@ def create_app(
     lifespan: Sequence[Any] = (),  # context managers around the server's life (the snapshot job)
     mail: EmailFeatures | None = None,  # None: no SMTP, the e-mail endpoints answer 503
     golive: GoLiveDesk | None = None,  # None: the default bots and [golive] criteria
+    errors: ErrorReporter | None = None,  # where a 500's exception is reported (Sentry); None: nowhere
 ) -> Litestar:
     """The API on the given ports. `trust_proxy`: take the client address from
     X-Forwarded-For (only behind a proxy that sets it). `cors_origins`: none by default,
@@ -127,7 +129,7 @@ def create_app(
             "mail": _constant(mail or EmailFeatures(mailer=None)),
             "golive": _constant(golive or GoLiveDesk(settings=Settings(), version=version)),
         },
-        state=_state(accounts=accounts, trust_proxy=trust_proxy, registry=registry),
+        state=_state(accounts=accounts, trust_proxy=trust_proxy, registry=registry, errors=errors or NoErrorReporter()),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         # The text checks run after routing (path parameters known) and before guards and handlers.
         middleware=[http_metrics.middleware, partial(check_request_text, max_body_bytes=MAX_BODY_BYTES)],
@@ -149,5 +151,6 @@ def create_app(
     )
 
 
-def _state(*, accounts: Accounts, trust_proxy: bool, registry: CollectorRegistry) -> State:
-    return State({"accounts": accounts, "trust_proxy": trust_proxy, "metrics_registry": registry})
+def _state(*, accounts: Accounts, trust_proxy: bool, registry: CollectorRegistry, errors: ErrorReporter) -> State:
+    return State({"accounts": accounts, "trust_proxy": trust_proxy, "metrics_registry": registry,
+                  "error_reporter": errors})

@@ -63,6 +63,8 @@ def _http_error(request: Request, exc: HTTPException) -> Response[ProblemRespons
     status = exc.status_code
     if status >= 500:
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        if status == 500:  # Litestar's own internal error; a deliberate 503 is no defect
+            _report(request, exc)
         return problem(status, HTTPStatus(status).phrase)
     errors = None
     if isinstance(exc, ValidationException):
@@ -142,7 +144,18 @@ def _store(request: Request, exc: StoreUnavailable) -> Response[ProblemResponse]
 
 def _unexpected(request: Request, exc: Exception) -> Response[ProblemResponse]:
     log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+    _report(request, exc)
     return problem(500, "internal error; the server log has the details")
+
+
+def _report(request: Request, exc: BaseException) -> None:
+    """A 500 is a defect: to the error tracker (create_app's `errors`), with the route, never the
+    query string or body (they may hold what a client should not have sent)."""
+    reporter = request.app.state.get("error_reporter")
+    if reporter is not None:
+        params = request.scope.get("path_params") or {}  # none when it failed before routing
+        reporter.capture(exc, account=str(params.get("account", "")), bot=str(params.get("bot", "")),
+                         extra={"request": f"{request.method} {request.url.path}"})
 
 
 EXCEPTION_HANDLERS = {

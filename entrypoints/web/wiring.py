@@ -19,9 +19,12 @@ from litestar import Litestar
 from adapters.security import Argon2PasswordHasher, HmacInvitationSigner, JwtTokenService
 from adapters.security.keys import MIN_KEY_BYTES
 from application.accounts.accounts import Accounts
+from application.error_reporting import ErrorReporter
 from application.records import AuditEntry
 from domain.errors import ConfigurationError
 from entrypoints.container import Container, build_container
+from entrypoints.error_reporting import start_error_reporting
+from entrypoints.logging_setup import configure_logging, log_format_from_environment
 from entrypoints.settings import load_settings
 from entrypoints.web.app import create_app
 from entrypoints.web.golive_desk import GoLiveDesk, cli_check_runner
@@ -65,7 +68,8 @@ def read_secret(environ: Mapping[str, str], name: str) -> bytes:
     return raw
 
 
-def build_app(*, environ: Mapping[str, str]) -> Litestar:
+def build_app(*, environ: Mapping[str, str], errors: ErrorReporter | None = None) -> Litestar:
+    """`errors`: where the API's 500s are reported (default: the container's, the process's reporter)."""
     secrets = read_secrets(environ)
     config = environ.get(CONFIG_FILE)
     container = build_container(load_settings(config_file=Path(config) if config else None, environ=environ))
@@ -82,12 +86,19 @@ def build_app(*, environ: Mapping[str, str]) -> Litestar:
                       secure_cookies=environ.get(SECURE_COOKIES, "") in _YES,
                       lifespan=snapshot_lifespans(store=store, clock=clock, bots=container.bots(), environ=environ),
                       mail=container.email(),
-                      golive=_golive_desk(container, config=Path(config) if config else None, environ=environ))
+                      golive=_golive_desk(container, config=Path(config) if config else None, environ=environ),
+                      errors=errors or container.error_reporter())
 
 
 def app_from_environment() -> Litestar:
-    """uvicorn's factory (called in each worker process)."""
-    return build_app(environ=os.environ)
+    """uvicorn's factory (called in each worker process). Error reporting starts before the app
+    (its parts, the watchdog's too, take the reporter from the container); the logging, in the
+    format `serve --log-format` passed down in QUANTSHIFT_LOG_FORMAT, after it."""
+    errors = start_error_reporting(environment="serve", environ=os.environ)
+    app = build_app(environ=os.environ, errors=errors)
+    # After the app: Litestar puts its own handler on the root logger when it is made.
+    configure_logging(log_format=log_format_from_environment(os.environ), verbose=True, replace_root=True)
+    return app
 
 
 def _golive_desk(container: Container, *, config: Path | None, environ: Mapping[str, str]) -> GoLiveDesk:
