@@ -1,8 +1,9 @@
 """Apprise's logger, kept away from ours: Apprise logs what it sends to, and at DEBUG/TRACE the
-URLs it parsed (tokens, passwords, topics). Its "apprise" logger is cut off from the root
-(propagate off, so neither our log files nor Sentry's logging integration ever see it), and
-its records go only to the send that caused them, which keeps the reason (scrubbed of every
-part of the URL but its scheme and host) for the DeliveryFailed it raises.
+URLs it parsed (tokens, passwords, topics). A filter on its "apprise" logger takes every record
+to the send that caused them (which keeps the reason, scrubbed of every part of the URL but its
+scheme and host, for the DeliveryFailed it raises) and drops it there: a dropped record never
+reaches any handler, not ours, not a test's, and not Sentry's logging integration, which hooks
+Logger.callHandlers and so would see a record whatever `propagate` says.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ _SEPARATORS = re.compile(r"[/:@?&=#,;+\s]+")
 _MIN_SECRET = 3  # shorter pieces ("to", "1") are no secret and would blot out every word
 
 
-class _ToCurrentSend(logging.Handler):
-    def emit(self, record: logging.LogRecord) -> None:
+class _ToCurrentSend(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
         records = _captured.get()
         if records is not None:
             records.append(record)
+        return False  # never handled
 
 
 def isolate_apprise_logger() -> None:
@@ -40,9 +42,7 @@ def isolate_apprise_logger() -> None:
         logger = logging.getLogger(LOGGER)
         logger.propagate = False
         logger.setLevel(logging.DEBUG)  # DEBUG carries the socket errors; TRACE (the parsed URLs) stays off
-        for handler in list(logger.handlers):
-            logger.removeHandler(handler)
-        logger.addHandler(_ToCurrentSend())
+        logger.addFilter(_ToCurrentSend())
         _done = True
 
 

@@ -80,8 +80,9 @@ def cli_errors(*, environment: str | None = None) -> Iterator[None]:
         fail(str(exc), code=EXIT_ERROR)
     except KeyboardInterrupt:
         fail("interrupted; the session stopped cleanly", code=130)
-    except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
-        raise  # typer's own exits (fail() above, a command's exit code): not errors
+    except (typer.Exit, typer.Abort, typer.TyperException, click.exceptions.Exit, click.exceptions.Abort,
+            click.ClickException):
+        raise  # typer's and click's own exits (fail() above, a command's exit code): no errors
     except Exception as exc:
         _ensure_logging()
         _log.critical("unexpected error (a defect in QuantShift; the traceback follows): %s: %s", type(exc).__name__, exc,
