@@ -45,7 +45,8 @@ from domain.risk.risk import RiskLimits
 from domain.risk.sizing import FixedFraction
 from domain.risk.stops import ChandelierExit, FixedPercentStop, ParabolicSar, StopPolicy, TrailingAtrStop
 from entrypoints.error_reporting import process_error_reporter
-from entrypoints.mail_setup import EmailFeatures, build_alert_settings, build_mailer, build_notifier
+from entrypoints.alert_setup import build_channel_sender, build_channel_source, build_dispatcher
+from entrypoints.mail_setup import EmailFeatures, build_alert_settings, build_mailer
 from entrypoints.settings import BotSettings, Settings, parse_timeframe
 from entrypoints.strategies import build_strategy
 
@@ -283,12 +284,16 @@ class Container(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     store = providers.Singleton(build_store, url=settings.provided.database_url)
-    # Alerts: always the log; with [mail] also e-mail, as the notification settings saved in the store say.
+    # Alerts (entrypoints/alert_setup.py): every alert of the process goes through the dispatcher, to
+    # the log, the saved alert channels and, with [mail], the recipients the notification settings name.
     log_notifier = providers.Singleton(LoggingNotifier)
     mailer = providers.Singleton(build_mailer, settings.provided.mail)
     alert_settings = providers.Singleton(build_alert_settings, store)
-    notifier = providers.Singleton(build_notifier, log_notifier=log_notifier, mailer=mailer,
-                                   alert_settings=alert_settings)
+    alert_channels = providers.Singleton(build_channel_source, store)  # the saved channels, a cached read
+    channel_sender = providers.Singleton(build_channel_sender)  # Apprise, secrets resolved at send time
+    notifier = providers.Singleton(build_dispatcher, store=store, clock=clock, log_notifier=log_notifier, mailer=mailer,
+                                   alert_settings=alert_settings, channels=alert_channels, sender=channel_sender,
+                                   alerts=settings.provided.alerts, web=settings.provided.web)
     email = providers.Singleton(EmailFeatures, mailer=mailer, web=settings.provided.web, alert_settings=alert_settings)
     instruments = providers.Singleton(all_instruments, settings)
     bots = providers.Singleton(bot_specs, settings)

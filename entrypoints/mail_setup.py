@@ -1,22 +1,22 @@
-"""E-mail in the composition root: the SMTP mailer from [mail], the alert notifier that reads
-the saved notification settings, and what the API and the CLI need to send invitations.
+"""E-mail in the composition root: the SMTP mailer from [mail], the cached read of the saved
+notification settings (whose recipients the alert dispatcher mails, entrypoints/alert_setup.py),
+and what the API and the CLI need to send invitations.
 
-Without [mail] (or QUANTSHIFT_SMTP_HOST) there is no mailer: alerts go to the log only, and
+Without [mail] (or QUANTSHIFT_SMTP_HOST) there is no mailer: alerts are not e-mailed, and
 a feature that must send mail refuses with EmailNotConfigured, which names what to set,
 instead of pretending to have sent something.
 """
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Protocol
 
 import attrs
 
-from adapters.mail import EmailNotifier, SmtpMailer
-from application.accounts.alert_routing import SettingsNotifier, StoredNotificationSettings
+from adapters.mail import SmtpMailer
+from application.accounts.alert_routing import StoredNotificationSettings
 from application.accounts.ports import Mailer
-from application.ports import AlertLevel, Notifier, UnitOfWork
+from application.ports import UnitOfWork
 from domain.errors import ConfigurationError
 from entrypoints.settings import MailSettings, WebSettings
 
@@ -49,20 +49,6 @@ def build_alert_settings(store: _Store) -> StoredNotificationSettings:
         return store.unit_of_work(read_only=True)
 
     return StoredNotificationSettings(uow_factory=read_only)
-
-
-def build_notifier(*, log_notifier: Notifier, mailer: Mailer | None,
-                   alert_settings: StoredNotificationSettings) -> Notifier:
-    """The log alone without SMTP; else the log plus e-mail as the saved settings say."""
-    if mailer is None:
-        return log_notifier
-    return SettingsNotifier(log_notifier=log_notifier, settings=alert_settings,
-                            email=partial(_email_notifier, mailer=mailer, fallback=log_notifier))
-
-
-def _email_notifier(*, mailer: Mailer, fallback: Notifier, recipients: tuple[str, ...],
-                    min_level: AlertLevel) -> Notifier:
-    return EmailNotifier(mailer=mailer, recipients=recipients, min_level=min_level, fallback=fallback)
 
 
 @attrs.frozen(kw_only=True)

@@ -328,6 +328,18 @@ class WebSettings:
         return parse_timeframe(self.invitation_lifetime)
 
 
+@attrs.frozen(kw_only=True)
+class AlertsSettings:
+    """[alerts]: how alerts are grouped and repeated (docs/monitoring.md, "Alerts: ...")."""
+
+    # A condition that clears and comes back within this window is one alert (one "fired", and one
+    # "resolved" once it stays clear this long); occurrences of an open alert are written to the
+    # audit trail at most once per window. 0: no grouping.
+    group_seconds: float = attrs.field(default=60.0, validator=_non_negative)
+    repeat_minutes: float = attrs.field(default=5.0, validator=_positive)  # unacknowledged critical alerts
+    reject_streak: int = attrs.field(default=3, validator=_positive)  # venue rejects in a row that alert
+
+
 def _check_url(_i: object, a: attrs.Attribute, value: str) -> None:
     if value and (urlsplit(value).scheme not in {"http", "https", "ws", "wss"} or not urlsplit(value).netloc):
         raise ValueError(f"{a.name}: {value!r} must be a full URL like https://host:port")
@@ -399,6 +411,7 @@ class Settings:
     bots: tuple[BotSettings, ...] = attrs.field(factory=default_bots)
     mail: MailSettings = attrs.field(factory=MailSettings)
     web: WebSettings = attrs.field(factory=WebSettings)
+    alerts: AlertsSettings = attrs.field(factory=AlertsSettings)
     alpaca: AlpacaSettings = attrs.field(factory=AlpacaSettings)
     coinbase: CoinbaseSettings = attrs.field(factory=CoinbaseSettings)
     live: LiveSettings = attrs.field(factory=LiveSettings)
@@ -473,7 +486,7 @@ def make_settings_converter() -> cattrs.Converter:
     converter.register_structure_hook(date, lambda v, _: v if isinstance(v, date) else date.fromisoformat(v))
     converter.register_structure_hook_func(lambda t: t == _PARAMS, _structure_params)
     for cls in (EngineSettings, RiskSettings, GoLiveSettings, BotSettings, AllocationSettings, MailSettings,
-                WebSettings, AlpacaSettings, CoinbaseSettings, LiveSettings):
+                WebSettings, AlertsSettings, AlpacaSettings, CoinbaseSettings, LiveSettings):
         converter.register_structure_hook(cls, make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True))
     # `explicit` is worked out from the file, never read from it (a file key "explicit" is refused).
     converter.register_structure_hook(Settings, make_dict_structure_fn(

@@ -9,7 +9,7 @@ from decimal import Decimal
 import attrs
 
 from application.ports import UnitOfWork
-from application.records import EquityPoint
+from application.records import AuditKind, EquityPoint
 from application.reports.risk_report import denials_by_check
 from domain.analytics.golive import Criterion, GoLiveCriteria
 from domain.analytics.performance import max_drawdown, profit_factor, sharpe_ratio, win_rate
@@ -99,7 +99,10 @@ def build_validation_report(
     equity_end = curve[-1] if curve else equity_start
     drawdown = max_drawdown([equity_start, *curve])
     rate = win_rate(trips)
-    critical = uow.audit.count(account=account, severity="critical")
+    # An alert about a critical event is the same event told again (kind alert): not counted twice.
+    critical = uow.audit.count(account=account, severity="critical") - sum(
+        1 for e in uow.audit.list(account=account, kind=AuditKind.ALERT.value, limit=1_000_000)
+        if e.severity == "critical")
     moved: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for record in uow.allocations.list(account=account):
         moved[record.bot] += record.transfer

@@ -172,7 +172,7 @@ def _run_accelerated(container: Container, *, source: _BarSource, seed: int | No
                                  heartbeat_seconds=settings.engine.heartbeat_seconds,
                                  evaluations_per_bar=settings.engine.evaluations_per_bar,
                                  size_at_open=settings.engine.market_fill == "next_open",
-                                 on_stop=OnStop(settings.engine.on_stop)),
+                                 on_stop=OnStop(settings.engine.on_stop), reject_streak=settings.alerts.reject_streak),
         bots=container.bots(), uow_factory=store,
         broker=MeasuredBroker(inner=container.broker(), venue=SIMULATED_VENUE, recorder=container.health()),
         venue=container.broker(), notifier=container.notifier(), wall_clock=clock, process=process_info(),

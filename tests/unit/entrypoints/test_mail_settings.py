@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.log_notifier import LoggingNotifier
 from adapters.mail import SmtpMailer
-from application.accounts.alert_routing import SettingsNotifier
+from application.alerting.dispatcher import AlertDispatcher
+from application.alerting.routes import ChannelRoute, RecipientsRoute
 from domain.errors import ConfigurationError
 from entrypoints.container import build_container
 from entrypoints.mail_setup import EmailFeatures, EmailNotConfigured
@@ -20,15 +20,16 @@ from entrypoints.settings import load_settings
 SMTP = {"QUANTSHIFT_SMTP_HOST": "smtp.example.com", "QUANTSHIFT_SMTP_FROM": "QuantShift <alerts@example.com>"}
 
 
-def test_no_smtp_means_no_mailer_the_log_notifier_and_a_clear_refusal(tmp_path):
+def test_no_smtp_means_no_mailer_alerts_without_e_mail_and_a_clear_refusal(tmp_path):
     settings = load_settings(config_file=None, environ={"QUANTSHIFT_DATABASE_URL": f"sqlite:///{tmp_path / 'q.db'}"})
     container = build_container(settings)
-    assert container.mailer() is None and isinstance(container.notifier(), LoggingNotifier)
+    assert container.mailer() is None and isinstance(container.notifier(), AlertDispatcher)
+    assert [type(r) for r in container.notifier().routes] == [ChannelRoute]  # no e-mail route
     with pytest.raises(EmailNotConfigured, match="SMTP is not configured: set QUANTSHIFT_SMTP_HOST"):
         container.email().require_mailer()
 
 
-def test_smtp_from_the_environment_builds_the_mailer_and_the_settings_notifier(tmp_path):
+def test_smtp_from_the_environment_builds_the_mailer_and_the_e_mail_route(tmp_path):
     environ = {**SMTP, "QUANTSHIFT_DATABASE_URL": f"sqlite:///{tmp_path / 'q.db'}", "QUANTSHIFT_SMTP_PORT": "2525",
                "QUANTSHIFT_SMTP_USERNAME": "alerts", "QUANTSHIFT_SMTP_PASSWORD": "s3cret-pass",
                "QUANTSHIFT_SMTP_SECURITY": "tls", "QUANTSHIFT_SMTP_TIMEOUT": "3.5",
@@ -39,7 +40,8 @@ def test_smtp_from_the_environment_builds_the_mailer_and_the_settings_notifier(t
         "smtp.example.com", 2525, "alerts", "tls", 3.5)
     assert "s3cret-pass" not in repr(settings)
     container = build_container(settings)
-    assert isinstance(container.mailer(), SmtpMailer) and isinstance(container.notifier(), SettingsNotifier)
+    assert isinstance(container.mailer(), SmtpMailer)
+    assert [type(r) for r in container.notifier().routes] == [ChannelRoute, RecipientsRoute]
     assert "s3cret-pass" not in repr(container.mailer())
     assert container.email().invitation_base_url() == "https://qs.example.com"
 

@@ -163,3 +163,12 @@ def test_intents_cancelled_before_sending_are_not_counted_as_sent():
         uow.orders.add(_order("never-sent", OrderStatus.CANCELLED, sent=False))  # halt or restart cancelled it
         report = build_validation_report(uow, account=ACCOUNT, trading_days=1)
     assert report.orders == 1
+
+
+def test_an_alert_about_a_critical_event_is_not_a_second_critical_event():
+    store = _store(trips=FOUR_TRIPS, curve=PEAK_TO_TROUGH, critical=1)
+    with store() as uow:
+        uow.audit.append(AuditEntry(ts=T0, kind=AuditKind.ALERT, message="bot b1 halted", account=ACCOUNT, bot="b1",
+                                    severity="critical", data={"event": "fired", "key": "halted:sim-0001/b1"}))
+        uow.commit()
+        assert build_validation_report(uow, account=ACCOUNT, trading_days=30).critical_errors == 1
