@@ -23,21 +23,18 @@ MISSING = (f"{SECRETS_KEY} is not set: channel URLs are stored encrypted with it
 
 class FernetSecretBox:
     def __init__(self, *, keys: str) -> None:
-        """`keys`: QUANTSHIFT_SECRETS_KEY's value ("" when unset: sealing and opening refuse)."""
-        parts = [part.strip() for part in keys.split(",") if part.strip()]
-        try:
-            self._fernet = MultiFernet([Fernet(part) for part in parts]) if parts else None
-        except (ValueError, TypeError):  # the key itself is never part of the message
-            raise ConfigurationError(f"{SECRETS_KEY}: not a Fernet key (32 bytes, url-safe base64, 44 characters); "
-                                     "make one with `python -c 'from cryptography.fernet import Fernet; "
-                                     "print(Fernet.generate_key().decode())'`") from None
+        """`keys`: QUANTSHIFT_SECRETS_KEY's value ("" when unset: sealing and opening refuse).
+        Read at the first seal or open, not here: a bad key must not stop a process that never
+        needs it (every process builds its alert sender)."""
+        self._keys = [part.strip() for part in keys.split(",") if part.strip()]
+        self._fernet: MultiFernet | None = None
 
-    def __repr__(self) -> str:
-        return f"FernetSecretBox({'<key set>' if self._fernet else '<no key>'})"
+    def __repr__(self) -> str:  # never the key
+        return f"FernetSecretBox({'<key set>' if self._keys else '<no key>'})"
 
     @property
     def configured(self) -> bool:
-        return self._fernet is not None
+        return bool(self._keys)
 
     def seal(self, plain: str) -> str:
         return self._require().encrypt(plain.encode("utf-8")).decode("ascii")
@@ -50,6 +47,14 @@ class FernetSecretBox:
                                      "another key (was the key changed?); add the channel again") from None
 
     def _require(self) -> MultiFernet:
-        if self._fernet is None:
+        if not self._keys:
             raise ConfigurationError(MISSING)
+        if self._fernet is None:
+            try:
+                self._fernet = MultiFernet([Fernet(key) for key in self._keys])
+            except (ValueError, TypeError):  # the key itself is never part of the message
+                raise ConfigurationError(
+                    f"{SECRETS_KEY}: not a Fernet key (32 bytes, url-safe base64, 44 characters); make one with "
+                    "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
+                ) from None
         return self._fernet

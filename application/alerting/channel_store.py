@@ -166,8 +166,8 @@ class SecretResolvingSender:
 
     def __init__(self, *, sender: ChannelSender, box: SecretBox, environ: Mapping[str, str]) -> None:
         self._sender = sender
-        self._box = box
-        self._environ = environ
+        self.box = box  # what channel_admin.add_channel seals with, and the environment it checks
+        self.environ = environ
 
     def send(self, *, url: str, title: str, body: str, level: AlertLevel) -> None:
         self._sender.send(url=self.resolve(url), title=title, body=body, level=level)
@@ -177,11 +177,11 @@ class SecretResolvingSender:
 
     def resolve(self, url: str) -> str:
         if url.startswith(SEALED):
-            return self._box.open(url[len(SEALED):])
+            return self.box.open(url[len(SEALED):])
         variable = env_reference(url)
         if variable is None:
             return url
-        value = self._environ.get(variable, "").strip()
+        value = self.environ.get(variable, "").strip()
         if not value:
             raise ConfigurationError(f"{variable} is not set in this process's environment (the channel's URL "
                                      "is read from it at send time)")

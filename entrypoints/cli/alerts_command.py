@@ -12,11 +12,13 @@ from typing import Annotated
 import typer
 
 from application.accounts.notification_admin import send_recorded_test_alert
+from entrypoints.cli.alert_channels_command import channels_app
 from entrypoints.cli.common import ConfigOption, JsonOption, actor, cli_errors, container_for
 from entrypoints.cli.output import print_json
 from entrypoints.mail_setup import EmailFeatures
 
-alerts_app = typer.Typer(help="Alert e-mails: send a test alert.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Alerts: the channels they go out on, and a test e-mail.", no_args_is_help=True)
+alerts_app.add_typer(channels_app, name="channels")  # alert_channels_command.py
 
 
 @alerts_app.command("test")
