@@ -47,6 +47,7 @@ from entrypoints.web.deps import BotCatalog, Store
 from entrypoints.web.errors import EXCEPTION_HANDLERS
 from entrypoints.web.golive_desk import GoLiveDesk
 from entrypoints.web.metrics import HttpMetrics, StoreCollector, metrics
+from entrypoints.web.metrics_alerts import AlertCollector
 from entrypoints.web.metrics_bots import BotCollector
 from entrypoints.web.metrics_venues import VenueHealthCollector
 from entrypoints.web.request_checks import check_request_text
@@ -102,6 +103,7 @@ def create_app(
     registry = CollectorRegistry(auto_describe=True)
     registry.register(StoreCollector(store=store, clock=clock))
     registry.register(BotCollector(store=store, clock=clock, bots=bots))
+    registry.register(AlertCollector(store=store))
     registry.register(VenueHealthCollector(store=store, clock=clock))
     http_metrics = HttpMetrics(registry)
     api = Router(
