@@ -239,6 +239,36 @@ class GoLiveSettings:
     probation_check_seconds: float = attrs.field(default=60.0, validator=_positive)
 
 
+@attrs.frozen(kw_only=True)
+class WatchdogSettings:
+    """[watchdog]: the watchdog outside the bots (`quantshift watch`, and inside `serve` when
+    enabled), its tick, and the thresholds of the conditions it alerts on (docs/monitoring.md)."""
+
+    enabled: bool = True  # inside `serve`; `quantshift watch` runs it whatever this says
+    interval_seconds: float = attrs.field(default=1.0, validator=_positive)
+    # A bot is stale after this many of its own heartbeat intervals without a beat.
+    stale_after_beats: float = attrs.field(default=2.0, validator=_positive)
+    # Same host: a bot whose process is gone is crashed at once, without waiting for staleness.
+    # Off where another PID namespace shares the host name (containers on the host network).
+    check_pids: bool = True
+    # The leader lease: a watchdog that stopped renewing it is replaced after this long.
+    lease_seconds: float = attrs.field(default=5.0, validator=_positive)
+    venue_window_seconds: float = attrs.field(default=120.0, validator=_positive)
+    venue_min_calls: int = attrs.field(default=5, validator=_positive)  # fewer calls in the window: no rate
+    venue_error_rate: float = attrs.field(default=0.2, validator=_fraction)
+    venue_latency_ms: float = attrs.field(default=2000.0, validator=_positive)  # p99 of any operation
+    stream_down_seconds: float = attrs.field(default=30.0, validator=_positive)
+    venue_throttled_count: int = attrs.field(default=5, validator=_positive)  # 429s in the window: a storm
+    store_latency_ms: float = attrs.field(default=1000.0, validator=_positive)
+    store_slow_ticks: int = attrs.field(default=3, validator=_positive)  # slow ticks in a row: degraded
+
+    def __attrs_post_init__(self) -> None:
+        if self.lease_seconds <= self.interval_seconds:
+            # Renewed once a tick: a lease shorter than a tick lapses between renewals.
+            raise ValueError(f"lease_seconds ({self.lease_seconds:g}) must be longer than interval_seconds "
+                             f"({self.interval_seconds:g})")
+
+
 def _check_certificate_days(value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 30:
         raise ValueError(f"certificate_days: {value!r} must be a whole number of days from 1 to 30")
@@ -415,6 +445,7 @@ class Settings:
     alpaca: AlpacaSettings = attrs.field(factory=AlpacaSettings)
     coinbase: CoinbaseSettings = attrs.field(factory=CoinbaseSettings)
     live: LiveSettings = attrs.field(factory=LiveSettings)
+    watchdog: WatchdogSettings = attrs.field(factory=WatchdogSettings)
     # The dotted keys the config file set, tables too ("risk", "risk.drawdown_limit", "bots[0].sizing",
     # "bots[0].params.fast"): live trading accepts no default for a limit (the go-live gate reads
     # this). Where a value came from is no setting: left out of equality and of every fingerprint.
@@ -486,7 +517,7 @@ def make_settings_converter() -> cattrs.Converter:
     converter.register_structure_hook(date, lambda v, _: v if isinstance(v, date) else date.fromisoformat(v))
     converter.register_structure_hook_func(lambda t: t == _PARAMS, _structure_params)
     for cls in (EngineSettings, RiskSettings, GoLiveSettings, BotSettings, AllocationSettings, MailSettings,
-                WebSettings, AlertsSettings, AlpacaSettings, CoinbaseSettings, LiveSettings):
+                WebSettings, AlertsSettings, AlpacaSettings, CoinbaseSettings, LiveSettings, WatchdogSettings):
         converter.register_structure_hook(cls, make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True))
     # `explicit` is worked out from the file, never read from it (a file key "explicit" is refused).
     converter.register_structure_hook(Settings, make_dict_structure_fn(

@@ -16,6 +16,7 @@ import attrs
 from application.golive.drills import FAILOVER, DrillRefused
 from application.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from application.records import AuditEntry, AuditKind, InstanceRole
+from application.safety.lease import is_bot_lease
 
 
 class ProcessKiller(Protocol):
@@ -42,7 +43,7 @@ def failover_drill(command: FailoverDrill, *, uow_factory: UnitOfWorkFactory, cl
     """Kill the LIVE instance, time the STANDBY's takeover, record it; DrillRefused when it cannot start."""
     now = clock.now()
     with uow_factory() as uow:
-        leases = uow.leases.list(account=command.account)
+        leases = [lease for lease in uow.leases.list(account=command.account) if is_bot_lease(lease)]
         instances = uow.instances.list(account=command.account)
     held = {lease.holder for lease in leases if lease.expires_at > now}
     if not held:

@@ -12,6 +12,16 @@ from collections.abc import Sequence
 import attrs
 
 from application.ports import UnitOfWork, UnitOfWorkFactory
+from application.records import Lease
+
+# The watchdogs' leader lease (application/monitoring/watchdog.py) sits in the same table as the
+# bots' leases, under an account no bot has: it names no bot, and listings of bots leave it out.
+WATCHDOG_LEASE_ACCOUNT = ""
+WATCHDOG_LEASE_BOT = "watchdog"
+
+
+def is_bot_lease(lease: Lease) -> bool:
+    return (lease.account, lease.bot) != (WATCHDOG_LEASE_ACCOUNT, WATCHDOG_LEASE_BOT)
 
 
 class NotLeader(Exception):

@@ -29,6 +29,7 @@ from entrypoints.cli.strategy_commands import strategy_app
 from entrypoints.cli.strategies_command import strategies
 from entrypoints.cli.users_command import users_app
 from entrypoints.cli.validation_command import validation_app
+from entrypoints.cli.watch import watch
 
 
 def build_app() -> typer.Typer:
@@ -59,6 +60,7 @@ def build_app() -> typer.Typer:
     app.command("walkforward")(walkforward)
     app.command("montecarlo")(montecarlo)
     app.command("serve")(serve)
+    app.command("watch")(watch)
     app.add_typer(db_app, name="db")
     app.add_typer(data_app, name="data")
     app.add_typer(users_app, name="users")

@@ -32,6 +32,7 @@ from application.trading.paper_session import PaperSession, ProcessInfo, Session
 from application.trading.session_end import OnStop
 from application.venues.ports import BarListener, Broker, LiveMarketData
 from application.venues.venue_health import MeasuredBroker, MeasuredMarketData
+from application.monitoring.stream_state import StreamStateMonitor
 from application.venues.venue_monitors import AccountMonitor, FundingMonitor, VenueMonitor
 from domain.accounting.instrument import AssetClass
 from domain.errors import ConfigurationError
@@ -125,6 +126,8 @@ def open_venue(container: Container, venue: str, *, account: str, bots: Sequence
         if name == "coinbase":
             monitors.append(FundingMonitor(funding=real.funding, symbols=symbols, notifier=container.notifier(),
                                            venue=name))
+            # The websocket's state, for the watchdog's "stream down" (Alpaca's SDK stream keeps none).
+            monitors.append(StreamStateMonitor(venue=name, connected=stream.connected.is_set, recorder=health))
         else:
             _say(f"{name}: no perpetual futures there; funding rates are not monitored")
         return TradingVenue(name=name, broker=MeasuredBroker(inner=real.broker, venue=name, recorder=health),

@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from typing import Any
-
-import anyio.to_thread
 
 from application.ports import Clock
 from application.reports.dashboard_stats import take_snapshot
 from application.trading.bot import BotSpec
 from domain.errors import ConfigurationError
+from entrypoints.background import thread_lifespan
 from entrypoints.web.deps import Store
 
 SNAPSHOT_MINUTES = "QUANTSHIFT_SNAPSHOT_MINUTES"
@@ -86,14 +85,6 @@ class SnapshotJob:
             if self._stopping.wait(self._every.total_seconds()):
                 return
 
-    @asynccontextmanager
-    async def lifespan(self, _app: Any) -> AsyncIterator[None]:
-        self.start()
-        try:
-            yield
-        finally:
-            await anyio.to_thread.run_sync(self.stop)
-
 
 def snapshot_lifespans(*, store: Store, clock: Clock, bots: Sequence[BotSpec],
                        environ: Mapping[str, str]) -> list[Callable[[Any], AbstractAsyncContextManager[None]]]:
@@ -104,4 +95,4 @@ def snapshot_lifespans(*, store: Store, clock: Clock, bots: Sequence[BotSpec],
     job = SnapshotJob(take=lambda: take_snapshot(store, clock, bots=bots,
                                                  reader=lambda: store.unit_of_work(read_only=True)),
                       every=every)
-    return [job.lifespan]
+    return [thread_lifespan(start=job.start, stop=job.stop)]

@@ -22,12 +22,14 @@ from application.accounts.accounts import Accounts
 from application.error_reporting import ErrorReporter
 from application.records import AuditEntry
 from domain.errors import ConfigurationError
+from entrypoints.channel_desk import channel_desk
 from entrypoints.container import Container, build_container
 from entrypoints.error_reporting import start_error_reporting
 from entrypoints.logging_setup import configure_logging, log_format_from_environment
 from entrypoints.settings import load_settings
 from entrypoints.web.app import create_app
 from entrypoints.web.golive_desk import GoLiveDesk, cli_check_runner
+from entrypoints.watchdog import watchdog_lifespans
 from entrypoints.web.snapshot_job import snapshot_lifespans
 
 JWT_SECRET = "QUANTSHIFT_JWT_SECRET"
@@ -84,10 +86,12 @@ def build_app(*, environ: Mapping[str, str], errors: ErrorReporter | None = None
                       notifier=container.notifier(), token_lifetime=TOKEN_LIFETIME, version=_version(),
                       trust_proxy=environ.get(TRUST_PROXY, "") in _YES,
                       secure_cookies=environ.get(SECURE_COOKIES, "") in _YES,
-                      lifespan=snapshot_lifespans(store=store, clock=clock, bots=container.bots(), environ=environ),
+                      lifespan=[*snapshot_lifespans(store=store, clock=clock, bots=container.bots(), environ=environ),
+                                *watchdog_lifespans(container)],
                       mail=container.email(),
                       golive=_golive_desk(container, config=Path(config) if config else None, environ=environ),
-                      errors=errors or container.error_reporter())
+                      errors=errors or container.error_reporter(),
+                      alert_channels=channel_desk(container))
 
 
 def app_from_environment() -> Litestar:
