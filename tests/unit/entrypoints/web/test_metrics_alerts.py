@@ -1,6 +1,6 @@
 """quantshift_alerts_open{level} and quantshift_alerts_unacknowledged{level}: the open alerts as
 the lifecycle reads the ALERT audit trail (resolved ones gone, acknowledged ones still open),
-every level present."""
+every level present; quantshift_watchdog_last_tick_timestamp_seconds from the tick record."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from application.alerting.alert import Alert, AlertEvent
 from application.alerting.lifecycle import acknowledge, alert_entry
+from application.monitoring.tick_record import WatchdogTick, record_tick
 from application.ports import AlertLevel
 from entrypoints.web.metrics_alerts import AlertCollector
 from tests.fakes.memory_store import InMemoryStore
@@ -52,3 +53,15 @@ def test_no_alert_yet_is_zero_at_every_level_and_a_store_down_answers_nothing():
     assert set(_figures(store).values()) == {0} and len(_figures(store)) == 6
     store.available = False
     assert _figures(store) == {}
+
+
+def test_the_leading_watchdogs_last_tick_once_one_has_led():
+    store = InMemoryStore()
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(AlertCollector(store=store))
+    assert registry.get_sample_value("quantshift_watchdog_last_tick_timestamp_seconds") is None  # none led yet
+    with store() as uow:
+        record_tick(uow, WatchdogTick(at=T0, holder="12@host", interval_seconds=1.0))
+        uow.commit()
+    assert registry.get_sample_value("quantshift_watchdog_last_tick_timestamp_seconds") == T0.timestamp()
+    assert registry.get_sample_value("quantshift_watchdog_tick_interval_seconds") == 1.0
