@@ -24,6 +24,7 @@ class Action(enum.StrEnum):
     INVITATIONS_MANAGE = "invitations.manage"
     GOLIVE_CHECK = "golive.check"  # run the go-live checklist and the drills it rests on (kill switch)
     GOLIVE_APPROVE = "golive.approve"  # sign off a go-live certificate: real money follows
+    ALERTS_ACK = "alerts.ack"  # acknowledge an alert: its repeats stop (someone is on it)
 
 
 # Keyed by the role's value ("viewer", ...): Role lives in application/records.py, which the
@@ -32,7 +33,7 @@ class Action(enum.StrEnum):
 # can grant itself a permission at run time.
 PERMISSIONS: Mapping[str, frozenset[Action]] = MappingProxyType({
     "viewer": frozenset({Action.READ}),
-    "operator": frozenset({Action.READ, Action.BOTS_CONTROL, Action.HALT, Action.GOLIVE_CHECK}),
+    "operator": frozenset({Action.READ, Action.BOTS_CONTROL, Action.HALT, Action.GOLIVE_CHECK, Action.ALERTS_ACK}),
     "admin": frozenset(Action),
 })
 

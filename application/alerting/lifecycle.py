@@ -105,6 +105,16 @@ def due_repeats(uow: UnitOfWork, *, now: datetime, every: timedelta) -> list[Ope
             and now - s.last_notice >= every]
 
 
+def alert_view(state: AlertState) -> dict[str, object]:
+    """A state as plain data (the CLI's --json; the API's AlertResponse has the same fields)."""
+    return {"key": state.key, "level": state.level.value, "title": state.title, "body": state.body,
+            "account": state.account, "bot": state.bot, "figures": dict(state.figures), "source": state.source,
+            "since": state.since.isoformat(), "last_notice": state.last_notice.isoformat(), "count": state.count,
+            "repeats": state.repeats, "open": state.open, "acked": state.acked, "acked_by": state.acked_by,
+            "acked_at": state.acked_at.isoformat() if state.acked_at else None,
+            "resolved_at": state.resolved_at.isoformat() if state.resolved_at else None}
+
+
 def decide_fire(state: AlertState | None, *, alert: Alert, now: datetime, group: timedelta,
                 unrecorded: int = 0) -> FireDecision:
     """A new occurrence of `alert`, given its key's state and the occurrences counted but not yet

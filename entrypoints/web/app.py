@@ -31,6 +31,7 @@ from application.trading.bot import BotSpec
 from entrypoints.mail_setup import EmailFeatures
 from entrypoints.settings import Settings
 from entrypoints.web.controllers.admin import ADMIN_API, INVITATION_PAGES
+from entrypoints.web.controllers.alerts import ALERTS_API
 from entrypoints.web.controllers.auth import AuthController
 from entrypoints.web.controllers.bot_runs import BotRunsController
 from entrypoints.web.controllers.bots import BotsController, KillSwitchController
@@ -110,7 +111,7 @@ def create_app(
         path=API_PREFIX,
         route_handlers=[AuthController, BotsController, BotRunsController, KillSwitchController, RecordsController,
                         RiskController, StrategiesController, UsersController, DashboardController,
-                        PerformanceController, VenueHealthController, *ADMIN_API, *GOLIVE_API],
+                        PerformanceController, VenueHealthController, *ADMIN_API, *GOLIVE_API, *ALERTS_API],
         guards=[require_principal],
         before_request=require_json,
         security=[{BEARER_SCHEME: []}],

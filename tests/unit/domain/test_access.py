@@ -21,13 +21,13 @@ from domain.access import (
 
 # Every role x every action, written out: a change to the matrix must change this table.
 MATRIX = [
-    # role           read   bots.control  halt   users.manage  settings.manage  invitations.manage  golive.check  golive.approve
-    (Role.VIEWER,   (True,  False,        False, False,        False,           False,              False,        False)),
-    (Role.OPERATOR, (True,  True,         True,  False,        False,           False,              True,         False)),
-    (Role.ADMIN,    (True,  True,         True,  True,         True,            True,               True,         True)),
+    # role           read   bots.control  halt   users.manage  settings.manage  invitations.manage  golive.check  golive.approve  alerts.ack
+    (Role.VIEWER,   (True,  False,        False, False,        False,           False,              False,        False,          False)),
+    (Role.OPERATOR, (True,  True,         True,  False,        False,           False,              True,         False,          True)),
+    (Role.ADMIN,    (True,  True,         True,  True,         True,            True,               True,         True,           True)),
 ]
 ACTIONS = ("read", "bots.control", "halt", "users.manage", "settings.manage", "invitations.manage", "golive.check",
-           "golive.approve")
+           "golive.approve", "alerts.ack")
 
 
 @pytest.mark.parametrize(
