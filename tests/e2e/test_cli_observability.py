@@ -112,6 +112,14 @@ def test_without_the_dsn_nothing_is_sent(cli, receiver):
     assert receiver.requests == []
 
 
+def test_live_says_its_refusal_as_a_json_line(cli):
+    refused = cli.run("live", "--log-format", "json", check=False)
+    assert refused.returncode == 2
+    [line] = json_lines(refused.stderr)
+    assert (line["level"], line["logger"]) == ("error", "quantshift.cli")
+    assert line["message"].startswith("error: live needs --config bots.toml")
+
+
 def test_a_bad_log_format_or_dsn_is_refused_naming_it(cli):
     for args, env in ((["--log-format", "xml"], {}), ([], {"QUANTSHIFT_LOG_FORMAT": "yaml"})):
         cli.env.update(env)
