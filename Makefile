@@ -30,15 +30,16 @@ $(CHROMIUM):
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
 
 # The alert rules' tests and the Grafana dashboard's test run Debian's prometheus and promtool
-# (deploy/prometheus/). Installed without the recommended node exporter; where systemd runs,
-# the service the package enables is stopped and disabled again: the tests start their own
-# server on a free port, and nothing should stay on 9090.
+# (deploy/prometheus/). Installed without the recommended node exporter; the service the
+# package enables is disabled again (and stopped, where systemd runs): the tests start their
+# own server on a free port, and nothing should stay on 9090 or start at the next boot.
 PROMTOOL := /usr/bin/promtool
 
 $(PROMTOOL):
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus
-	if [ -d /run/systemd/system ]; then $(SUDO) systemctl disable --now prometheus; fi
+	if command -v systemctl >/dev/null; then $(SUDO) systemctl disable prometheus; fi
+	if [ -d /run/systemd/system ]; then $(SUDO) systemctl stop prometheus; fi
 
 # Four workers on two cores: most end-to-end tests wait on the processes they drive.
 test: $(STAMP) $(CHROMIUM) $(PROMTOOL)
