@@ -153,3 +153,39 @@ def test_the_api_lists_alerts_to_viewers_and_operators_acknowledge_them(server):
     assert server.as_role("viewer", "GET", "/api/v1/alerts").json() == []
     every = server.as_role("viewer", "GET", "/api/v1/alerts?all=true").json()
     assert [(a["key"], a["open"], a["resolved_at"] is not None) for a in every] == [("halted:*", False, True)]
+
+
+def _dashboard(server, email: str):
+    import httpx
+
+    client = httpx.Client(base_url=server.base, timeout=30, follow_redirects=False)
+    client.get("/dashboard/login")
+    response = client.post("/dashboard/login", data={"email": email, "password": PASSWORD,
+                                                     "csrf_token": client.cookies["qs_csrf"]})
+    assert response.status_code == 303, response.text
+    return client
+
+
+def test_the_dashboard_alerts_page_acks_for_operators_only(server):
+    run_quantshift(server.env, "halt", "--reason", "dashboard drill", "--config", str(server.config))
+    viewer, operator = _dashboard(server, USERS["viewer"]), _dashboard(server, USERS["operator"])
+    try:
+        seen = viewer.get("/dashboard/alerts")
+        assert seen.status_code == 200 and 'data-alert-key="halted:*"' in seen.text and 'data-action="ack"' not in seen.text
+        refused = viewer.post("/dashboard/alerts/ack", data={"key": "halted:*", "csrf_token": viewer.cookies["qs_csrf"]})
+        assert refused.status_code == 403
+        page = operator.get("/dashboard/alerts")
+        assert 'data-action="ack"' in page.text and 'href="/dashboard/alerts"' in page.text  # the nav link
+        stale = operator.post("/dashboard/alerts/ack", data={"key": "halted:*", "csrf_token": "forged"})
+        assert stale.status_code == 403  # the CSRF check
+        done = operator.post("/dashboard/alerts/ack", data={"key": "halted:*", "csrf_token": operator.cookies["qs_csrf"]})
+        assert done.status_code == 303 and done.headers["location"] == "/dashboard/alerts"
+        after = operator.get("/dashboard/alerts").text
+        assert USERS["operator"] in after and 'data-action="ack"' not in after
+        unknown = operator.post("/dashboard/alerts/ack", data={"key": "halted:nope",
+                                                               "csrf_token": operator.cookies["qs_csrf"]})
+        assert unknown.status_code == 404 and "no alert has the key" in unknown.text
+    finally:
+        viewer.close()
+        operator.close()
+    run_quantshift(server.env, "resume", "--reason", "drill over", "--config", str(server.config))

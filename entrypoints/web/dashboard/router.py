@@ -9,6 +9,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.template.config import TemplateConfig
 
+from entrypoints.web.dashboard.alerts import AlertsPagesController
 from entrypoints.web.dashboard.assets import StaticUrls, static_router, template_environment
 from entrypoints.web.dashboard.control import ControlController
 from entrypoints.web.dashboard.errors import DASHBOARD_ERRORS
@@ -34,7 +35,7 @@ def build_dashboard(*, token_lifetime_seconds: int, secure_cookies: bool = False
     settings = DashboardSettings(templates=templates, secure_cookies=secure_cookies, trust_proxy=trust_proxy)
     pages = Router(
         path=DASHBOARD_PATH,
-        route_handlers=[PagesController, LoginController, ControlController, EventsController,
+        route_handlers=[PagesController, LoginController, ControlController, EventsController, AlertsPagesController,
                         GoLivePagesController],
         dependencies={"viewer": Provide(provide_viewer),
                       "dashboard": Provide(lambda: settings, use_cache=True, sync_to_thread=False)},
