@@ -9,7 +9,8 @@ It works three ways, because a secret reaches a message in any of them:
   password, QUANTSHIFT_SENTRY_DSN, ...) are cut out of any text they appear in;
 - by shape: credentials in URLs (`scheme://user:pass@host`), alert channel URLs (Apprise's
   `tgram://...`, `discord://...`: their secrets sit anywhere in the URL), secret query
-  parameters, `Bearer ...` tokens, JWTs and PEM private keys.
+  parameters, `Bearer ...` tokens, JWTs, PEM private keys and channel URLs as saved encrypted
+  (`fernet:...`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ _URL = re.compile(r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]{1,30})://(?P<rest>[^\s'
 _QUERY_PARAMETER = re.compile(r"(?P<name>[^?&=#\s]+)=(?P<value>[^&#\s]*)")
 _BEARER = re.compile(r"\b(?P<scheme>Bearer|Basic|Token|Digest)\s+[A-Za-z0-9._~+/=\-]{8,}", re.IGNORECASE)
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*")
+_FERNET = re.compile(r"\bfernet:[A-Za-z0-9_\-=]+")  # a channel URL as saved encrypted (adapters/security/secret_box.py)
 _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.DOTALL)
 # "password=hunter2", "api_key: abc", "secret='x'" in free text (not "secret = f(x)": a line of code).
 _ASSIGNMENT = re.compile(
@@ -78,6 +80,7 @@ class Redactor:
             if secret in value:
                 value = value.replace(secret, FILTERED)
         value = _PEM.sub(FILTERED, value)
+        value = _FERNET.sub(f"fernet:{FILTERED}", value)
         value = _JWT.sub(FILTERED, value)
         value = _BEARER.sub(lambda m: f"{m['scheme']} {FILTERED}", value)
         value = _URL.sub(_url, value)

@@ -21,6 +21,11 @@ MISSING = (f"{SECRETS_KEY} is not set: channel URLs are stored encrypted with it
            "out of the configuration file; or give the URL as env:VARNAME instead")
 
 
+class SecretsNotConfigured(ConfigurationError):
+    """QUANTSHIFT_SECRETS_KEY is missing or not a Fernet key: an operator must set it (the API
+    answers 503: not the caller's input)."""
+
+
 class FernetSecretBox:
     def __init__(self, *, keys: str) -> None:
         """`keys`: QUANTSHIFT_SECRETS_KEY's value ("" when unset: sealing and opening refuse).
@@ -48,12 +53,12 @@ class FernetSecretBox:
 
     def _require(self) -> MultiFernet:
         if not self._keys:
-            raise ConfigurationError(MISSING)
+            raise SecretsNotConfigured(MISSING)
         if self._fernet is None:
             try:
                 self._fernet = MultiFernet([Fernet(key) for key in self._keys])
             except (ValueError, TypeError):  # the key itself is never part of the message
-                raise ConfigurationError(
+                raise SecretsNotConfigured(
                     f"{SECRETS_KEY}: not a Fernet key (32 bytes, url-safe base64, 44 characters); make one with "
                     "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
                 ) from None

@@ -28,10 +28,12 @@ from application.accounts.accounts import Accounts
 from application.error_reporting import ErrorReporter, NoErrorReporter
 from application.ports import Clock, Notifier
 from application.trading.bot import BotSpec
+from entrypoints.channel_desk import ChannelDesk
 from entrypoints.mail_setup import EmailFeatures
 from entrypoints.settings import Settings
 from entrypoints.web.controllers.admin import ADMIN_API, INVITATION_PAGES
 from entrypoints.web.controllers.alerts import ALERTS_API
+from entrypoints.web.controllers.alert_channels import AlertChannelsController
 from entrypoints.web.controllers.auth import AuthController
 from entrypoints.web.controllers.bot_runs import BotRunsController
 from entrypoints.web.controllers.bots import BotsController, KillSwitchController
@@ -96,6 +98,7 @@ def create_app(
     mail: EmailFeatures | None = None,  # None: no SMTP, the e-mail endpoints answer 503
     golive: GoLiveDesk | None = None,  # None: the default bots and [golive] criteria
     errors: ErrorReporter | None = None,  # where a 500's exception is reported (Sentry); None: nowhere
+    alert_channels: ChannelDesk | None = None,  # None: the alert-channel endpoints answer 503
 ) -> Litestar:
     """The API on the given ports. `trust_proxy`: take the client address from
     X-Forwarded-For (only behind a proxy that sets it). `cors_origins`: none by default,
@@ -111,7 +114,8 @@ def create_app(
         path=API_PREFIX,
         route_handlers=[AuthController, BotsController, BotRunsController, KillSwitchController, RecordsController,
                         RiskController, StrategiesController, UsersController, DashboardController,
-                        PerformanceController, VenueHealthController, *ADMIN_API, *GOLIVE_API, *ALERTS_API],
+                        PerformanceController, VenueHealthController, *ADMIN_API, *GOLIVE_API, *ALERTS_API,
+                        AlertChannelsController],
         guards=[require_principal],
         before_request=require_json,
         security=[{BEARER_SCHEME: []}],
@@ -131,6 +135,7 @@ def create_app(
             "token_lifetime": _constant(int(token_lifetime.total_seconds())),
             "mail": _constant(mail or EmailFeatures(mailer=None)),
             "golive": _constant(golive or GoLiveDesk(settings=Settings(), version=version)),
+            "channels": _constant(alert_channels),
         },
         state=_state(accounts=accounts, trust_proxy=trust_proxy, registry=registry, errors=errors or NoErrorReporter()),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

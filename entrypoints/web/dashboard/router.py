@@ -16,6 +16,7 @@ from entrypoints.web.dashboard.errors import DASHBOARD_ERRORS
 from entrypoints.web.dashboard.events import EventsController
 from entrypoints.web.dashboard.golive import GoLivePagesController
 from entrypoints.web.dashboard.login import LoginController
+from entrypoints.web.dashboard.notifications import NotificationPagesController
 from entrypoints.web.dashboard.pages import PagesController
 from entrypoints.web.dashboard.session import DashboardSettings, check_csrf, provide_viewer
 from entrypoints.web.security import DASHBOARD_PATH
@@ -36,7 +37,7 @@ def build_dashboard(*, token_lifetime_seconds: int, secure_cookies: bool = False
     pages = Router(
         path=DASHBOARD_PATH,
         route_handlers=[PagesController, LoginController, ControlController, EventsController, AlertsPagesController,
-                        GoLivePagesController],
+                        GoLivePagesController, NotificationPagesController],
         dependencies={"viewer": Provide(provide_viewer),
                       "dashboard": Provide(lambda: settings, use_cache=True, sync_to_thread=False)},
         before_request=check_csrf,

@@ -29,6 +29,7 @@ REDACTOR = redactor_from_environment(ENVIRON)
     ("Basic dXNlcjpwYXNzd29yZA==", f"Basic {FILTERED}"),
     ("password=hunter2&user=x", f"password={FILTERED}&user=x"),
     ("{'api_key': 'abc123', 'x': 1}", f"{{'api_key': '{FILTERED}', 'x': 1}}"),
+    ("url fernet:gAAAAABnX2k3_ab-CD==, env:TELEGRAM_URL", f"url fernet:{FILTERED}, env:TELEGRAM_URL"),
 ])
 def test_secrets_are_cut_out_of_text(text, expected):
     assert REDACTOR.text(text) == expected
