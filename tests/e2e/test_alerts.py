@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 import signal
 import time
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime
 
 import pytest
 
 from tests.e2e.test_api_server import PASSWORD, USERS, Server
+from tests.support.alert_drills import BREAKER_KEY, breaker_config, crash_csv
 from tests.support.processes import run_quantshift
 from tests.support.receivers import HttpReceiver
 from tests.support.waiting import wait_until
@@ -20,41 +20,8 @@ from tests.support.watchdog import add_hook_channel, start, titled, wait_leading
 
 pytestmark = pytest.mark.e2e
 
-STRATEGIES = Path(__file__).with_name("user_strategies.py")
-REPEAT_SECONDS = 3  # [alerts] repeat_minutes = 0.05
-BREAKER = "drawdown_breaker:sim-0001/btc"
-
-CONFIG = f'''
-[alerts]
-group_seconds = 1
-repeat_minutes = 0.05
-
-[risk]
-drawdown_warning = 0.05
-drawdown_limit = 0.10
-
-[watchdog]
-interval_seconds = 0.2
-lease_seconds = 1.5
-
-[[bots]]
-name = "btc"
-asset_class = "crypto"
-symbols = ["BTC-USD"]
-capital = 10000
-position_fraction = 0.9
-strategy = "{STRATEGIES}:AlwaysLong"
-'''
-
-
-def crash_csv(path: Path) -> Path:
-    """15-minute bars: up from 100 to 110, then down to 80 (a 27 % fall from the peak), then flat."""
-    start = datetime(2025, 3, 3, tzinfo=timezone.utc)
-    prices = [100 + i * 0.25 for i in range(40)] + [110 - i * 0.75 for i in range(40)] + [80.0] * 20
-    rows = [f"{(start + timedelta(minutes=15 * i)).isoformat()},{p:.2f},{p + 0.1:.2f},{p - 0.1:.2f},{p:.2f},1000\n"
-            for i, p in enumerate(prices)]
-    path.write_text("timestamp,open,high,low,close,volume\n" + "".join(rows))
-    return path
+REPEAT_SECONDS = 3  # [alerts] repeat_minutes = 0.05 (breaker_config)
+BREAKER = BREAKER_KEY
 
 
 def alert_entries(cli, key: str) -> list[dict]:
@@ -63,7 +30,7 @@ def alert_entries(cli, key: str) -> list[dict]:
 
 
 def test_a_breaker_tripped_in_a_paper_session_is_alerted_within_5_s_and_repeats_until_acked(cli):
-    config = cli.config(CONFIG)
+    config = cli.config(breaker_config())
     with HttpReceiver() as hook:
         add_hook_channel(cli.db, hook, cli.env)
         cli.run("paper", "--config", str(config), "--data", f"BTC-USD={crash_csv(cli.tmp / 'btc.csv')}", "--json")
