@@ -133,8 +133,13 @@ def current_certificate(uow: UnitOfWork, *, bot: str, fingerprint: str, now: dat
     contradicting what the certificate rested on) and, given `broker`, checked for that venue
     (the checklist's credentials item is the venue's); None: the bot may not trade real money
     (certificate_problems says why)."""
-    demoted = demoted_since(uow, bot=bot)
-    for certificate in reversed(certificates(uow, bot=bot)):
+    return _current(certificates(uow, bot=bot), fingerprint=fingerprint, now=now, broker=broker,
+                    demoted=demoted_since(uow, bot=bot))
+
+
+def _current(found: Sequence[Certificate], *, fingerprint: str, now: datetime, broker: str,
+             demoted: datetime | None) -> Certificate | None:
+    for certificate in reversed(found):
         if (certificate.fingerprint == fingerprint and certificate.approved and not certificate.expired(now)
                 and (demoted is None or certificate.issued_at > demoted)
                 and (not broker or certificate.broker == broker)):
@@ -152,10 +157,12 @@ def certificate_problems(uow: UnitOfWork, *, bot: str, fingerprint: str, now: da
                          broker: str = "") -> list[str]:
     """Why the bot has no current certificate, for a person (empty when it has one): the state
     of its newest certificate, then the items its latest check failed."""
-    if current_certificate(uow, bot=bot, fingerprint=fingerprint, now=now, broker=broker) is not None:
+    # One read of each (the live session's CertificateWatch asks every few seconds per bot).
+    found, demoted = certificates(uow, bot=bot), demoted_since(uow, bot=bot)
+    if _current(found, fingerprint=fingerprint, now=now, broker=broker, demoted=demoted) is not None:
         return []
     problems = []
-    latest = latest_certificate(uow, bot=bot)
+    latest = found[-1] if found else None
     if latest is None:
         problems.append(f"no certificate: run `quantshift golive check --bot {bot}` until every item passes")
     else:
@@ -171,7 +178,6 @@ def certificate_problems(uow: UnitOfWork, *, bot: str, fingerprint: str, now: da
         if broker and latest.broker != broker:
             problems.append(f"checked for {latest.broker or 'no venue'}, not {broker} (certificate "
                             f"{latest.certificate_id}): run `quantshift golive check --bot {bot} --broker {broker}`")
-        demoted = demoted_since(uow, bot=bot)
         if demoted is not None and latest.issued_at <= demoted:
             problems.append(f"demoted from live on {demoted:%Y-%m-%d %H:%M} UTC, after certificate "
                             f"{latest.certificate_id} was issued: run `quantshift golive check --bot {bot}` again")

@@ -203,18 +203,18 @@ def critical_events(uow: UnitOfWork, *, epoch: ValidationEpoch, now: datetime) -
     strategy exceptions, store outages, failed cancels, corrected fills. Every one of them is written
     as kind error or halt (an order or fill entry that is critical comes with one of those)."""
     entries = uow.audit.list(account=epoch.account, since=epoch.started_at, limit=_ALL,
-                             kinds=(AuditKind.ERROR.value, AuditKind.HALT.value))
-    drilled = _drill_kills(uow, account=epoch.account, since=epoch.started_at)
-    return tuple(e for e in entries if e.severity == "critical" and e.ts <= now and e.bot in (epoch.bot, "")
+                             kinds=(AuditKind.ERROR.value, AuditKind.HALT.value, AuditKind.DRILL.value))
+    drilled = _drill_kills(entries)
+    return tuple(e for e in entries if e.kind is not AuditKind.DRILL and e.severity == "critical" and e.ts <= now
+                 and e.bot in (epoch.bot, "")
                  and (e.kind is not AuditKind.HALT or e.data.get("actor") in _AUTOMATIC_HALTS)
                  and not _killed_by_drill(e, drilled))
 
 
-def _drill_kills(uow: UnitOfWork, *, account: str, since: datetime) -> dict[str, datetime]:
+def _drill_kills(entries: Sequence[AuditEntry]) -> dict[str, datetime]:
     """The instances ("pid@host") a failover drill killed on purpose, with when the drill ended."""
-    drills = uow.audit.list(account=account, since=since, limit=_ALL, kinds=(AuditKind.DRILL.value,))
-    return {str(d.data["from_instance"]): d.ts for d in drills
-            if d.data.get("drill") == FAILOVER and d.data.get("from_instance")}
+    return {str(d.data["from_instance"]): d.ts for d in entries
+            if d.kind is AuditKind.DRILL and d.data.get("drill") == FAILOVER and d.data.get("from_instance")}
 
 
 def _killed_by_drill(entry: AuditEntry, drilled: Mapping[str, datetime]) -> bool:
