@@ -9,7 +9,7 @@ from typing import Annotated
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ClientException, NotFoundException
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, QueryParameter
 
 from application.accounts.accounts import Principal
 from application.alerting.lifecycle import AlertClosed, UnknownAlert, acknowledge, alert_states, open_alerts
@@ -35,7 +35,7 @@ class AlertsController(Controller):
 
     @get("/", sync_to_thread=True, responses=problem_responses(400, 401, 503))
     def list_alerts(self, store: StoreDep,
-                    every: Annotated[bool, Parameter(query="all", default=False)] = False) -> list[AlertResponse]:
+                    every: Annotated[bool, QueryParameter(name="all")] = False) -> list[AlertResponse]:
         """The open alerts, oldest first (acknowledged ones too: they stay open until their
         condition clears). `?all=true`: also the resolved alerts and the notices."""
         with store.unit_of_work(read_only=True) as uow:

@@ -14,7 +14,7 @@ import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body, QueryParameter
 from litestar.response import Redirect
 
 from application.alerting.lifecycle import AlertClosed, UnknownAlert, acknowledge, alert_states, open_alerts
@@ -40,7 +40,7 @@ class AlertsPagesController(Controller):
 
     @get("/", sync_to_thread=True)
     def alerts_page(self, request: Request, viewer: ViewerDep, dashboard: SettingsDep, store: StoreDep,
-                    every: Annotated[bool, Parameter(query="all", default=False)] = False) -> Response:
+                    every: Annotated[bool, QueryParameter(name="all")] = False) -> Response:
         return _page(request, viewer, dashboard, store, every=every)
 
     @post("/ack")
