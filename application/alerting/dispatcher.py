@@ -119,7 +119,9 @@ class AlertDispatcher:
         self._put(_Fire(alert))
 
     def resolve(self, *, key: str, title: str, body: str = "", account: str = "", bot: str = "") -> None:
-        self._say(AlertLevel.INFO, title, body)
+        # Said where the fire was said (the log shows warnings by default): the person who saw
+        # "store unavailable: trading paused" must also see that it is over.
+        self._say(AlertLevel.WARNING, title, body)
         self._put(_Resolve(key=key, title=title, body=body))
 
     def repeat(self, state: AlertState) -> None:
